@@ -1,0 +1,212 @@
+/**
+ * Experiment presets as plain data: which environment each panel of the paper's Figure 1 uses,
+ * its reference line, and the training budgets of the `paper` and `quick` presets.
+ *
+ * A preset is a set of {@link TrainConfig} overrides on top of the reference defaults
+ * (`DEFAULT_TRAIN_CONFIG`, algorithms.md §4): `settings` apply to every run, `figures[id]` to the
+ * runs of one panel, `algos[algo]` to one algorithm (applied in that order). The runs of a preset
+ * are identified in the results database by their resolved configuration's hash, so changing a
+ * preset's values starts new runs and never mixes them with old ones.
+ *
+ * @example The configuration of one run of the quick preset
+ * ```ts
+ * import { presetConfig } from "./presets.ts";
+ * const c = presetConfig("quick", "1a", "adqn", 0);
+ * console.log(c.env, c.totalSteps < 2_000_000); // heaven-hell-3 true
+ * ```
+ * @module
+ */
+import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
+import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+
+/** The panels of the paper's Figure 1. */
+export const FIGURE_IDS = ["1a", "1b", "1c", "1d", "1e"] as const;
+
+/** One of {@link FIGURE_IDS}. */
+export type FigureId = typeof FIGURE_IDS[number];
+
+/** A horizontal reference line of a panel. */
+export interface ReferenceLine {
+  /** Return value of the line. */
+  value: number;
+  /** Legend/annotation text, saying whether it is the optimum or only a bound. */
+  label: string;
+}
+
+/** One panel of Figure 1. */
+export interface FigureSpec {
+  /** Panel id ("1a"). */
+  id: FigureId;
+  /** Environment id (lib/envs ENV_IDS). */
+  env: string;
+  /** Panel title. */
+  title: string;
+  /** Dashed reference line: the optimal undiscounted return, or an upper bound labelled as such. */
+  reference?: ReferenceLine;
+}
+
+/** The five panels of Figure 1 (environments.md summary table for the reference values). */
+export const FIGURES: Readonly<Record<FigureId, FigureSpec>> = Object.freeze({
+  "1a": {
+    id: "1a",
+    env: "heaven-hell-3",
+    title: "Heaven-Hell-3",
+    reference: { value: 1, label: "optimal return (1.0)" },
+  },
+  "1b": {
+    id: "1b",
+    env: "heaven-hell-4",
+    title: "Heaven-Hell-4",
+    reference: { value: 1, label: "optimal return (1.0)" },
+  },
+  "1c": {
+    id: "1c",
+    env: "car-flag",
+    title: "Car-Flag",
+    reference: { value: 1, label: "optimal return (1.0)" },
+  },
+  "1d": {
+    id: "1d",
+    env: "cleaner",
+    title: "Cleaner",
+    reference: { value: 71, label: "maximum return (71)" },
+  },
+  "1e": {
+    id: "1e",
+    env: "memory-four-rooms-7x7",
+    title: "MemoryFourRooms-7x7",
+    reference: { value: 4.78, label: "upper bound ≈ 4.78 (fully observed; optimum unknown)" },
+  },
+});
+
+/** The algorithms of every panel, in legend order. */
+export const FIGURE_ALGOS: readonly AlgoId[] = ALGO_IDS;
+
+/** Display names of the algorithms (the paper's). */
+export const ALGO_LABELS: Readonly<Record<AlgoId, string>> = Object.freeze({
+  "dqn": "DQN",
+  "adqn": "ADQN",
+  "adqn-vr": "ADQN-VR",
+  "adqn-state": "ADQN-State",
+  "adqn-state-vr": "ADQN-State-VR",
+});
+
+/** Training overrides (any {@link TrainConfig} field except env, algo and seed). */
+export type Overrides = Partial<Omit<TrainConfig, "env" | "algo" | "seed">>;
+
+/** A named experiment budget. */
+export interface Preset {
+  /** Preset id. */
+  id: string;
+  /** One line saying what it is for. */
+  description: string;
+  /** Seeds per (panel, algorithm) by default: seeds 0..seeds-1. */
+  seeds: number;
+  /** True while the values are placeholders awaiting measurement. */
+  provisional: boolean;
+  /** Overrides for every run. */
+  settings: Overrides;
+  /** Overrides per panel. */
+  figures: Partial<Record<FigureId, Overrides>>;
+  /** Overrides per algorithm. */
+  algos: Partial<Record<AlgoId, Overrides>>;
+}
+
+/** The preset ids. */
+export const PRESET_IDS = ["paper", "quick"] as const;
+
+/** One of {@link PRESET_IDS}. */
+export type PresetId = typeof PRESET_IDS[number];
+
+/**
+ * The presets.
+ *
+ * - `paper`: the reference defaults (2M environment steps, replay ratio 8, ...), 20 seeds.
+ * - `quick`: PROVISIONAL budget meant to finish one panel (5 algorithms × 3 seeds) in under ten
+ *   minutes on a 2-core machine; the values are placeholders until the trainer's speed is measured.
+ *   It is a smoke test of the pipeline, not expected to show the paper's separation (algorithms.md §6).
+ */
+export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
+  paper: {
+    id: "paper",
+    description: "reference defaults (algorithms.md §4), 20 seeds: the paper's protocol",
+    seeds: 20,
+    provisional: false,
+    settings: {},
+    figures: {},
+    algos: {},
+  },
+  quick: {
+    id: "quick",
+    description: "PROVISIONAL small budget: one panel in minutes on 2 cores (a pipeline check)",
+    seeds: 3,
+    provisional: true,
+    settings: {
+      totalSteps: 30_000,
+      timeLimit: 100,
+      bufferCapacity: 30_000,
+      prepopulateSteps: 2_000,
+      replayRatio: 2,
+      epsilonDecaySteps: 15_000,
+      targetUpdateSteps: 1_000,
+      logEvery: 1_000,
+    },
+    figures: {
+      // Cleaner's own episodes last 200 steps: a shorter cap would change its maximum return.
+      "1d": { timeLimit: 200 },
+    },
+    algos: {},
+  },
+});
+
+/** Throw a clear error unless `id` names a preset. */
+export function checkPresetId(id: string): PresetId {
+  if (!(PRESET_IDS as readonly string[]).includes(id)) {
+    throw new Error(`unknown preset "${id}"; expected one of ${PRESET_IDS.join(", ")}`);
+  }
+  return id as PresetId;
+}
+
+/** Throw a clear error unless `id` names a panel of Figure 1. */
+export function checkFigureId(id: string): FigureId {
+  if (!(FIGURE_IDS as readonly string[]).includes(id)) {
+    throw new Error(`unknown figure "${id}"; expected one of ${FIGURE_IDS.join(", ")}`);
+  }
+  return id as FigureId;
+}
+
+function merge(...parts: (Overrides | undefined)[]): Overrides {
+  const out: Overrides = {};
+  for (const p of parts) {
+    if (!p) continue;
+    const { model, ...rest } = p;
+    Object.assign(out, rest);
+    if (model) out.model = { ...(out.model ?? {}), ...model };
+  }
+  return out;
+}
+
+/** The overrides of one (preset, panel, algorithm), merged in order settings → figure → algo. */
+export function presetOverrides(preset: PresetId | Preset, figure: FigureId, algo: AlgoId): Overrides {
+  const p = typeof preset === "string" ? PRESETS[checkPresetId(preset)] : preset;
+  return merge(p.settings, p.figures[figure], p.algos[algo]);
+}
+
+/**
+ * The resolved training configuration of one run of a preset, with `extra` overrides applied last.
+ */
+export function presetConfig(
+  preset: PresetId | Preset,
+  figure: FigureId,
+  algo: AlgoId,
+  seed: number,
+  extra: Overrides = {},
+): TrainConfig {
+  const f = FIGURES[checkFigureId(figure)];
+  return resolveTrainConfig({
+    ...merge(presetOverrides(preset, figure, algo), extra),
+    env: f.env,
+    algo,
+    seed,
+  });
+}

@@ -1,0 +1,385 @@
+/**
+ * Run one training run against the results database: skip it when finished, resume it from its
+ * checkpoint when interrupted, otherwise start it; write its metric points as they come (upserts,
+ * since a resumed run re-emits points from its checkpoint on); mark it finished or failed.
+ *
+ * The trainer is injectable (tests use a fake one); the default loads `lib/train/loop.ts` and the
+ * tensor backend on first use, so the database side never pays for TensorFlow.js.
+ *
+ * @example Train one tiny run (real trainer) and record it
+ * ```ts ignore
+ * import { ResultsDb } from "../results/db.ts";
+ * import { resolveTrainConfig } from "../train/config.ts";
+ * import { runOne } from "./runner.ts";
+ * const db = ResultsDb.open("data/results.sqlite");
+ * const config = resolveTrainConfig({ env: "heaven-hell-3", algo: "adqn", seed: 0, totalSteps: 2000,
+ *   prepopulateSteps: 500, logEvery: 500 });
+ * const outcome = await runOne(db, config, { checkpointDir: "runs" });
+ * console.log(outcome.status, outcome.message);
+ * ```
+ * @module
+ */
+import {
+  codeVersion,
+  currentOwner,
+  DEFAULT_LEASE_TIMEOUT_MS,
+  type LeaseOwner,
+  machineInfo,
+  ResultsDb,
+  ResultsDbError,
+  type RunRecord,
+} from "../results/db.ts";
+import { configHash, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
+import { checkpointPathFor } from "./grid.ts";
+
+/** A training function with the contract of `train()` in lib/train/loop.ts. */
+export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
+
+/** Tensor backends accepted by `initBackend()` of lib/nn/backend.ts. */
+export const BACKENDS = ["wasm", "cpu", "webgpu"] as const;
+
+/** One of {@link BACKENDS}. */
+export type BackendName = typeof BACKENDS[number];
+
+const backendReady = new Map<string, Promise<string>>();
+
+/** Set up the tensor backend once per process; returns the backend in use. */
+export function ensureBackend(name: BackendName = "wasm"): Promise<string> {
+  let p = backendReady.get(name);
+  if (!p) {
+    p = import("../nn/backend.ts").then((m) => m.initBackend(name));
+    backendReady.set(name, p);
+  }
+  return p;
+}
+
+/** The real trainer, set up on the given backend (default wasm) on first use. */
+export function realTrainer(backend: BackendName = "wasm"): Trainer {
+  return async (config, options) => {
+    await ensureBackend(backend);
+    const { train } = await import("../train/loop.ts");
+    return train(config, options);
+  };
+}
+
+/** Progress of one run, for progress bars. */
+export interface RunProgress {
+  /** Run id. */
+  runId: number;
+  /** Short human label: "adqn heaven-hell-3 seed 0". */
+  label: string;
+  /** Environment steps so far. */
+  envStep: number;
+  /** The run's totalSteps. */
+  totalSteps: number;
+  /** Environment steps when this attempt started (after a resume: the checkpoint's). */
+  startStep: number;
+  /** Completed episodes. */
+  episodes: number;
+  /** Return of the last episode (NaN before any). */
+  lastReturn: number;
+  /** Latest logged average return (NaN before any point). */
+  avgReturn: number;
+  /** Seconds since this attempt started. */
+  elapsedSeconds: number;
+}
+
+/** How a call of {@link runOne} or {@link executeRun} ended. */
+export type RunOutcomeStatus =
+  | "finished"
+  | "failed"
+  | "interrupted"
+  | "skipped"
+  | "busy"
+  | "lost";
+
+/** The result of {@link runOne} / {@link executeRun}. */
+export interface RunOutcome {
+  /** Run id. */
+  runId: number;
+  /** finished; failed (error stored); interrupted (back in the queue, resumable); skipped
+   * (already finished: no work done); busy (another live process holds it); lost (the lease was
+   * taken over while training). */
+  status: RunOutcomeStatus;
+  /** One sentence for the user. */
+  message: string;
+  /** How this attempt began: started, resumed, restarted, or none for skipped/busy. */
+  mode: "started" | "resumed" | "restarted" | "none";
+  /** The trainer's result, when it returned. */
+  result?: TrainResult;
+}
+
+/** Options of {@link executeRun} and {@link runOne}. */
+export interface RunOptions {
+  /** The training function (default {@link realTrainer}()). */
+  trainer?: Trainer;
+  /** Directory of checkpoint files `<hash>-<seed>.ckpt` (default "runs"). */
+  checkpointDir?: string;
+  /** Checkpoint period in environment steps (default: the trainer's, i.e. logEvery). */
+  checkpointEverySteps?: number;
+  /** Keep the checkpoint after the run finished (default false: it is deleted). */
+  keepCheckpoint?: boolean;
+  /** Lease owner (default this process). */
+  owner?: LeaseOwner;
+  /** Lease timeout (default {@link DEFAULT_LEASE_TIMEOUT_MS}). */
+  leaseTimeoutMs?: number;
+  /** Heartbeat period in ms (default 10000). */
+  heartbeatMs?: number;
+  /** Label stored with a newly registered run (runOne only). */
+  label?: string;
+  /** Stop cleanly (checkpoint written, run back in the queue). */
+  signal?: AbortSignal;
+  /** Progress after every episode. */
+  onProgress?(p: RunProgress): void;
+  /** Every metric point, after it was stored. */
+  onMetric?(runId: number, p: MetricPoint): void;
+  /** Status lines (started/resumed...). */
+  log?(message: string): void;
+}
+
+/** "adqn heaven-hell-3 seed 0". */
+export function runLabel(run: Pick<RunRecord, "algo" | "env" | "seed">): string {
+  return `${run.algo} ${run.env} seed ${run.seed}`;
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
+  return String(e);
+}
+
+/**
+ * Train a run that `owner` has already claimed (see `ResultsDb.claim`), from its checkpoint when it
+ * has one and stored metrics, and record the outcome.
+ */
+export async function executeRun(
+  db: ResultsDb,
+  run: RunRecord,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const owner = options.owner ?? currentOwner();
+  const label = runLabel(run);
+  const log = options.log ?? (() => {});
+  const trainer = options.trainer ?? realTrainer();
+  const dir = options.checkpointDir ?? "runs";
+  const ckpt = run.checkpointPath && exists(run.checkpointPath)
+    ? run.checkpointPath
+    : checkpointPathFor(dir, run.hash, run.seed);
+  if (ckpt !== run.checkpointPath) db.setCheckpointPath(run.id, ckpt);
+  const hasCkpt = exists(ckpt);
+  const stored = db.metrics(run.id);
+  let mode: RunOutcome["mode"];
+  if (hasCkpt && stored.length > 0) {
+    mode = "resumed";
+    log(`${label}: resuming from checkpoint ${ckpt} (${run.envSteps} steps logged)`);
+  } else {
+    if (hasCkpt) {
+      log(`${label}: removing checkpoint ${ckpt}: the database has no points of this run`);
+      Deno.removeSync(ckpt);
+    }
+    if (stored.length > 0) {
+      log(`${label}: no checkpoint found; restarting from scratch`);
+      db.clearMetrics(run.id, owner.id);
+      mode = "restarted";
+    } else {
+      mode = run.attempts > 1 ? "restarted" : "started";
+      log(`${label}: starting (${run.totalSteps} environment steps)`);
+    }
+  }
+  const slash = ckpt.lastIndexOf("/");
+  if (slash > 0) Deno.mkdirSync(ckpt.slice(0, slash), { recursive: true });
+
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  if (options.signal?.aborted) abort.abort();
+  options.signal?.addEventListener("abort", onOuterAbort);
+  let lost = false;
+  const t0 = performance.now();
+  let lastBeat = Date.now();
+  let progress = { envSteps: stored.at(-1)?.envStep ?? 0, episodes: stored.at(-1)?.episodes ?? 0 };
+  const startStep = mode === "resumed" ? progress.envSteps : 0;
+  let avgReturn = mode === "resumed" ? stored.at(-1)?.avgReturn ?? NaN : NaN;
+  const beat = () => {
+    lastBeat = Date.now();
+    try {
+      if (!db.heartbeat(run.id, owner.id, progress)) {
+        lost = true;
+        abort.abort();
+      }
+    } catch (e) {
+      log(`${label}: heartbeat failed: ${(e as Error).message}`);
+    }
+  };
+  const timer = setInterval(beat, heartbeatMs);
+  const config = run.config as unknown as TrainConfig;
+  const trainOptions: TrainOptions = {
+    checkpointPath: ckpt,
+    signal: abort.signal,
+    onMetric: (p: MetricPoint) => {
+      try {
+        db.upsertMetrics(run.id, [p], owner.id);
+      } catch (e) {
+        if (e instanceof ResultsDbError) {
+          lost = true;
+          abort.abort();
+        }
+        throw e;
+      }
+      progress = { envSteps: p.envStep, episodes: p.episodes };
+      avgReturn = p.avgReturn;
+      lastBeat = Date.now();
+      options.onMetric?.(run.id, p);
+    },
+    onProgress: (p: ProgressPoint) => {
+      progress = { envSteps: p.envStep, episodes: p.episodes };
+      if (Date.now() - lastBeat >= heartbeatMs) beat();
+      options.onProgress?.({
+        runId: run.id,
+        label,
+        envStep: p.envStep,
+        totalSteps: p.totalSteps,
+        startStep,
+        episodes: p.episodes,
+        lastReturn: p.lastReturn,
+        avgReturn,
+        elapsedSeconds: (performance.now() - t0) / 1000,
+      });
+    },
+  };
+  if (options.checkpointEverySteps !== undefined) {
+    trainOptions.checkpointEverySteps = options.checkpointEverySteps;
+  }
+  let result: TrainResult;
+  try {
+    result = await trainer(config, trainOptions);
+  } catch (e) {
+    clearInterval(timer);
+    options.signal?.removeEventListener("abort", onOuterAbort);
+    if (lost) {
+      return {
+        runId: run.id,
+        status: "lost",
+        mode,
+        message: `${label}: lease lost to another process; stopped`,
+      };
+    }
+    const text = errorText(e);
+    try {
+      db.fail(run.id, owner.id, text);
+    } catch (e2) {
+      log(`${label}: could not record the failure: ${(e2 as Error).message}`);
+    }
+    return {
+      runId: run.id,
+      status: "failed",
+      mode,
+      message: `${label}: failed: ${(e as Error)?.message ?? text}`,
+    };
+  }
+  clearInterval(timer);
+  options.signal?.removeEventListener("abort", onOuterAbort);
+  if (lost) {
+    return {
+      runId: run.id,
+      status: "lost",
+      mode,
+      result,
+      message: `${label}: lease lost to another process; stopped`,
+    };
+  }
+  if (result.finished) {
+    db.finish(run.id, owner.id, {
+      envSteps: result.envSteps,
+      episodes: result.episodes,
+      wallSeconds: result.wallSeconds,
+    });
+    if (!options.keepCheckpoint && exists(ckpt)) Deno.removeSync(ckpt);
+    const last = db.metrics(run.id).at(-1);
+    return {
+      runId: run.id,
+      status: "finished",
+      mode,
+      result,
+      message: `${label}: finished: ${result.envSteps} steps, ${result.episodes} episodes, ` +
+        `final avg return ${last ? last.avgReturn.toFixed(3) : "n/a"} ` +
+        `(${result.wallSeconds.toFixed(1)} s of training)`,
+    };
+  }
+  db.release(run.id, owner.id, `interrupted at step ${result.envSteps}`);
+  return {
+    runId: run.id,
+    status: "interrupted",
+    mode,
+    result,
+    message: `${label}: interrupted at step ${result.envSteps} of ${run.totalSteps}; ` +
+      `checkpoint ${ckpt}; run the same command again to resume`,
+  };
+}
+
+/**
+ * Run one configuration: a no-op (status "skipped") when the database says it is finished, a resume
+ * from its checkpoint when it was interrupted, a fresh start otherwise. A failed run is retried. A run
+ * held by another live process is not touched (status "busy").
+ */
+export async function runOne(
+  db: ResultsDb,
+  config: TrainConfig,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const c = resolveTrainConfig(config);
+  if (typeof c.seed !== "number" || !Number.isSafeInteger(c.seed)) {
+    throw new Error(
+      `invalid seed ${JSON.stringify(c.seed)}; runs in the results database need an integer seed`,
+    );
+  }
+  const hash = configHash(c);
+  const dir = options.checkpointDir ?? "runs";
+  const run = db.ensureRun({
+    hash,
+    seed: c.seed,
+    config: c as unknown as Record<string, unknown> & { env: string; algo: string },
+    label: options.label,
+    checkpointPath: checkpointPathFor(dir, hash, c.seed),
+  });
+  const label = runLabel(run);
+  if (run.status === "finished") {
+    return {
+      runId: run.id,
+      status: "skipped",
+      mode: "none",
+      message: `${label}: already finished (run ${run.id}, ended ${run.endedAt}); nothing to do`,
+    };
+  }
+  const owner = options.owner ?? currentOwner();
+  const timeout = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
+  const claimed = db.claim({
+    owner,
+    ids: [run.id],
+    leaseTimeoutMs: timeout,
+    retryFailed: true,
+    codeVersion: codeVersion(),
+    machine: machineInfo(),
+  });
+  if (!claimed) {
+    const why = db.claimBlocker(run.id, owner, timeout) ?? "it could not be claimed";
+    const now = db.getRun(run.id);
+    return {
+      runId: run.id,
+      status: now?.status === "finished" ? "skipped" : "busy",
+      mode: "none",
+      message: `${label}: ${why}`,
+    };
+  }
+  return await executeRun(db, claimed, { ...options, owner });
+}

@@ -1,0 +1,56 @@
+/**
+ * Choosing and starting the TensorFlow.js backend.
+ *
+ * Importing this module registers the `wasm` backend (`npm:@tensorflow/tfjs-backend-wasm`, SIMD,
+ * single thread), the fast one under Deno. Call {@link initBackend} once, and await it, before
+ * building any agent.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
+
+/** Backends {@link initBackend} accepts. */
+export const BACKEND_NAMES = ["wasm", "cpu", "webgpu"] as const;
+
+/** One of {@link BACKEND_NAMES}. */
+export type BackendName = typeof BACKEND_NAMES[number];
+
+/**
+ * Select a TensorFlow.js backend, falling back to `cpu` (with a console warning) when the requested
+ * one cannot start, and switch tfjs to production mode (no debug checks, no banner).
+ *
+ * The agents of lib/models read tensors synchronously, so they need `wasm` (fast) or `cpu` (slow,
+ * reference); `webgpu` is not registered by this library and would fall back to `cpu`.
+ *
+ * @param name The backend to use (default `"wasm"`).
+ * @returns The name of the backend actually in use.
+ * @example
+ * ```ts
+ * import { initBackend } from "./backend.ts";
+ * const used = await initBackend("wasm");
+ * console.log(used); // "wasm"
+ * ```
+ */
+export async function initBackend(name: BackendName = "wasm"): Promise<string> {
+  if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
+    throw new Error(`initBackend: unknown backend "${name}"; expected one of ${BACKEND_NAMES.join(", ")}`);
+  }
+  let ok = false;
+  let reason = "";
+  try {
+    ok = await tf.setBackend(name);
+  } catch (e) {
+    reason = `: ${e instanceof Error ? e.message : String(e)}`;
+  }
+  if (!ok) {
+    console.warn(
+      `WARNING initBackend: the "${name}" backend could not start${reason}; ` +
+        `falling back to "cpu" (pure JavaScript, much slower)`,
+    );
+    if (!(await tf.setBackend("cpu"))) throw new Error("initBackend: the cpu backend failed too");
+  }
+  await tf.ready();
+  tf.enableProdMode();
+  return tf.getBackend();
+}

@@ -1,0 +1,370 @@
+/**
+ * A one-layer GRU over whole sequences with hand-written backpropagation through time.
+ *
+ * Gates follow PyTorch's `nn.GRU` (in tfjs terms `resetAfter: true`, sigmoid recurrent
+ * activation), with the gate blocks ordered r, z, n along the 3H axis:
+ *
+ *   r = σ(W_ir x + b_ir + W_hr h + b_hr)
+ *   z = σ(W_iz x + b_iz + W_hz h + b_hz)
+ *   n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))
+ *   h' = (1 - z) ⊙ n + z ⊙ h
+ *
+ * Weights are stored input-major for plain products: `wi` [I, 3H] (PyTorch's `weight_ih_l0`
+ * transposed), `wh` [H, 3H], `bi` and `bh` [3H].
+ *
+ * Speed (wasm backend): the input projections of all steps are one product (a {@link dense}
+ * layer). The recurrence makes one small `h · wh` product per step on the backend and does the gate
+ * arithmetic in JavaScript on the read-back values, so a step costs one kernel call instead of a
+ * dozen; no op ever slices the whole sequence (wasm's `slice` copies its entire input, which makes
+ * per-step slicing O(T²)). The backward pass likewise makes one `dgh · whᵀ` product per step and
+ * then computes the weight gradients of all steps in one product each. This needs synchronous
+ * reads (`dataSync`), i.e. the wasm or cpu backend.
+ *
+ * Sequences are stored time-major and flattened: row `t·B + b` is step t of sequence b.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { dense } from "./dense.ts";
+
+/** The weights of one GRU layer (see the module doc for the layout). */
+export interface GruWeights {
+  /** Input weights [I, 3H], gate blocks r, z, n. */
+  wi: tf.Tensor2D;
+  /** Recurrent weights [H, 3H], gate blocks r, z, n. */
+  wh: tf.Tensor2D;
+  /** Input bias [3H]. */
+  bi: tf.Tensor1D;
+  /** Recurrent bias [3H]. */
+  bh: tf.Tensor1D;
+}
+
+/** Options of {@link gruSequence}. */
+export interface GruSequenceOptions {
+  /**
+   * Record the gradient (default true). With false the recurrence is computed without a tape
+   * record: faster, and no gradient can reach the GRU weights (used for target networks).
+   */
+  grad?: boolean;
+  /** Whether the gradient flows back into `x` (default true). */
+  inputGrad?: boolean;
+}
+
+/**
+ * Run a GRU over `batch` sequences of `steps` steps from a zero initial state.
+ *
+ * @param x Inputs [steps·batch, I], time-major (row t·batch + b).
+ * @returns Hidden states h_0..h_{steps-1} after each input, [steps·batch, H], time-major.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { gruSequence } from "./gru.ts";
+ * const H = 2, I = 3;
+ * const w = { wi: tf.ones([I, 3 * H]) as tf.Tensor2D, wh: tf.ones([H, 3 * H]) as tf.Tensor2D,
+ *   bi: tf.zeros([3 * H]) as tf.Tensor1D, bh: tf.zeros([3 * H]) as tf.Tensor1D };
+ * const h = gruSequence(tf.zeros([4 * 2, I]), w, 4, 2);
+ * console.log(h.shape); // [8, 2]
+ * ```
+ */
+export function gruSequence(
+  x: tf.Tensor2D,
+  weights: GruWeights,
+  steps: number,
+  batch: number,
+  options: GruSequenceOptions = {},
+): tf.Tensor2D {
+  checkShapes(weights, x.shape[1]);
+  if (x.shape[0] !== steps * batch) {
+    throw new Error(`gruSequence: x has ${x.shape[0]} rows, expected steps·batch = ${steps * batch}`);
+  }
+  const gi = dense(x, weights.wi, weights.bi, { inputGrad: options.inputGrad ?? true });
+  return (options.grad ?? true)
+    ? gruRecurrence(gi, weights.wh, weights.bh, steps, batch)
+    : gruRecurrenceNoGrad(gi, weights.wh, weights.bh, steps, batch);
+}
+
+/**
+ * The recurrence of {@link gruSequence} given precomputed input projections `gi` = x·wi + bi
+ * [steps·batch, 3H], differentiable in `gi`, `wh` and `bh` (hand-written BPTT via tf.customGrad).
+ * Zero initial state.
+ */
+export function gruRecurrence(
+  gi: tf.Tensor2D,
+  wh: tf.Tensor2D,
+  bh: tf.Tensor1D,
+  steps: number,
+  batch: number,
+): tf.Tensor2D {
+  const H = checkRecurrence(gi, wh, bh, steps, batch);
+  const op = tf.customGrad((giT, whT, bhT) => {
+    const trace = newTrace(steps * batch * H);
+    const hs = runForward(
+      (giT as tf.Tensor).dataSync() as Float32Array,
+      steps,
+      batch,
+      H,
+      whT as tf.Tensor2D,
+      (bhT as tf.Tensor).dataSync() as Float32Array,
+      null,
+      trace,
+    );
+    return {
+      value: tf.tensor2d(hs, [steps * batch, H]),
+      gradFunc: (dy: tf.Tensor) => {
+        const { dGi, dGh, dbh, hPrev } = runBackward(
+          dy.dataSync() as Float32Array,
+          steps,
+          batch,
+          H,
+          whT as tf.Tensor2D,
+          hs,
+          trace,
+        );
+        const dGhT = tf.tensor2d(dGh, [steps * batch, 3 * H]);
+        const hPrevT = tf.tensor2d(hPrev, [steps * batch, H]);
+        const dWh = tf.matMul(tf.transpose(hPrevT), dGhT);
+        return [tf.tensor2d(dGi, [steps * batch, 3 * H]), dWh, tf.tensor1d(dbh)];
+      },
+    };
+  });
+  return op(gi, wh, bh) as tf.Tensor2D;
+}
+
+/** {@link gruRecurrence} without gradient bookkeeping (no gradient reaches its inputs). */
+export function gruRecurrenceNoGrad(
+  gi: tf.Tensor2D,
+  wh: tf.Tensor2D,
+  bh: tf.Tensor1D,
+  steps: number,
+  batch: number,
+  h0?: Float32Array,
+): tf.Tensor2D {
+  const H = checkRecurrence(gi, wh, bh, steps, batch);
+  if (h0 !== undefined && h0.length !== batch * H) {
+    throw new Error(`gruRecurrenceNoGrad: h0 has ${h0.length} values, expected ${batch * H}`);
+  }
+  const hs = runForward(
+    gi.dataSync() as Float32Array,
+    steps,
+    batch,
+    H,
+    wh,
+    bh.dataSync() as Float32Array,
+    h0 ?? null,
+    null,
+  );
+  return tf.tensor2d(hs, [steps * batch, H]);
+}
+
+/**
+ * One GRU step on host arrays, for acting: `gi` = x·wi + bi [batch·3H], `h` [batch·H] (not
+ * modified), `bh` the recurrent bias values [3H]. Returns the next hidden state [batch·H].
+ */
+export function gruCell(
+  gi: Float32Array,
+  h: Float32Array,
+  wh: tf.Tensor2D,
+  bh: Float32Array,
+  batch = 1,
+): Float32Array {
+  const H = wh.shape[0];
+  if (gi.length !== batch * 3 * H || h.length !== batch * H || bh.length !== 3 * H) {
+    throw new Error(
+      `gruCell: expected gi ${batch * 3 * H}, h ${batch * H}, bh ${3 * H} values; got ` +
+        `${gi.length}, ${h.length}, ${bh.length}`,
+    );
+  }
+  return runForward(gi, 1, batch, H, wh, bh, h, null);
+}
+
+/**
+ * The same GRU written with plain tfjs ops and left to tfjs's autodiff (slow: per-step slicing and
+ * transposed products). A reference for tests, and a fallback for backends without synchronous
+ * reads.
+ */
+export function gruSequenceReference(
+  x: tf.Tensor2D,
+  weights: GruWeights,
+  steps: number,
+  batch: number,
+  h0?: tf.Tensor2D,
+): tf.Tensor2D {
+  const H = checkShapes(weights, x.shape[1]);
+  const gi = tf.add(tf.matMul(x, weights.wi), weights.bi);
+  let h: tf.Tensor2D = h0 ?? tf.zeros([batch, H]);
+  const outs: tf.Tensor2D[] = [];
+  for (let t = 0; t < steps; t++) {
+    const git = tf.slice(gi, [t * batch, 0], [batch, 3 * H]);
+    const gh = tf.add(tf.matMul(h, weights.wh), weights.bh);
+    const [gir, giz, gin] = tf.split(git, 3, 1);
+    const [ghr, ghz, ghn] = tf.split(gh, 3, 1);
+    const r = tf.sigmoid(tf.add(gir, ghr));
+    const z = tf.sigmoid(tf.add(giz, ghz));
+    const n = tf.tanh(tf.add(gin, tf.mul(r, ghn)));
+    h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D;
+    outs.push(h);
+  }
+  return tf.concat(outs, 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host-side kernels.
+
+/** Per-step gate values kept for the backward pass, each [steps·batch·H]. */
+interface Trace {
+  r: Float32Array;
+  z: Float32Array;
+  n: Float32Array;
+  /** W_hn h + b_hn. */
+  ghn: Float32Array;
+}
+
+function newTrace(size: number): Trace {
+  return {
+    r: new Float32Array(size),
+    z: new Float32Array(size),
+    n: new Float32Array(size),
+    ghn: new Float32Array(size),
+  };
+}
+
+/** rows × cols host matrix times a backend matrix, read back. */
+function hostMatMul(a: Float32Array, rows: number, cols: number, w: tf.Tensor2D): Float32Array {
+  const at = tf.tensor2d(a, [rows, cols]);
+  const y = tf.matMul(at, w);
+  const out = y.dataSync() as Float32Array;
+  at.dispose();
+  y.dispose();
+  return out;
+}
+
+function runForward(
+  gi: Float32Array,
+  steps: number,
+  batch: number,
+  H: number,
+  wh: tf.Tensor2D,
+  bh: Float32Array,
+  h0: Float32Array | null,
+  trace: Trace | null,
+): Float32Array {
+  const BH = batch * H, H3 = 3 * H;
+  const hs = new Float32Array(steps * BH);
+  let hPrev: Float32Array | null = h0; // null = zeros
+  for (let t = 0; t < steps; t++) {
+    // gh = h_{t-1} · wh (without bias); skipped while the state is exactly zero.
+    const gh = hPrev === null ? null : hostMatMul(hPrev, batch, H, wh);
+    for (let b = 0; b < batch; b++) {
+      const row = t * batch + b;
+      const giOff = row * H3, ghOff = b * H3, hOff = row * H, pOff = b * H;
+      for (let j = 0; j < H; j++) {
+        const ghr = (gh === null ? 0 : gh[ghOff + j]) + bh[j];
+        const ghz = (gh === null ? 0 : gh[ghOff + H + j]) + bh[H + j];
+        const ghn = (gh === null ? 0 : gh[ghOff + 2 * H + j]) + bh[2 * H + j];
+        const r = 1 / (1 + Math.exp(-(gi[giOff + j] + ghr)));
+        const z = 1 / (1 + Math.exp(-(gi[giOff + H + j] + ghz)));
+        const n = Math.tanh(gi[giOff + 2 * H + j] + r * ghn);
+        const hp = hPrev === null ? 0 : hPrev[pOff + j];
+        hs[hOff + j] = n + z * (hp - n);
+        if (trace !== null) {
+          trace.r[hOff + j] = r;
+          trace.z[hOff + j] = z;
+          trace.n[hOff + j] = n;
+          trace.ghn[hOff + j] = ghn;
+        }
+      }
+    }
+    hPrev = hs.subarray(t * BH, (t + 1) * BH);
+  }
+  return hs;
+}
+
+function runBackward(
+  dH: Float32Array,
+  steps: number,
+  batch: number,
+  H: number,
+  wh: tf.Tensor2D,
+  hs: Float32Array,
+  trace: Trace,
+): { dGi: Float32Array; dGh: Float32Array; dbh: Float32Array; hPrev: Float32Array } {
+  const BH = batch * H, H3 = 3 * H;
+  const dGi = new Float32Array(steps * batch * H3);
+  const dGh = new Float32Array(steps * batch * H3);
+  const carry = new Float64Array(BH); // ∂L/∂h_t arriving from step t+1
+  const whT = tf.transpose(wh);
+  const { r: R, z: Z, n: N, ghn: GHN } = trace;
+  for (let t = steps - 1; t >= 0; t--) {
+    for (let b = 0; b < batch; b++) {
+      const row = t * batch + b;
+      const hOff = row * H, gOff = row * H3, cOff = b * H;
+      for (let j = 0; j < H; j++) {
+        const i = hOff + j;
+        const dh = dH[i] + carry[cOff + j];
+        const r = R[i], z = Z[i], n = N[i];
+        const hp = t === 0 ? 0 : hs[i - BH];
+        const dn = dh * (1 - z);
+        const dz = dh * (hp - n);
+        const dan = dn * (1 - n * n);
+        const dar = dan * GHN[i] * r * (1 - r);
+        const daz = dz * z * (1 - z);
+        dGi[gOff + j] = dar;
+        dGi[gOff + H + j] = daz;
+        dGi[gOff + 2 * H + j] = dan;
+        dGh[gOff + j] = dar;
+        dGh[gOff + H + j] = daz;
+        dGh[gOff + 2 * H + j] = dan * r;
+        carry[cOff + j] = dh * z;
+      }
+    }
+    if (t > 0) {
+      const back = hostMatMul(dGh.subarray(t * batch * H3, (t + 1) * batch * H3), batch, H3, whT);
+      for (let k = 0; k < BH; k++) carry[k] += back[k];
+    }
+  }
+  whT.dispose();
+  const dbhAcc = new Float64Array(H3);
+  for (let row = 0; row < steps * batch; row++) {
+    const off = row * H3;
+    for (let k = 0; k < H3; k++) dbhAcc[k] += dGh[off + k];
+  }
+  const hPrev = new Float32Array(steps * BH);
+  hPrev.set(hs.subarray(0, (steps - 1) * BH), BH);
+  return { dGi, dGh, dbh: Float32Array.from(dbhAcc), hPrev };
+}
+
+function checkShapes(w: GruWeights, inputSize: number): number {
+  const H = w.wh.shape[0];
+  const ok = w.wi.rank === 2 && w.wi.shape[0] === inputSize && w.wi.shape[1] === 3 * H &&
+    w.wh.shape[1] === 3 * H && w.bi.shape[0] === 3 * H && w.bh.shape[0] === 3 * H;
+  if (!ok) {
+    throw new Error(
+      `gru: inconsistent shapes: input ${inputSize}, wi [${w.wi.shape}], wh [${w.wh.shape}], ` +
+        `bi [${w.bi.shape}], bh [${w.bh.shape}]; expected wi [I, 3H], wh [H, 3H], biases [3H]`,
+    );
+  }
+  return H;
+}
+
+function checkRecurrence(
+  gi: tf.Tensor2D,
+  wh: tf.Tensor2D,
+  bh: tf.Tensor1D,
+  steps: number,
+  batch: number,
+): number {
+  const H = wh.shape[0];
+  if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(batch) || batch < 1) {
+    throw new Error(`gru: steps and batch must be positive integers, got ${steps} and ${batch}`);
+  }
+  if (
+    gi.shape[0] !== steps * batch || gi.shape[1] !== 3 * H || wh.shape[1] !== 3 * H ||
+    bh.shape[0] !== 3 * H
+  ) {
+    throw new Error(
+      `gru: gi [${gi.shape}], wh [${wh.shape}], bh [${bh.shape}] do not fit steps ${steps}, ` +
+        `batch ${batch}; expected gi [${steps * batch}, 3H], wh [H, 3H], bh [3H]`,
+    );
+  }
+  return H;
+}

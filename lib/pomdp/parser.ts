@@ -1,0 +1,697 @@
+/**
+ * A parser for Cassandra's `.pomdp` file format (pomdp-solve), with the `reset` keyword of
+ * gym-pomdps' episodic models.
+ *
+ * Supported: `#` comments; the preamble `discount:`, `values: reward|cost`, `states:`, `actions:`,
+ * `observations:` (a count or a list of names); `start:` as a vector, `uniform`, or one state
+ * (name or index), `start include:` and `start exclude:` lists; `T:`, `O:` and `R:` entries in all
+ * their forms, with names, indices or `*` wildcards:
+ *
+ * - `T: a : s : s' p`, `T: a : s` + |S| numbers | `uniform` | `reset`, `T: a` + |S|×|S| numbers |
+ *   `identity` | `uniform`;
+ * - `O: a : s' : o p`, `O: a : s'` + |O| numbers | `uniform`, `O: a` + |S|×|O| numbers | `uniform` |
+ *   `identity` (when |S| = |O|);
+ * - `R: a : s : s' : o v`, `R: a : s : s'` + |O| numbers, `R: a : s` + |S|×|O| numbers.
+ *
+ * Numbers may continue on the following lines. Later entries override earlier ones (as in
+ * pomdp-solve). `T: a : s reset` marks the pair (s, a) as ending the episode: its row of T is
+ * zeroed and `reset[a*|S| + s] = 1`; a later `T:` entry touching that row clears the mark again.
+ * `values: cost` negates every reward. After parsing, every non-reset row of T, every row of O and
+ * the start distribution must sum to 1 within 1e-6.
+ *
+ * @example Parse the tiger problem's preamble and a few entries
+ * ```ts
+ * import { parsePOMDP } from "./parser.ts";
+ * const m = parsePOMDP(`
+ *   discount: 0.95
+ *   values: reward
+ *   states: tiger-left tiger-right
+ *   actions: listen open-left open-right
+ *   observations: hear-left hear-right
+ *   start: uniform
+ *   T: listen identity
+ *   T: open-left uniform
+ *   T: open-right uniform
+ *   O: listen
+ *     0.85 0.15
+ *     0.15 0.85
+ *   O: open-left uniform
+ *   O: open-right uniform
+ *   R: listen : * : * : * -1
+ *   R: open-left : tiger-left : * : * -100
+ *   R: open-left : tiger-right : * : * 10
+ *   R: open-right : tiger-left : * : * 10
+ *   R: open-right : tiger-right : * : * -100
+ * `, { source: "tiger.pomdp" });
+ * if (m.states.length !== 2 || m.start[0] !== 0.5) throw new Error("unexpected model");
+ * ```
+ * @module
+ */
+import { emptyModel, type TabularPOMDP } from "./model.ts";
+
+/** Options of {@link parsePOMDP}. */
+export interface ParsePOMDPOptions {
+  /** Name of the text's origin (a file path), used in error messages. Default `"<pomdp>"`. */
+  source?: string;
+}
+
+/** A syntax or semantic error in a `.pomdp` text; the message starts with `source:line:`. */
+export class PomdpParseError extends Error {
+  /** The `source` option of the parse that failed. */
+  readonly source: string;
+  /** 1-based line number of the offending token (0 when the error concerns the whole file). */
+  readonly line: number;
+  /** Build the error; the message is prefixed with `source:line: `. */
+  constructor(source: string, line: number, message: string) {
+    super(`${source}:${line > 0 ? line : "end"}: ${message}`);
+    this.name = "PomdpParseError";
+    this.source = source;
+    this.line = line;
+  }
+}
+
+interface Token {
+  text: string;
+  line: number;
+}
+
+const STATEMENTS = [
+  "discount",
+  "values",
+  "states",
+  "actions",
+  "observations",
+  "start",
+  "T",
+  "O",
+  "R",
+];
+/** Words with a fixed meaning that cannot name a state, action or observation. */
+export const RESERVED_WORDS: readonly string[] = [
+  "discount",
+  "values",
+  "states",
+  "actions",
+  "observations",
+  "start",
+  "include",
+  "exclude",
+  "reward",
+  "cost",
+  "uniform",
+  "identity",
+  "reset",
+  "T",
+  "O",
+  "R",
+];
+const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+const INTEGER_RE = /^\d+$/;
+const TOLERANCE = 1e-6;
+
+function tokenize(text: string): Token[] {
+  const tokens: Token[] = [];
+  const lines = text.split(/\r\n|\r|\n/);
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i];
+    const hash = line.indexOf("#");
+    if (hash >= 0) line = line.slice(0, hash);
+    const re = /:|[^\s:]+/g;
+    let m: RegExpExecArray | null;
+    while ((m = re.exec(line)) !== null) tokens.push({ text: m[0], line: i + 1 });
+  }
+  return tokens;
+}
+
+function quote(t: Token | undefined): string {
+  return t === undefined ? "end of file" : `'${t.text}'`;
+}
+
+type Space = "state" | "action" | "observation";
+
+class Parser {
+  private pos = 0;
+  private discount: number | undefined;
+  private isCost = false;
+  private seenValues = false;
+  private states: string[] | undefined;
+  private actions: string[] | undefined;
+  private observations: string[] | undefined;
+  private index: Record<Space, Map<string, number>> = {
+    state: new Map(),
+    action: new Map(),
+    observation: new Map(),
+  };
+  private model: TabularPOMDP | undefined;
+  private startSet = false;
+  /** Last line that wrote each T row / O row (for validation messages); 0 = never. */
+  private lineT = new Int32Array(0);
+  private lineO = new Int32Array(0);
+  private startLine = 0;
+
+  constructor(private readonly tokens: Token[], private readonly source: string) {}
+
+  private fail(token: Token | undefined, message: string): never {
+    const line = token?.line ?? (this.tokens.length ? this.tokens[this.tokens.length - 1].line : 0);
+    throw new PomdpParseError(this.source, line, message);
+  }
+
+  private peek(offset = 0): Token | undefined {
+    return this.tokens[this.pos + offset];
+  }
+
+  private next(what: string): Token {
+    const t = this.tokens[this.pos];
+    if (t === undefined) this.fail(undefined, `expected ${what}, found end of file`);
+    this.pos++;
+    return t;
+  }
+
+  private expectColon(after: string): void {
+    const t = this.peek();
+    if (t?.text !== ":") this.fail(t, `expected ':' after ${after}, found ${quote(t)}`);
+    this.pos++;
+  }
+
+  /** Whether a statement starts at token offset `i` from the current position. */
+  private statementAt(i = 0): boolean {
+    const t = this.peek(i);
+    if (t === undefined) return false;
+    if (t.text === "start") {
+      const n = this.peek(i + 1)?.text;
+      if (n === ":") return true;
+      return (n === "include" || n === "exclude") && this.peek(i + 2)?.text === ":";
+    }
+    return STATEMENTS.includes(t.text) && this.peek(i + 1)?.text === ":";
+  }
+
+  parse(): TabularPOMDP {
+    while (this.pos < this.tokens.length) this.statement();
+    return this.finish();
+  }
+
+  private statement(): void {
+    const t = this.peek()!;
+    if (!this.statementAt()) {
+      if (this.peek(1)?.text === ":") {
+        this.fail(
+          t,
+          `unknown keyword '${t.text}'; expected one of ${STATEMENTS.join(", ")}, start include, ` +
+            `start exclude`,
+        );
+      }
+      this.fail(t, `expected a statement (${STATEMENTS.join(":, ")}:), found ${quote(t)}`);
+    }
+    this.pos++;
+    switch (t.text) {
+      case "discount":
+        return this.parseDiscount(t);
+      case "values":
+        return this.parseValues(t);
+      case "states":
+      case "actions":
+      case "observations":
+        return this.parseNames(t);
+      case "start":
+        return this.parseStart(t);
+      case "T":
+        return this.parseT(t);
+      case "O":
+        return this.parseO(t);
+      case "R":
+        return this.parseR(t);
+    }
+  }
+
+  // ---------------------------------------------------------------- preamble
+
+  private checkPreambleOpen(t: Token): void {
+    if (this.model !== undefined) {
+      this.fail(t, `'${t.text}:' must come before any start:, T:, O: or R: entry`);
+    }
+  }
+
+  private parseDiscount(t: Token): void {
+    this.checkPreambleOpen(t);
+    this.expectColon("discount");
+    if (this.discount !== undefined) this.fail(t, "discount given twice");
+    const tok = this.next("a discount factor");
+    const v = this.toNumber(tok, "the discount factor");
+    if (v < 0 || v > 1) this.fail(tok, `bad discount ${tok.text}; expected a number in [0, 1]`);
+    this.discount = v;
+  }
+
+  private parseValues(t: Token): void {
+    this.checkPreambleOpen(t);
+    this.expectColon("values");
+    if (this.seenValues) this.fail(t, "values given twice");
+    const tok = this.next("'reward' or 'cost'");
+    if (tok.text !== "reward" && tok.text !== "cost") {
+      this.fail(tok, `bad values '${tok.text}'; expected 'reward' or 'cost'`);
+    }
+    this.isCost = tok.text === "cost";
+    this.seenValues = true;
+  }
+
+  private parseNames(t: Token): void {
+    this.checkPreambleOpen(t);
+    const kind = t.text as "states" | "actions" | "observations";
+    this.expectColon(kind);
+    if (this[kind] !== undefined) this.fail(t, `${kind} given twice`);
+    const list: Token[] = [];
+    while (this.pos < this.tokens.length && !this.statementAt()) list.push(this.next("a name"));
+    if (list.length === 0) this.fail(t, `expected a count or a list of ${kind}, found nothing`);
+    let names: string[];
+    if (list.length === 1 && INTEGER_RE.test(list[0].text)) {
+      const n = Number(list[0].text);
+      if (n <= 0) this.fail(list[0], `bad number of ${kind} ${n}; expected a positive integer`);
+      names = Array.from({ length: n }, (_, i) => String(i));
+    } else {
+      names = [];
+      const seen = new Set<string>();
+      for (const tok of list) {
+        const s = tok.text;
+        if (s === ":") this.fail(tok, `unexpected ':' in the list of ${kind}`);
+        if (NUMBER_RE.test(s)) {
+          this.fail(
+            tok,
+            `bad name '${s}' in the list of ${kind}: names cannot be numbers ` +
+              `(give either one count or a list of names)`,
+          );
+        }
+        if (s === "*" || RESERVED_WORDS.includes(s)) {
+          this.fail(tok, `bad name '${s}' in the list of ${kind}: it is a reserved word`);
+        }
+        if (seen.has(s)) this.fail(tok, `duplicate name '${s}' in the list of ${kind}`);
+        seen.add(s);
+        names.push(s);
+      }
+    }
+    this[kind] = names;
+    const space: Space = kind === "states"
+      ? "state"
+      : kind === "actions"
+      ? "action"
+      : "observation";
+    names.forEach((name, i) => this.index[space].set(name, i));
+  }
+
+  /** The model, allocated when the first start/T/O/R entry arrives (the preamble is complete). */
+  private need(t: Token): TabularPOMDP {
+    if (this.model) return this.model;
+    for (const kind of ["states", "actions", "observations"] as const) {
+      if (this[kind] === undefined) {
+        this.fail(t, `missing preamble: '${kind}:' must be declared before '${t.text}'`);
+      }
+    }
+    if (this.discount === undefined) {
+      this.fail(t, `missing preamble: 'discount:' must be declared before '${t.text}'`);
+    }
+    const m = emptyModel(this.states!, this.actions!, this.observations!, this.discount);
+    const S = m.states.length, A = m.actions.length;
+    this.lineT = new Int32Array(A * S);
+    this.lineO = new Int32Array(A * S);
+    this.model = m;
+    return m;
+  }
+
+  // ---------------------------------------------------------------- values and references
+
+  private toNumber(tok: Token, what: string): number {
+    if (!NUMBER_RE.test(tok.text)) {
+      this.fail(tok, `expected a number for ${what}, found '${tok.text}'`);
+    }
+    return Number(tok.text);
+  }
+
+  private toProb(tok: Token, what: string): number {
+    const p = this.toNumber(tok, what);
+    if (!(p >= 0 && p <= 1)) {
+      this.fail(tok, `bad probability ${tok.text} in ${what}; expected a number in [0, 1]`);
+    }
+    return p;
+  }
+
+  /** Read exactly `count` numbers (probabilities if `prob`), then check none follow. */
+  private numbers(count: number, what: string, prob: boolean, stmt: Token): Float64Array {
+    const out = new Float64Array(count);
+    for (let i = 0; i < count; i++) {
+      const tok = this.peek();
+      if (tok === undefined || !NUMBER_RE.test(tok.text)) {
+        const where = tok === undefined ? "end of file" : `${quote(tok)} (line ${tok.line})`;
+        this.fail(stmt, `${what}: expected ${count} numbers, found ${i} before ${where}`);
+      }
+      this.pos++;
+      out[i] = prob ? this.toProb(tok, what) : this.toNumber(tok, what);
+    }
+    const extra = this.peek();
+    if (extra !== undefined && NUMBER_RE.test(extra.text)) {
+      let k = 0;
+      while (this.peek(k) !== undefined && NUMBER_RE.test(this.peek(k)!.text)) k++;
+      this.fail(extra, `${what}: expected ${count} numbers, found ${count + k}`);
+    }
+    return out;
+  }
+
+  private ref(space: Space): number[] {
+    const names = space === "state"
+      ? this.states!
+      : space === "action"
+      ? this.actions!
+      : this.observations!;
+    const tok = this.next(`a ${space}`);
+    if (tok.text === "*") return names.map((_, i) => i);
+    if (INTEGER_RE.test(tok.text)) {
+      const i = Number(tok.text);
+      if (i >= names.length) {
+        this.fail(tok, `${space} index ${i} out of range; expected 0..${names.length - 1}`);
+      }
+      return [i];
+    }
+    const i = this.index[space].get(tok.text);
+    if (i === undefined) {
+      const shown = names.length <= 12
+        ? names.join(", ")
+        : `${names.slice(0, 12).join(", ")}, ... (${names.length} in all)`;
+      this.fail(tok, `unknown ${space} '${tok.text}'; expected one of ${shown}, an index or '*'`);
+    }
+    return [i];
+  }
+
+  private atColon(): boolean {
+    return this.peek()?.text === ":";
+  }
+
+  private keywordHere(...words: string[]): string | undefined {
+    const t = this.peek()?.text;
+    if (t !== undefined && words.includes(t)) {
+      this.pos++;
+      return t;
+    }
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- start
+
+  private parseStart(t: Token): void {
+    const m = this.need(t);
+    const S = m.states.length;
+    const mode = this.keywordHere("include", "exclude");
+    this.expectColon(mode ? `start ${mode}` : "start");
+    const start = new Float64Array(S);
+    if (mode) {
+      const chosen = new Uint8Array(S);
+      let any = false;
+      while (this.pos < this.tokens.length && !this.statementAt()) {
+        for (const s of this.ref("state")) chosen[s] = 1;
+        any = true;
+      }
+      if (!any) this.fail(t, `start ${mode}: expected a list of states, found nothing`);
+      let k = 0;
+      for (let s = 0; s < S; s++) if ((chosen[s] === 1) === (mode === "include")) k++;
+      if (k === 0) this.fail(t, `start ${mode}: no state left to start in`);
+      for (let s = 0; s < S; s++) {
+        if ((chosen[s] === 1) === (mode === "include")) start[s] = 1 / k;
+      }
+    } else if (this.keywordHere("uniform")) {
+      start.fill(1 / S);
+    } else {
+      const first = this.peek();
+      if (first === undefined || this.statementAt()) {
+        this.fail(
+          first,
+          `start: expected a distribution, 'uniform' or a state, found ${quote(first)}`,
+        );
+      }
+      if (first.text === "*") this.fail(first, "start: '*' is not a state; use 'uniform'");
+      let k = 0;
+      while (this.peek(k) !== undefined && NUMBER_RE.test(this.peek(k)!.text)) k++;
+      const single = k === 0 ||
+        (k === 1 && INTEGER_RE.test(first.text) && (S > 1 || first.text === "0"));
+      if (single) {
+        start[this.ref("state")[0]] = 1; // one state, by name or index
+      } else {
+        start.set(this.numbers(S, "start distribution", true, t));
+      }
+    }
+    m.start = start;
+    this.startSet = true;
+    this.startLine = t.line;
+  }
+
+  // ---------------------------------------------------------------- T
+
+  private parseT(t: Token): void {
+    const m = this.need(t);
+    this.expectColon("T");
+    const S = m.states.length;
+    const as = this.ref("action");
+    const setRow = (a: number, s: number, row: ArrayLike<number>) => {
+      m.T.set(row, (a * S + s) * S);
+      m.reset[a * S + s] = 0;
+      this.lineT[a * S + s] = t.line;
+    };
+    if (!this.atColon()) {
+      const kw = this.keywordHere("identity", "uniform");
+      let mat: Float64Array;
+      if (kw === "identity") {
+        mat = new Float64Array(S * S);
+        for (let s = 0; s < S; s++) mat[s * S + s] = 1;
+      } else if (kw === "uniform") {
+        mat = new Float64Array(S * S).fill(1 / S);
+      } else {
+        this.matrixStart("T: <action>", "identity", "uniform");
+        mat = this.numbers(S * S, `T matrix (${S}x${S})`, true, t);
+      }
+      for (const a of as) for (let s = 0; s < S; s++) setRow(a, s, mat.subarray(s * S, s * S + S));
+      return;
+    }
+    this.pos++;
+    const ss = this.ref("state");
+    if (this.atColon()) {
+      this.pos++;
+      const s2s = this.ref("state");
+      const p = this.toProb(this.next("a probability"), "T entry");
+      for (const a of as) {
+        for (const s of ss) {
+          for (const s2 of s2s) m.T[(a * S + s) * S + s2] = p;
+          m.reset[a * S + s] = 0;
+          this.lineT[a * S + s] = t.line;
+        }
+      }
+      return;
+    }
+    const kw = this.keywordHere("uniform", "reset");
+    if (kw === "reset") {
+      for (const a of as) {
+        for (const s of ss) {
+          m.T.fill(0, (a * S + s) * S, (a * S + s + 1) * S);
+          m.reset[a * S + s] = 1;
+          this.lineT[a * S + s] = t.line;
+        }
+      }
+      return;
+    }
+    let row: Float64Array;
+    if (kw === "uniform") row = new Float64Array(S).fill(1 / S);
+    else {
+      this.matrixStart("T: <action> : <state>", "uniform", "reset");
+      row = this.numbers(S, `T row (${S} numbers)`, true, t);
+    }
+    for (const a of as) for (const s of ss) setRow(a, s, row);
+  }
+
+  /** Before reading numbers of a row/matrix form: a clear error if a non-number follows. */
+  private matrixStart(form: string, ...keywords: string[]): void {
+    const tok = this.peek();
+    if (tok === undefined || !NUMBER_RE.test(tok.text)) {
+      this.fail(
+        tok,
+        `after '${form}' expected ':', numbers or one of ${keywords.join("/")}, found ${
+          quote(tok)
+        }`,
+      );
+    }
+  }
+
+  // ---------------------------------------------------------------- O
+
+  private parseO(t: Token): void {
+    const m = this.need(t);
+    this.expectColon("O");
+    const S = m.states.length, O = m.observations.length;
+    const as = this.ref("action");
+    const setRow = (a: number, s2: number, row: ArrayLike<number>) => {
+      m.O.set(row, (a * S + s2) * O);
+      this.lineO[a * S + s2] = t.line;
+    };
+    if (!this.atColon()) {
+      const kw = this.keywordHere("identity", "uniform");
+      let mat: Float64Array;
+      if (kw === "identity") {
+        if (S !== O) {
+          this.fail(t, `O: 'identity' needs as many observations as states (${O} vs ${S})`);
+        }
+        mat = new Float64Array(S * O);
+        for (let s = 0; s < S; s++) mat[s * O + s] = 1;
+      } else if (kw === "uniform") {
+        mat = new Float64Array(S * O).fill(1 / O);
+      } else {
+        this.matrixStart("O: <action>", "identity", "uniform");
+        mat = this.numbers(S * O, `O matrix (${S}x${O})`, true, t);
+      }
+      for (const a of as) for (let s = 0; s < S; s++) setRow(a, s, mat.subarray(s * O, s * O + O));
+      return;
+    }
+    this.pos++;
+    const s2s = this.ref("state");
+    if (this.atColon()) {
+      this.pos++;
+      const os = this.ref("observation");
+      const p = this.toProb(this.next("a probability"), "O entry");
+      for (const a of as) {
+        for (const s2 of s2s) {
+          for (const o of os) m.O[(a * S + s2) * O + o] = p;
+          this.lineO[a * S + s2] = t.line;
+        }
+      }
+      return;
+    }
+    let row: Float64Array;
+    if (this.keywordHere("uniform")) row = new Float64Array(O).fill(1 / O);
+    else {
+      this.matrixStart("O: <action> : <state>", "uniform");
+      row = this.numbers(O, `O row (${O} numbers)`, true, t);
+    }
+    for (const a of as) for (const s2 of s2s) setRow(a, s2, row);
+  }
+
+  // ---------------------------------------------------------------- R
+
+  private parseR(t: Token): void {
+    const m = this.need(t);
+    this.expectColon("R");
+    const S = m.states.length, O = m.observations.length;
+    const as = this.ref("action");
+    if (!this.atColon()) {
+      this.fail(
+        this.peek(),
+        `after 'R: <action>' expected ':' and a start state, found ${quote(this.peek())}`,
+      );
+    }
+    this.pos++;
+    const ss = this.ref("state");
+    if (!this.atColon()) {
+      this.matrixStart("R: <action> : <state>");
+      const mat = this.numbers(S * O, `R matrix (${S}x${O})`, false, t);
+      for (const a of as) for (const s of ss) m.R.set(mat, (a * S + s) * S * O);
+      return;
+    }
+    this.pos++;
+    const s2s = this.ref("state");
+    if (!this.atColon()) {
+      this.matrixStart("R: <action> : <state> : <state>");
+      const row = this.numbers(O, `R row (${O} numbers)`, false, t);
+      for (const a of as) {
+        for (const s of ss) for (const s2 of s2s) m.R.set(row, ((a * S + s) * S + s2) * O);
+      }
+      return;
+    }
+    this.pos++;
+    const os = this.ref("observation");
+    const v = this.toNumber(this.next("a reward"), "R entry");
+    for (const a of as) {
+      for (const s of ss) {
+        for (const s2 of s2s) for (const o of os) m.R[((a * S + s) * S + s2) * O + o] = v;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- validation
+
+  private finish(): TabularPOMDP {
+    if (this.model === undefined) {
+      for (const kind of ["states", "actions", "observations", "discount"] as const) {
+        if (this[kind] === undefined) {
+          throw new PomdpParseError(this.source, 0, `missing preamble: no '${kind}:' declaration`);
+        }
+      }
+    }
+    const m = this.need({ text: "end of file", line: 0 });
+    const S = m.states.length, A = m.actions.length, O = m.observations.length;
+    if (!this.startSet) m.start.fill(1 / S); // pomdp-solve's default: uniform
+    let sum = 0;
+    for (let s = 0; s < S; s++) sum += m.start[s];
+    if (Math.abs(sum - 1) > TOLERANCE) {
+      throw new PomdpParseError(
+        this.source,
+        this.startLine,
+        `start distribution sums to ${sum}; expected 1 (within 1e-6)`,
+      );
+    }
+    for (let a = 0; a < A; a++) {
+      for (let s = 0; s < S; s++) {
+        if (m.reset[a * S + s]) continue;
+        sum = 0;
+        for (let s2 = 0; s2 < S; s2++) sum += m.T[(a * S + s) * S + s2];
+        if (Math.abs(sum - 1) > TOLERANCE) {
+          const line = this.lineT[a * S + s];
+          throw new PomdpParseError(
+            this.source,
+            line,
+            `transition row T(· | action ${m.actions[a]}, state ${m.states[s]}) sums to ${sum}; ` +
+              `expected 1 (within 1e-6)` +
+              (line === 0 ? " (this row was never given)" : ""),
+          );
+        }
+      }
+    }
+    for (let a = 0; a < A; a++) {
+      for (let s2 = 0; s2 < S; s2++) {
+        sum = 0;
+        for (let o = 0; o < O; o++) sum += m.O[(a * S + s2) * O + o];
+        if (Math.abs(sum - 1) > TOLERANCE) {
+          const line = this.lineO[a * S + s2];
+          throw new PomdpParseError(
+            this.source,
+            line,
+            `observation row O(· | action ${m.actions[a]}, next state ${m.states[s2]}) sums to ` +
+              `${sum}; expected 1 (within 1e-6)` +
+              (line === 0 ? " (this row was never given)" : ""),
+          );
+        }
+      }
+    }
+    if (this.isCost) {
+      for (let i = 0; i < m.R.length; i++) if (m.R[i] !== 0) m.R[i] = -m.R[i];
+    }
+    return m;
+  }
+}
+
+/**
+ * Parse a Cassandra `.pomdp` text into a {@link TabularPOMDP}. Throws a {@link PomdpParseError}
+ * naming `source:line` and what was expected versus found.
+ *
+ * @example A two-state model with the episodic `reset` keyword
+ * ```ts
+ * import { parsePOMDP } from "./parser.ts";
+ * const m = parsePOMDP(`
+ *   discount: 0.9
+ *   values: reward
+ *   states: a b
+ *   actions: go
+ *   observations: 1
+ *   start: a
+ *   T: go : a : b 1.0
+ *   T: go : b reset
+ *   O: * : * : * 1.0
+ *   R: go : b : * : * 1.0
+ * `);
+ * if (m.reset[1] !== 1 || m.R[2] !== 1) throw new Error("unexpected model");
+ * ```
+ */
+export function parsePOMDP(text: string, options: ParsePOMDPOptions = {}): TabularPOMDP {
+  const source = options.source ?? "<pomdp>";
+  return new Parser(tokenize(text), source).parse();
+}

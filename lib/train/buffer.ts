@@ -1,0 +1,253 @@
+/**
+ * The replay buffer of the reference: whole episodes, first in first out, with a capacity counted in
+ * steps (algorithms.md §4). Adding an episode evicts the oldest whole episodes until the stored
+ * steps fit the capacity again; the newest episode is always kept, even when it alone exceeds it.
+ *
+ * @example
+ * ```ts
+ * import { EpisodeBuffer } from "./buffer.ts";
+ * import { makeRng } from "../rng.ts";
+ * const ep = (length: number) => ({
+ *   length, obs: new Float32Array(length), states: new Float32Array(length),
+ *   actions: new Int32Array(length), rewards: new Float32Array(length),
+ *   terminated: true, truncated: false, finalObs: new Float32Array(1), finalState: new Float32Array(1),
+ * });
+ * const buffer = new EpisodeBuffer(10);
+ * buffer.add(ep(4));
+ * buffer.add(ep(4));
+ * buffer.add(ep(4)); // 12 > 10: the first episode goes
+ * console.log(buffer.size, buffer.steps); // 2 8
+ * console.log(buffer.sample(makeRng(1), 3).length); // 3
+ * ```
+ * @module
+ */
+import { randInt, type Rng } from "../rng.ts";
+import type { Episode } from "./agent.ts";
+
+const MAGIC = 0x31425045; // "EPB1" little-endian
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/** Check the internal consistency of an episode; throws a clear error otherwise. */
+export function checkEpisode(ep: Episode): void {
+  const T = ep.length;
+  if (!Number.isInteger(T) || T < 1) {
+    throw new Error(`invalid episode length ${T}; expected a positive integer`);
+  }
+  const ow = ep.obs.length / T, sw = ep.states.length / T;
+  if (!Number.isInteger(ow) || !Number.isInteger(sw)) {
+    throw new Error(
+      `invalid episode: obs (${ep.obs.length}) and states (${ep.states.length}) must hold ${T} rows`,
+    );
+  }
+  if (ep.actions.length !== T || ep.rewards.length !== T) {
+    throw new Error(
+      `invalid episode: ${ep.actions.length} actions and ${ep.rewards.length} rewards for length ${T}`,
+    );
+  }
+  if (ep.finalObs.length !== ow || ep.finalState.length !== sw) {
+    throw new Error(
+      `invalid episode: finalObs/finalState widths ${ep.finalObs.length}/${ep.finalState.length}` +
+        `; expected ${ow}/${sw}`,
+    );
+  }
+}
+
+/** A FIFO store of whole episodes with a capacity in steps. */
+export class EpisodeBuffer {
+  /** Maximum total steps kept (the newest episode is kept even if longer). */
+  readonly capacity: number;
+  #episodes: Episode[] = [];
+  #head = 0;
+  #steps = 0;
+
+  /** An empty buffer holding at most `capacity` steps. */
+  constructor(capacity: number) {
+    if (!Number.isSafeInteger(capacity) || capacity < 1) {
+      throw new Error(`invalid buffer capacity ${capacity}; expected a positive integer`);
+    }
+    this.capacity = capacity;
+  }
+
+  /** Number of stored episodes. */
+  get size(): number {
+    return this.#episodes.length - this.#head;
+  }
+
+  /** Total stored steps (sum of the episodes' lengths). */
+  get steps(): number {
+    return this.#steps;
+  }
+
+  /** The i-th stored episode, oldest first. */
+  get(i: number): Episode {
+    if (!Number.isInteger(i) || i < 0 || i >= this.size) {
+      throw new Error(`episode index ${i} out of range 0..${this.size - 1}`);
+    }
+    return this.#episodes[this.#head + i];
+  }
+
+  /** Append an episode (stored by reference), then evict the oldest until steps ≤ capacity. */
+  add(episode: Episode): void {
+    checkEpisode(episode);
+    this.#episodes.push(episode);
+    this.#steps += episode.length;
+    while (this.#steps > this.capacity && this.size > 1) {
+      this.#steps -= this.#episodes[this.#head].length;
+      this.#head++;
+    }
+    // Compact the evicted prefix now and then (amortised O(1) per episode).
+    if (this.#head > 1024 && this.#head * 2 > this.#episodes.length) {
+      this.#episodes = this.#episodes.slice(this.#head);
+      this.#head = 0;
+    }
+  }
+
+  /** `n` episodes drawn uniformly with replacement (one `randInt` draw each). */
+  sample(rng: Rng, n: number): Episode[] {
+    if (this.size === 0) throw new Error("cannot sample from an empty episode buffer");
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`invalid sample size ${n}; expected a positive integer`);
+    }
+    const out: Episode[] = [];
+    for (let i = 0; i < n; i++) out.push(this.#episodes[this.#head + randInt(rng, this.size)]);
+    return out;
+  }
+
+  /**
+   * A compact binary image: one Uint8Array per episode plus a 12-byte header, all little-endian
+   * (Int32 counts and flags, raw Float32/Int32 arrays). Concatenate them (or write them in turn) to
+   * get what {@link EpisodeBuffer.deserialise} reads.
+   */
+  serialiseChunks(): Uint8Array[] {
+    if (this.capacity > 0xffffffff || this.size > 0xffffffff) {
+      throw new Error(`cannot serialise a buffer of capacity ${this.capacity} (at most 2^32-1)`);
+    }
+    const head = new DataView(new ArrayBuffer(12));
+    head.setUint32(0, MAGIC, true);
+    head.setUint32(4, this.capacity, true);
+    head.setUint32(8, this.size, true);
+    const chunks: Uint8Array[] = [new Uint8Array(head.buffer)];
+    for (let i = 0; i < this.size; i++) chunks.push(encodeEpisode(this.get(i)));
+    return chunks;
+  }
+
+  /** The whole binary image as one array (see {@link EpisodeBuffer.serialiseChunks}). */
+  serialise(): Uint8Array {
+    return concatBytes(this.serialiseChunks());
+  }
+
+  /** Rebuild a buffer from {@link EpisodeBuffer.serialise}'s bytes (the episodes are copies). */
+  static deserialise(bytes: Uint8Array): EpisodeBuffer {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    const bad = (why: string): never => {
+      throw new Error(`corrupt episode buffer image: ${why}`);
+    };
+    if (bytes.byteLength < 12) bad(`${bytes.byteLength} bytes is shorter than its header`);
+    if (view.getUint32(0, true) !== MAGIC) bad("bad magic number");
+    const capacity = view.getUint32(4, true);
+    const count = view.getUint32(8, true);
+    const buffer = new EpisodeBuffer(capacity);
+    let off = 12;
+    for (let i = 0; i < count; i++) {
+      if (off + 16 > bytes.byteLength) bad(`truncated at episode ${i} of ${count}`);
+      const T = view.getInt32(off, true);
+      const ow = view.getInt32(off + 4, true);
+      const sw = view.getInt32(off + 8, true);
+      const flags = view.getInt32(off + 12, true);
+      if (T < 1 || ow < 0 || sw < 0 || (flags & ~3) !== 0) {
+        bad(`episode ${i} has a bad header (length ${T}, widths ${ow}/${sw}, flags ${flags})`);
+      }
+      const size = 16 + 4 * (T * (ow + sw + 2) + ow + sw);
+      if (off + size > bytes.byteLength) bad(`truncated inside episode ${i} of ${count}`);
+      let p = off + 16;
+      const f32 = (n: number) => {
+        const a = readFloat32(bytes, p, n);
+        p += 4 * n;
+        return a;
+      };
+      const obs = f32(T * ow), states = f32(T * sw);
+      const actions = readInt32(bytes, p, T);
+      p += 4 * T;
+      const rewards = f32(T), finalObs = f32(ow), finalState = f32(sw);
+      buffer.#episodes.push({
+        length: T,
+        obs,
+        states,
+        actions,
+        rewards,
+        terminated: (flags & 1) !== 0,
+        truncated: (flags & 2) !== 0,
+        finalObs,
+        finalState,
+      });
+      buffer.#steps += T;
+      off = p;
+    }
+    if (off !== bytes.byteLength) bad(`${bytes.byteLength - off} unexpected trailing bytes`);
+    return buffer;
+  }
+}
+
+function encodeEpisode(ep: Episode): Uint8Array {
+  const T = ep.length, ow = ep.obs.length / T, sw = ep.states.length / T;
+  const out = new Uint8Array(16 + 4 * (T * (ow + sw + 2) + ow + sw));
+  const view = new DataView(out.buffer);
+  view.setInt32(0, T, true);
+  view.setInt32(4, ow, true);
+  view.setInt32(8, sw, true);
+  view.setInt32(12, (ep.terminated ? 1 : 0) | (ep.truncated ? 2 : 0), true);
+  let p = 16;
+  for (const a of [ep.obs, ep.states, ep.actions, ep.rewards, ep.finalObs, ep.finalState]) {
+    writeTyped(out, p, a);
+    p += 4 * a.length;
+  }
+  return out;
+}
+
+/** Write a Float32Array or Int32Array little-endian into `out` at byte offset `p`. */
+export function writeTyped(out: Uint8Array, p: number, a: Float32Array | Int32Array): void {
+  if (LITTLE_ENDIAN) {
+    out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), p);
+    return;
+  }
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  if (a instanceof Float32Array) for (let i = 0; i < a.length; i++) view.setFloat32(p + 4 * i, a[i], true);
+  else for (let i = 0; i < a.length; i++) view.setInt32(p + 4 * i, a[i], true);
+}
+
+/** Read `n` little-endian Float32 values at byte offset `p` (a copy). */
+export function readFloat32(bytes: Uint8Array, p: number, n: number): Float32Array {
+  const out = new Float32Array(n);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(bytes.subarray(p, p + 4 * n));
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) out[i] = view.getFloat32(p + 4 * i, true);
+  }
+  return out;
+}
+
+/** Read `n` little-endian Int32 values at byte offset `p` (a copy). */
+export function readInt32(bytes: Uint8Array, p: number, n: number): Int32Array {
+  const out = new Int32Array(n);
+  if (LITTLE_ENDIAN) {
+    new Uint8Array(out.buffer).set(bytes.subarray(p, p + 4 * n));
+  } else {
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    for (let i = 0; i < n; i++) out[i] = view.getInt32(p + 4 * i, true);
+  }
+  return out;
+}
+
+/** Concatenate byte arrays. */
+export function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.byteLength;
+  const out = new Uint8Array(n);
+  let p = 0;
+  for (const c of chunks) {
+    out.set(c, p);
+    p += c.byteLength;
+  }
+  return out;
+}

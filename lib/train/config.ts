@@ -1,0 +1,439 @@
+/**
+ * The training configuration: one typed record whose every field has a one-line doc and a default
+ * equal to the reference implementation's (algorithms.md §4), plus validation, a stable hash and a
+ * `key=value` parser for command lines.
+ *
+ * @example Resolve a config, hash it, and override a field from a command-line setting
+ * ```ts
+ * import { configHash, parseSetting, resolveTrainConfig } from "./config.ts";
+ * const [key, value] = parseSetting("totalSteps=1e5");
+ * const config = resolveTrainConfig({ env: "heaven-hell-3", algo: "adqn", [key]: value });
+ * console.log(config.totalSteps, configHash(config).length); // 100000 64
+ * ```
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { ENV_IDS } from "../envs/mod.ts";
+import type { Seed } from "../rng.ts";
+import { type AlgoId, checkAlgoId } from "./agent.ts";
+
+/** A value allowed in model overrides: JSON scalars, or arrays of them. */
+export type ModelValue = number | string | boolean | readonly (number | string | boolean)[];
+
+/** Model hyper-parameter overrides handed to the agent factory (`Partial<ModelConfig>` there). */
+export type ModelOverrides = Record<string, ModelValue>;
+
+/** Everything that defines one training run (algorithms.md §4). */
+export interface TrainConfig {
+  /** Environment id: one of `ENV_IDS` (lib/envs/mod.ts) or `"pomdp:<path>"` for a `.pomdp` file. */
+  env: string;
+  /** Algorithm: one of `ALGO_IDS` (dqn, adqn, adqn-vr, adqn-state, adqn-state-vr). */
+  algo: AlgoId;
+  /** Root seed; every random stream of the run (env, agent, exploration, sampling) derives from it. */
+  seed: Seed;
+  /** Environment steps of the whole run, prepopulation included (the run ends after the episode that reaches it). */
+  totalSteps: number;
+  /** Episodes are truncated after this many steps. */
+  timeLimit: number;
+  /** Replay capacity in steps; the oldest whole episodes are evicted beyond it (the newest is always kept). */
+  bufferCapacity: number;
+  /** Steps collected with ε = 1 before any gradient step; also the origin of the ε schedule. */
+  prepopulateSteps: number;
+  /** Whole episodes sampled (uniformly, with replacement) per gradient step. */
+  episodesPerBatch: number;
+  /** Trained steps per environment step after prepopulation (0: never train). */
+  replayRatio: number;
+  /** Adam learning rate. */
+  lr: number;
+  /** Adam epsilon. */
+  adamEps: number;
+  /** ε at the end of prepopulation. */
+  epsilonStart: number;
+  /** ε after the decay. */
+  epsilonEnd: number;
+  /** Steps (counted after prepopulation) over which ε falls linearly from start to end. */
+  epsilonDecaySteps: number;
+  /** Hard-copy the online weights into the targets each time the step count crosses a multiple of this (and at the first epoch). */
+  targetUpdateSteps: number;
+  /** Training discount γ. */
+  gamma: number;
+  /** Emit a metric point each time the step count crosses a multiple of this (and once at the end). */
+  logEvery: number;
+  /** Number of most recent episodes averaged into `avgReturn`. */
+  returnWindow: number;
+  /** Bootstrap from the final observation of time-limit cuts (false = the paper's mask 0). */
+  bootstrapOnTruncation: boolean;
+  /** Model overrides (`Partial<ModelConfig>` of lib/models) passed to the agent factory. */
+  model: ModelOverrides;
+}
+
+/** The reference defaults of every field except the required `env` and `algo`. */
+export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "env" | "algo">> = Object.freeze({
+  seed: 0,
+  totalSteps: 2_000_000,
+  timeLimit: 1000,
+  bufferCapacity: 1_000_000,
+  prepopulateSteps: 50_000,
+  episodesPerBatch: 1,
+  replayRatio: 8,
+  lr: 1e-4,
+  adamEps: 1e-4,
+  epsilonStart: 1,
+  epsilonEnd: 0.1,
+  epsilonDecaySteps: 1_000_000,
+  targetUpdateSteps: 10_000,
+  gamma: 0.99,
+  logEvery: 10_000,
+  returnWindow: 100,
+  bootstrapOnTruncation: false,
+  model: Object.freeze({}) as ModelOverrides,
+});
+
+/** One-line documentation of every {@link TrainConfig} field (for `--help` texts). */
+export const TRAIN_CONFIG_DOCS: Readonly<Record<keyof TrainConfig, string>> = Object.freeze({
+  env: 'environment id: one of ENV_IDS or "pomdp:<path>"',
+  algo: "algorithm: dqn, adqn, adqn-vr, adqn-state or adqn-state-vr",
+  seed: "root seed of every random stream of the run",
+  totalSteps: "environment steps of the run, prepopulation included",
+  timeLimit: "episodes are truncated after this many steps",
+  bufferCapacity: "replay capacity in steps (oldest whole episodes evicted)",
+  prepopulateSteps: "steps collected with ε = 1 before training",
+  episodesPerBatch: "whole episodes per gradient step",
+  replayRatio: "trained steps per environment step after prepopulation",
+  lr: "Adam learning rate",
+  adamEps: "Adam epsilon",
+  epsilonStart: "ε at the end of prepopulation",
+  epsilonEnd: "ε after the decay",
+  epsilonDecaySteps: "steps after prepopulation over which ε decays linearly",
+  targetUpdateSteps: "target networks are hard-copied every this many steps",
+  gamma: "training discount",
+  logEvery: "a metric point every this many environment steps",
+  returnWindow: "episodes averaged into avgReturn",
+  bootstrapOnTruncation: "bootstrap at time-limit cuts (false: the paper's mask 0)",
+  model: "model overrides (model.<name>=value on command lines)",
+});
+
+/** The field names of {@link TrainConfig}, in documentation order. */
+export const TRAIN_CONFIG_KEYS: readonly (keyof TrainConfig)[] = Object.freeze(
+  Object.keys(TRAIN_CONFIG_DOCS) as (keyof TrainConfig)[],
+);
+
+const INTEGER_FIELDS = [
+  "totalSteps",
+  "timeLimit",
+  "bufferCapacity",
+  "prepopulateSteps",
+  "episodesPerBatch",
+  "epsilonDecaySteps",
+  "targetUpdateSteps",
+  "logEvery",
+  "returnWindow",
+] as const;
+
+/** Integer fields that may be 0 (the others must be ≥ 1). */
+const ZERO_ALLOWED = new Set<string>(["prepopulateSteps", "epsilonDecaySteps"]);
+
+function show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null || v === undefined) {
+    return String(v);
+  }
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return String(v);
+  }
+}
+
+function fail(field: string, value: unknown, valid: string): never {
+  throw new Error(`invalid ${field} ${show(value)}; expected ${valid}`);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
+
+/** Check an environment id: one of `ENV_IDS` or `"pomdp:<path>"` with a non-empty path. */
+export function checkEnvId(id: unknown): string {
+  if (typeof id !== "string") {
+    fail("env", id, `a string: one of ${ENV_IDS.join(", ")} or "pomdp:<path>"`);
+  }
+  if ((ENV_IDS as readonly string[]).includes(id)) return id;
+  if (id.startsWith("pomdp:")) {
+    if (id.length > "pomdp:".length) return id;
+    fail("env", id, '"pomdp:<path>" with a non-empty path to a .pomdp file');
+  }
+  throw new Error(
+    `unknown environment ${show(id)}; expected one of ${ENV_IDS.join(", ")} or "pomdp:<path>"`,
+  );
+}
+
+function checkModel(model: unknown): ModelOverrides {
+  if (!isPlainObject(model)) fail("model", model, "an object of model overrides");
+  const out: ModelOverrides = {};
+  for (const [k, v] of Object.entries(model)) {
+    if (k.length === 0) fail("model key", k, "a non-empty name");
+    const ok = (x: unknown) =>
+      typeof x === "string" || typeof x === "boolean" ||
+      (typeof x === "number" && Number.isFinite(x));
+    if (v === undefined) continue;
+    if (Array.isArray(v) ? !v.every(ok) : !ok(v)) {
+      fail(`model.${k}`, v, "a finite number, a string, a boolean, or an array of them");
+    }
+    out[k] = Array.isArray(v) ? Object.freeze([...v]) : v as ModelValue;
+  }
+  return out;
+}
+
+/**
+ * Fill in defaults and validate every field of a training configuration. Throws an error naming the
+ * field, the bad value and what is valid on unknown keys, wrong types, out-of-range values and
+ * contradictions (e.g. `prepopulateSteps > totalSteps`). `undefined` values mean "use the default".
+ *
+ * @example
+ * ```ts
+ * import { resolveTrainConfig } from "./config.ts";
+ * const c = resolveTrainConfig({ env: "heaven-hell-4", algo: "dqn", seed: 3, totalSteps: 1e5 });
+ * console.log(c.replayRatio); // 8
+ * ```
+ */
+export function resolveTrainConfig(
+  partial: Partial<TrainConfig> & { env: string; algo: string },
+): TrainConfig {
+  if (!isPlainObject(partial)) fail("config", partial, "an object with at least env and algo");
+  for (const k of Object.keys(partial)) {
+    if (!(TRAIN_CONFIG_KEYS as readonly string[]).includes(k)) {
+      throw new Error(
+        `unknown config key ${show(k)}; expected one of ${TRAIN_CONFIG_KEYS.join(", ")}`,
+      );
+    }
+  }
+  const p = partial as Record<string, unknown>;
+  const pick = (k: string): unknown =>
+    p[k] === undefined ? (DEFAULT_TRAIN_CONFIG as unknown as Record<string, unknown>)[k] : p[k];
+
+  if (p.env === undefined) fail("env", undefined, "an environment id (required)");
+  if (p.algo === undefined) fail("algo", undefined, "an algorithm id (required)");
+  const env = checkEnvId(p.env);
+  if (typeof p.algo !== "string") fail("algo", p.algo, "a string algorithm id");
+  const algo = checkAlgoId(p.algo);
+
+  const seed = pick("seed");
+  if (typeof seed === "number") {
+    if (!Number.isSafeInteger(seed)) fail("seed", seed, "a safe integer or a non-empty string");
+  } else if (typeof seed !== "string" || seed.length === 0) {
+    fail("seed", seed, "a safe integer or a non-empty string");
+  }
+
+  const num = (k: string): number => {
+    const v = pick(k);
+    if (typeof v !== "number" || !Number.isFinite(v)) fail(k, v, "a finite number");
+    return v;
+  };
+  const out: Record<string, unknown> = { env, algo, seed };
+  for (const k of INTEGER_FIELDS) {
+    const v = num(k);
+    const min = ZERO_ALLOWED.has(k) ? 0 : 1;
+    if (!Number.isSafeInteger(v) || v < min) {
+      fail(k, v, min === 0 ? "a non-negative integer" : "a positive integer");
+    }
+    out[k] = v;
+  }
+  const positive = (k: string) => {
+    const v = num(k);
+    if (!(v > 0)) fail(k, v, "a positive number");
+    out[k] = v;
+  };
+  positive("lr");
+  positive("adamEps");
+  const replayRatio = num("replayRatio");
+  if (replayRatio < 0) fail("replayRatio", replayRatio, "a non-negative number");
+  out.replayRatio = replayRatio;
+  for (const k of ["epsilonStart", "epsilonEnd", "gamma"]) {
+    const v = num(k);
+    if (v < 0 || v > 1) fail(k, v, "a number in [0, 1]");
+    out[k] = v;
+  }
+  const boot = pick("bootstrapOnTruncation");
+  if (typeof boot !== "boolean") fail("bootstrapOnTruncation", boot, "true or false");
+  out.bootstrapOnTruncation = boot;
+  out.model = checkModel(pick("model"));
+
+  const c = out as unknown as TrainConfig;
+  if (c.prepopulateSteps > c.totalSteps) {
+    throw new Error(
+      `invalid prepopulateSteps ${c.prepopulateSteps}; expected at most totalSteps (${c.totalSteps})`,
+    );
+  }
+  // Re-order the keys canonically (documentation order).
+  const ordered: Record<string, unknown> = {};
+  for (const k of TRAIN_CONFIG_KEYS) ordered[k] = out[k];
+  return ordered as unknown as TrainConfig;
+}
+
+/** JSON with object keys sorted recursively (arrays keep their order): a canonical text. */
+export function canonicalJson(value: unknown): string {
+  const norm = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(norm);
+    if (typeof v === "number" && !Number.isFinite(v)) {
+      throw new Error(`canonicalJson: cannot encode non-finite number ${v}`);
+    }
+    if (v !== null && typeof v === "object") {
+      const o: Record<string, unknown> = {};
+      for (const k of Object.keys(v).sort()) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x !== undefined) o[k] = norm(x);
+      }
+      return o;
+    }
+    return v;
+  };
+  return JSON.stringify(norm(value));
+}
+
+/**
+ * A stable identity of a configuration: the SHA-256 hex digest (64 characters) of its canonical
+ * key-sorted JSON with `seed` left out, so all seeds of one setting share a hash. Synchronous
+ * (`node:crypto`). Hash a resolved config: defaults filled in explicitly hash like left-out ones.
+ *
+ * @example
+ * ```ts
+ * import { configHash, resolveTrainConfig } from "./config.ts";
+ * const a = resolveTrainConfig({ env: "car-flag", algo: "dqn", seed: 1 });
+ * const b = resolveTrainConfig({ env: "car-flag", algo: "dqn", seed: 2 });
+ * console.log(configHash(a) === configHash(b)); // true
+ * ```
+ */
+export function configHash(config: TrainConfig): string {
+  const { seed: _seed, ...rest } = config;
+  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+}
+
+const NUMBER_RE = /^[+-]?(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+)?$/;
+
+/** Parse a number the way a command line writes it: `1e6`, `1_000_000`, `0.1`, `-3`. */
+export function parseNumber(text: string, field = "value"): number {
+  const t = text.trim();
+  if (!NUMBER_RE.test(t)) {
+    fail(field, text, "a number (e.g. 1000000, 1_000_000, 1e6, 0.1)");
+  }
+  const v = Number(t.replaceAll("_", ""));
+  if (!Number.isFinite(v)) fail(field, text, "a finite number");
+  return v;
+}
+
+function parseBoolean(text: string, field: string): boolean {
+  const t = text.trim();
+  if (t === "true") return true;
+  if (t === "false") return false;
+  return fail(field, text, "true or false");
+}
+
+/** Infer the type of a model override value: number, boolean, comma list, else string. */
+function parseModelValue(text: string, field: string): ModelValue {
+  const t = text.trim();
+  if (t.startsWith("[")) {
+    let v: unknown;
+    try {
+      v = JSON.parse(t);
+    } catch {
+      fail(field, text, "a JSON array such as [512,256]");
+    }
+    return checkModel({ x: v }).x;
+  }
+  if (t === "true" || t === "false") return t === "true";
+  if (NUMBER_RE.test(t)) return parseNumber(t, field);
+  if (t.length === 0) fail(field, text, "a non-empty value");
+  return t;
+}
+
+/**
+ * Parse one command-line setting `key=value`, converting the value by the default's type: numbers
+ * accept `1e6` and `1_000_000`, booleans `true`/`false`, `seed` a number or a string, `env` and
+ * `algo` strings. `model.<name>=value` gives the key `"model.<name>"` with a number, boolean, string
+ * or JSON array value (types are checked by the agent factory); `model={...}` takes a JSON object.
+ * Apply settings with {@link applySettings}. Throws on unknown keys and badly typed values.
+ *
+ * @example
+ * ```ts
+ * import { parseSetting } from "./config.ts";
+ * console.log(parseSetting("totalSteps=1_000_000")); // ["totalSteps", 1000000]
+ * console.log(parseSetting("model.hiddenSize=64")); // ["model.hiddenSize", 64]
+ * ```
+ */
+export function parseSetting(setting: string): [string, unknown] {
+  const eq = setting.indexOf("=");
+  if (eq <= 0) {
+    throw new Error(`invalid setting ${show(setting)}; expected key=value (e.g. totalSteps=1e6)`);
+  }
+  const key = setting.slice(0, eq).trim();
+  const text = setting.slice(eq + 1);
+  if (key.startsWith("model.")) {
+    const name = key.slice("model.".length);
+    if (name.length === 0) fail("setting key", key, "model.<name>");
+    return [key, parseModelValue(text, key)];
+  }
+  if (!(TRAIN_CONFIG_KEYS as readonly string[]).includes(key)) {
+    throw new Error(
+      `unknown config key ${show(key)}; expected one of ${
+        TRAIN_CONFIG_KEYS.join(", ")
+      } or model.<name>`,
+    );
+  }
+  switch (key) {
+    case "env":
+    case "algo":
+      if (text.trim().length === 0) fail(key, text, "a non-empty string");
+      return [key, text.trim()];
+    case "seed": {
+      const t = text.trim();
+      if (t.length === 0) fail(key, text, "a number or a non-empty string");
+      return [key, NUMBER_RE.test(t) ? parseNumber(t, key) : t];
+    }
+    case "model": {
+      let v: unknown;
+      try {
+        v = JSON.parse(text);
+      } catch {
+        fail(key, text, 'a JSON object such as {"hiddenSize":64}');
+      }
+      return [key, checkModel(v)];
+    }
+  }
+  const def = (DEFAULT_TRAIN_CONFIG as unknown as Record<string, unknown>)[key];
+  if (typeof def === "boolean") return [key, parseBoolean(text, key)];
+  return [key, parseNumber(text, key)];
+}
+
+/**
+ * Apply `key=value` settings (see {@link parseSetting}) on top of a partial config; `model.<name>`
+ * settings are merged into `model`. Returns a new object (validate it with
+ * {@link resolveTrainConfig}).
+ *
+ * @example
+ * ```ts
+ * import { applySettings } from "./config.ts";
+ * const p = applySettings({ env: "cleaner", algo: "adqn" }, ["lr=3e-4", "model.hiddenSize=64"]);
+ * console.log(p.lr, p.model); // 0.0003 { hiddenSize: 64 }
+ * ```
+ */
+export function applySettings<T extends Partial<TrainConfig>>(
+  base: T,
+  settings: readonly string[],
+): T {
+  const out: Record<string, unknown> = { ...base };
+  if (base.model !== undefined) out.model = { ...base.model };
+  for (const s of settings) {
+    const [key, value] = parseSetting(s);
+    if (key.startsWith("model.")) {
+      out.model = { ...(out.model as ModelOverrides ?? {}), [key.slice(6)]: value as ModelValue };
+    } else if (key === "model") {
+      out.model = { ...(out.model as ModelOverrides ?? {}), ...(value as ModelOverrides) };
+    } else {
+      out[key] = value;
+    }
+  }
+  return out as T;
+}

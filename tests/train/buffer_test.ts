@@ -1,0 +1,111 @@
+import assert from "assert";
+import { makeRng, randInt } from "../../lib/rng.ts";
+import type { Episode } from "../../lib/train/agent.ts";
+import { EpisodeBuffer } from "../../lib/train/buffer.ts";
+
+/** An episode whose every value encodes (id, t) so that copies can be checked exactly. */
+function ep(id: number, length: number, ow = 2, sw = 3, flags = 1): Episode {
+  return {
+    length,
+    obs: Float32Array.from({ length: length * ow }, (_, i) => id + i / 8),
+    states: Float32Array.from({ length: length * sw }, (_, i) => -id - i / 4),
+    actions: Int32Array.from({ length }, (_, i) => (id + i) % 5),
+    rewards: Float32Array.from({ length }, (_, i) => id * 0.5 - i),
+    terminated: (flags & 1) !== 0,
+    truncated: (flags & 2) !== 0,
+    finalObs: Float32Array.from({ length: ow }, (_, i) => 100 + id + i),
+    finalState: Float32Array.from({ length: sw }, (_, i) => 200 + id + i),
+  };
+}
+
+const ids = (b: EpisodeBuffer) =>
+  Array.from({ length: b.size }, (_, i) => b.get(i).finalObs[0] - 100);
+
+Deno.test("`EpisodeBuffer.add()` evicts the oldest whole episodes until steps ≤ capacity", () => {
+  const b = new EpisodeBuffer(10);
+  b.add(ep(1, 3));
+  b.add(ep(2, 4));
+  b.add(ep(3, 2));
+  assert.deepEqual([b.size, b.steps, ids(b)], [3, 9, [1, 2, 3]]);
+  b.add(ep(4, 1)); // 10 = capacity: nothing leaves
+  assert.deepEqual([b.size, b.steps, ids(b)], [4, 10, [1, 2, 3, 4]]);
+  b.add(ep(5, 5)); // 15: drop 1 (12), drop 2 (8)
+  assert.deepEqual([b.size, b.steps, ids(b)], [3, 8, [3, 4, 5]]);
+  b.add(ep(6, 12)); // longer than the capacity: only the newest stays
+  assert.deepEqual([b.size, b.steps, ids(b)], [1, 12, [6]]);
+  b.add(ep(7, 1)); // 13: drop 6
+  assert.deepEqual([b.size, b.steps, ids(b)], [1, 1, [7]]);
+});
+
+Deno.test("`EpisodeBuffer` stays exact over many evictions (internal compaction)", () => {
+  const b = new EpisodeBuffer(100);
+  for (let i = 0; i < 5000; i++) b.add(ep(i, 1 + (i % 7)));
+  // Lengths 1..7 cycle; walk back from the newest until adding one more would exceed 100.
+  let steps = 0, first = 4999;
+  while (first >= 0 && steps + 1 + (first % 7) <= 100) steps += 1 + (first-- % 7);
+  assert.equal(b.steps, steps);
+  assert.equal(b.size, 4999 - first);
+  assert.equal(ids(b)[0], first + 1);
+  assert.throws(() => b.get(b.size), /out of range/);
+});
+
+Deno.test("`EpisodeBuffer.sample()` draws uniformly with replacement, reproducibly", () => {
+  const b = new EpisodeBuffer(1000);
+  for (let i = 0; i < 4; i++) b.add(ep(i, 2));
+  const got = b.sample(makeRng("s"), 2000).map((e) => e.finalObs[0] - 100);
+  // Second method: the same stream of randInt draws.
+  const r = makeRng("s");
+  const want = Array.from({ length: 2000 }, () => randInt(r, 4));
+  assert.deepEqual(got, want);
+  const counts = [0, 0, 0, 0];
+  for (const g of got) counts[g]++;
+  for (const c of counts) assert.ok(c > 400 && c < 600, `counts ${counts}`);
+  assert.deepEqual(b.sample(makeRng(1), 5), b.sample(makeRng(1), 5));
+  assert.throws(() => new EpisodeBuffer(5).sample(makeRng(1), 1), /empty episode buffer/);
+  assert.throws(() => b.sample(makeRng(1), 0), /invalid sample size 0/);
+});
+
+Deno.test("`EpisodeBuffer.serialise()` round-trips exactly in a compact binary image", () => {
+  const b = new EpisodeBuffer(50);
+  b.add(ep(1, 30, 2, 3, 1));
+  b.add(ep(2, 3, 2, 3, 2));
+  b.add(ep(3, 20, 2, 3, 0)); // evicts episode 1
+  const bytes = b.serialise();
+  // 12-byte header, then per episode 16 bytes + 4 × (T × (obs 2 + state 3 + action + reward) + 2 + 3).
+  assert.equal(bytes.byteLength, 12 + (16 + 4 * (3 * 7 + 5)) + (16 + 4 * (20 * 7 + 5)));
+  const c = EpisodeBuffer.deserialise(bytes);
+  assert.equal(c.capacity, 50);
+  assert.equal(c.size, 2);
+  assert.equal(c.steps, 23);
+  assert.deepEqual(c.get(0), ep(2, 3, 2, 3, 2));
+  assert.deepEqual(c.get(1), ep(3, 20, 2, 3, 0));
+  // The copy is independent of the image.
+  bytes.fill(0);
+  assert.deepEqual(c.get(1), ep(3, 20, 2, 3, 0));
+});
+
+Deno.test("`EpisodeBuffer.deserialise()` rejects damaged images clearly", () => {
+  const b = new EpisodeBuffer(50);
+  b.add(ep(1, 4));
+  const bytes = b.serialise();
+  assert.throws(() => EpisodeBuffer.deserialise(bytes.subarray(0, 8)), /corrupt.*shorter/);
+  assert.throws(
+    () => EpisodeBuffer.deserialise(bytes.subarray(0, bytes.length - 4)),
+    /corrupt episode buffer image: truncated inside episode 0/,
+  );
+  const extra = new Uint8Array(bytes.length + 4);
+  extra.set(bytes);
+  assert.throws(() => EpisodeBuffer.deserialise(extra), /4 unexpected trailing bytes/);
+  const magic = bytes.slice();
+  magic[0] ^= 1;
+  assert.throws(() => EpisodeBuffer.deserialise(magic), /bad magic/);
+});
+
+Deno.test("`EpisodeBuffer.add()` rejects inconsistent episodes", () => {
+  const b = new EpisodeBuffer(10);
+  assert.throws(() => b.add({ ...ep(1, 2), length: 0 }), /invalid episode length 0/);
+  assert.throws(() => b.add({ ...ep(1, 2), actions: new Int32Array(3) }), /3 actions/);
+  assert.throws(() => b.add({ ...ep(1, 2), obs: new Float32Array(3) }), /must hold 2 rows/);
+  assert.throws(() => b.add({ ...ep(1, 2), finalObs: new Float32Array(1) }), /finalObs/);
+  assert.throws(() => new EpisodeBuffer(0), /invalid buffer capacity 0/);
+});
