@@ -82,15 +82,6 @@ export const FIGURES: Readonly<Record<FigureId, FigureSpec>> = Object.freeze({
 /** The algorithms of every panel, in legend order. */
 export const FIGURE_ALGOS: readonly AlgoId[] = ALGO_IDS;
 
-/** Display names of the algorithms (the paper's). */
-export const ALGO_LABELS: Readonly<Record<AlgoId, string>> = Object.freeze({
-  "dqn": "DQN",
-  "adqn": "ADQN",
-  "adqn-vr": "ADQN-VR",
-  "adqn-state": "ADQN-State",
-  "adqn-state-vr": "ADQN-State-VR",
-});
-
 /** Training overrides (any {@link TrainConfig} field except env, algo and seed). */
 export type Overrides = Partial<Omit<TrainConfig, "env" | "algo" | "seed">>;
 

@@ -17,7 +17,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { joinText, type Notebook, readNotebook } from "./runner.ts";
 
 /** Where a line of the joined module came from. */
-interface LineOrigin {
+export interface LineOrigin {
   /** Index of the cell in the notebook's `cells` array. */
   index: number;
   /** 1-based position among the code cells. */
@@ -193,6 +193,6 @@ function mapDiagnostics(
   });
   // A failure that names no notebook (bad import, missing module) fails every notebook.
   const unattributed = !success && notebooks.every((n) => n.ok);
-  if (unattributed) for (const n of notebooks) n.ok = false;
+  if (unattributed) { for (const n of notebooks) n.ok = false; }
   return { ok: success, notebooks, output: out.join("\n").trim() };
 }

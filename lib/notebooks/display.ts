@@ -2,7 +2,7 @@
  * Rich display helpers for notebooks: Plotly figures and tables as Jupyter MIME bundles.
  *
  * Importable anywhere: outside the Deno kernel (`deno run`, `deno test`) the `show*` functions
- * build and return the bundle without displaying anything, and the `*Bundle` functions are pure.
+ * build the bundle without displaying anything, and the `*Bundle` functions are pure.
  *
  * @example Show a figure, with a PNG for viewers that cannot run Plotly (GitHub, nbviewer)
  * ```ts ignore
@@ -78,7 +78,9 @@ export function toBase64(bytes: Uint8Array): string {
 function titleOf(figure: FigureJson): string | undefined {
   const title = (figure.layout as { title?: unknown } | undefined)?.title;
   if (typeof title === "string") return title;
-  if (title && typeof title === "object" && typeof (title as { text?: unknown }).text === "string") {
+  if (
+    title && typeof title === "object" && typeof (title as { text?: unknown }).text === "string"
+  ) {
     return (title as { text: string }).text;
   }
   return undefined;
@@ -136,16 +138,16 @@ export async function figureBundle(
 }
 
 /**
- * Display a Plotly figure in the notebook (see {@link figureBundle} for the bundle) and return the
- * bundle. Outside Jupyter it only returns the bundle.
+ * Display a Plotly figure in the notebook (the bundle of {@link figureBundle}). Resolves to
+ * nothing, so that `await showFigure(fig)` as a cell's last line adds no result output. Outside
+ * Jupyter it builds the bundle (so errors still surface) and displays nothing.
  */
 export async function showFigure(
   figure: FigureJson,
   options: ShowFigureOptions = {},
-): Promise<MimeBundle> {
+): Promise<void> {
   const bundle = await figureBundle(figure, options);
   if (inJupyter()) await Deno.jupyter.display(bundle, { raw: true });
-  return bundle;
 }
 
 /** Options for {@link tableBundle} and {@link showTable}. */
@@ -213,7 +215,9 @@ export function tableBundle(
   const html = [
     "<table>",
     ...(options.caption ? [`<caption>${escapeHtml(options.caption)}</caption>`] : []),
-    `<thead><tr>${columns.map((c, j) => `<th${align(j)}>${escapeHtml(c)}</th>`).join("")}</tr></thead>`,
+    `<thead><tr>${
+      columns.map((c, j) => `<th${align(j)}>${escapeHtml(c)}</th>`).join("")
+    }</tr></thead>`,
     "<tbody>",
     ...cells.map((r) =>
       `<tr>${r.map((v, j) => `<td${align(j)}>${escapeHtml(v)}</td>`).join("")}</tr>`
@@ -225,14 +229,13 @@ export function tableBundle(
 }
 
 /**
- * Display rows as a table in the notebook (see {@link tableBundle}) and return the bundle.
- * Outside Jupyter it only returns the bundle.
+ * Display rows as a table in the notebook (the bundle of {@link tableBundle}). Resolves to
+ * nothing (no extra result output); outside Jupyter it displays nothing.
  */
 export async function showTable(
   rows: readonly Record<string, unknown>[],
   options: TableOptions = {},
-): Promise<{ "text/html": string; "text/plain": string }> {
+): Promise<void> {
   const bundle = tableBundle(rows, options);
   if (inJupyter()) await Deno.jupyter.display(bundle, { raw: true });
-  return bundle;
 }

@@ -364,7 +364,9 @@ function normalizeOutputs(outputs: NotebookOutput[], ignore: Set<string>): unkno
   const merged: NotebookOutput[] = [];
   for (const output of outputs) {
     const last = merged.at(-1);
-    if (output.output_type === "stream" && last?.output_type === "stream" && last.name === output.name) {
+    if (
+      output.output_type === "stream" && last?.output_type === "stream" && last.name === output.name
+    ) {
       merged[merged.length - 1] = { ...last, text: joinText(last.text) + joinText(output.text) };
     } else merged.push(output);
   }

@@ -237,7 +237,8 @@ export function buildHistoryTree(model: TabularPOMDP, options: HistoryTreeOption
     }
     const count = historyCount.data[n];
     totalHistories += count;
-    const b0 = beliefStart.data[n], b1 = beliefState.length;
+    const b0 = beliefStart.data[n];
+    const b1 = n + 1 < numNodes ? beliefStart.data[n + 1] : beliefState.length;
     obsChild.fill(-1);
     for (let a = 0; a < A; a++) {
       edgeStart.push(edgeObs.length);

@@ -211,8 +211,9 @@ export function writeTyped(out: Uint8Array, p: number, a: Float32Array | Int32Ar
     return;
   }
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  if (a instanceof Float32Array) for (let i = 0; i < a.length; i++) view.setFloat32(p + 4 * i, a[i], true);
-  else for (let i = 0; i < a.length; i++) view.setInt32(p + 4 * i, a[i], true);
+  if (a instanceof Float32Array) {
+    for (let i = 0; i < a.length; i++) view.setFloat32(p + 4 * i, a[i], true);
+  } else for (let i = 0; i < a.length; i++) view.setInt32(p + 4 * i, a[i], true);
 }
 
 /** Read `n` little-endian Float32 values at byte offset `p` (a copy). */

@@ -191,7 +191,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Trai
   }
   let header: Header;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(0, H)), reviver);
+    header = JSON.parse(
+      new TextDecoder("utf-8", { fatal: true }).decode(body.subarray(0, H)),
+      reviver,
+    );
   } catch (e) {
     return bad(`bad header (${(e as Error).message})`);
   }
@@ -208,7 +211,9 @@ export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): Trai
     tensors[t.name] = { shape: t.shape, data: readFloat32(payload, t.offset, t.length) };
   }
   const { offset, byteLength } = header.buffer;
-  if (offset < 0 || offset + byteLength > payload.byteLength) bad("buffer lies outside the payload");
+  if (offset < 0 || offset + byteLength > payload.byteLength) {
+    bad("buffer lies outside the payload");
+  }
   const buffer = EpisodeBuffer.deserialise(payload.subarray(offset, offset + byteLength));
   return {
     config: header.config,
@@ -282,7 +287,11 @@ export async function readCheckpoint(path: string): Promise<TrainCheckpoint> {
  * Throw a clear error unless a checkpoint belongs to `config`: same config hash (every field but
  * the seed, listing the fields that differ) and same seed.
  */
-export function checkResumable(ckpt: TrainCheckpoint, config: TrainConfig, source = "checkpoint"): void {
+export function checkResumable(
+  ckpt: TrainCheckpoint,
+  config: TrainConfig,
+  source = "checkpoint",
+): void {
   const want = configHash(config), have = configHash(ckpt.config);
   if (want !== have) {
     const diffs: string[] = [];

@@ -79,7 +79,10 @@ Deno.test("`resolveTrainConfig()` rejects each kind of bad input with a clear me
     // wrong types
     [{ totalSteps: "100" }, /invalid totalSteps "100"; expected a finite number/],
     [{ lr: NaN }, /invalid lr NaN; expected a finite number/],
-    [{ bootstrapOnTruncation: "yes" }, /invalid bootstrapOnTruncation "yes"; expected true or false/],
+    [
+      { bootstrapOnTruncation: "yes" },
+      /invalid bootstrapOnTruncation "yes"; expected true or false/,
+    ],
     [{ seed: 1.5 }, /invalid seed 1.5; expected a safe integer or a non-empty string/],
     [{ seed: "" }, /invalid seed ""; expected a safe integer or a non-empty string/],
     [{ model: [1] }, /invalid model \[1\]; expected an object of model overrides/],

@@ -141,7 +141,10 @@ Deno.test("`collectEpisode()` marks time-limit cuts as truncated, even if the en
   assert.ok(a.truncated && !a.terminated);
   const silent = {
     ...env,
-    step: (s: FixedState, act: number, rng: Rng) => ({ ...env.step(s, act, rng), truncated: false }),
+    step: (s: FixedState, act: number, rng: Rng) => ({
+      ...env.step(s, act, rng),
+      truncated: false,
+    }),
   };
   const b = collectEpisode(silent, agent, 1, makeRng(1), makeRng(1)).episode;
   assert.equal(b.length, 4);

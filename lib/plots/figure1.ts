@@ -1,0 +1,205 @@
+/**
+ * Figure 1 of the paper: one panel per environment, the mean average return (last 100 episodes)
+ * over seeds against environment steps for each algorithm, with ±1 standard-error bands
+ * (statistics and alignment: ./stats.ts), one fixed colour per algorithm across panels, and a
+ * dashed reference line (the optimal return, or an upper bound labelled as such).
+ *
+ * Rows in, Plotly figure JSON out: render it with ./export.ts (HTML, PNG) or
+ * `Deno.jupyter.display` in a notebook.
+ *
+ * @example
+ * ```ts
+ * import { figure1Panel } from "./figure1.ts";
+ * const fig = figure1Panel({
+ *   title: "Heaven-Hell-3",
+ *   reference: { value: 1, label: "optimal return (1.0)" },
+ *   runs: [
+ *     { algo: "adqn", seed: 0, logEvery: 10, points: [{ envStep: 10, avgReturn: 0 }, { envStep: 20, avgReturn: 1 }] },
+ *     { algo: "adqn", seed: 1, logEvery: 10, points: [{ envStep: 10, avgReturn: 0.5 }, { envStep: 20, avgReturn: 1 }] },
+ *   ],
+ * });
+ * console.log(fig.data.length); // 3: the band, the mean, the reference line
+ * ```
+ * @module
+ */
+// @ts-types="@types/plotly.js"
+import type { Layout, PlotData } from "plotly.js-dist-min";
+import { type CurvePoint, curveStats, type CurveStats } from "./stats.ts";
+
+/** A Plotly figure as JSON: traces and layout. */
+export interface PlotlyFigure {
+  /** Traces. */
+  data: Partial<PlotData>[];
+  /** Layout. */
+  layout: Partial<Layout>;
+}
+
+/** Algorithms in legend order. */
+export const PLOT_ALGOS = ["dqn", "adqn", "adqn-vr", "adqn-state", "adqn-state-vr"] as const;
+
+/** Display names of the algorithms (the paper's). */
+export const ALGO_LABELS: Readonly<Record<string, string>> = Object.freeze({
+  "dqn": "DQN",
+  "adqn": "ADQN",
+  "adqn-vr": "ADQN-VR",
+  "adqn-state": "ADQN-State",
+  "adqn-state-vr": "ADQN-State-VR",
+});
+
+/**
+ * One fixed colour per algorithm in every panel (Okabe-Ito, colour-blind safe): history-state
+ * asymmetry in warm colours, state-only asymmetry in blues, the symmetric baseline in grey.
+ */
+export const ALGO_COLORS: Readonly<Record<string, string>> = Object.freeze({
+  "dqn": "#555555",
+  "adqn": "#D55E00",
+  "adqn-vr": "#E69F00",
+  "adqn-state": "#0072B2",
+  "adqn-state-vr": "#56B4E9",
+});
+
+/** Colour of algorithms without a fixed one. */
+export const FALLBACK_COLOR = "#009E73";
+
+/** One run's curve. */
+export interface RunCurve {
+  /** Algorithm id. */
+  algo: string;
+  /** Seed. */
+  seed: number;
+  /** The run's logging period (its config's logEvery). */
+  logEvery: number;
+  /** Its logged points. */
+  points: readonly CurvePoint[];
+  /** Whether the run has finished (unfinished runs are counted in the subtitle). */
+  finished?: boolean;
+}
+
+/** What one panel shows. */
+export interface PanelInput {
+  /** Panel title ("Heaven-Hell-3"); prefixed with "Figure <id>: " when `id` is given. */
+  title: string;
+  /** Panel id ("1a"). */
+  id?: string;
+  /** Extra line under the title (preset, seeds...). */
+  subtitle?: string;
+  /** Dashed reference line. */
+  reference?: { value: number; label: string };
+  /** The runs (several per algorithm: one per seed). */
+  runs: readonly RunCurve[];
+  /** Figure width in pixels (default 720). */
+  width?: number;
+  /** Figure height in pixels (default 440). */
+  height?: number;
+}
+
+/** "#D55E00" → "rgba(213,94,0,0.2)". */
+export function withAlpha(hex: string, alpha: number): string {
+  const m = /^#([0-9a-f]{6})$/i.exec(hex);
+  if (!m) throw new Error(`invalid colour ${hex}; expected #rrggbb`);
+  const v = parseInt(m[1], 16);
+  return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${alpha})`;
+}
+
+/** The per-algorithm statistics of a panel, algorithms in legend order (unknown ones last). */
+export function panelStats(
+  runs: readonly RunCurve[],
+): { algo: string; stats: CurveStats; runs: number; unfinished: number }[] {
+  const byAlgo = new Map<string, RunCurve[]>();
+  for (const r of runs) {
+    if (!byAlgo.has(r.algo)) byAlgo.set(r.algo, []);
+    byAlgo.get(r.algo)!.push(r);
+  }
+  const order = (a: string) => {
+    const i = (PLOT_ALGOS as readonly string[]).indexOf(a);
+    return i < 0 ? PLOT_ALGOS.length : i;
+  };
+  return [...byAlgo.keys()].sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map(
+    (algo) => {
+      const rs = byAlgo.get(algo)!;
+      const logEvery = Math.max(...rs.map((r) => r.logEvery));
+      return {
+        algo,
+        stats: curveStats(rs.map((r) => r.points), logEvery),
+        runs: rs.length,
+        unfinished: rs.filter((r) => r.finished === false).length,
+      };
+    },
+  );
+}
+
+/** Build one Figure 1 panel as a Plotly figure. */
+export function figure1Panel(input: PanelInput): PlotlyFigure {
+  const data: Partial<PlotData>[] = [];
+  let xMax = 0;
+  const stats = panelStats(input.runs);
+  for (const { algo, stats: s, runs } of stats) {
+    const color = ALGO_COLORS[algo] ?? FALLBACK_COLOR;
+    const name = ALGO_LABELS[algo] ?? algo;
+    if (s.x.length === 0) continue;
+    xMax = Math.max(xMax, s.x[s.x.length - 1]);
+    const upper = s.mean.map((m, i) => m + s.se[i]);
+    const lower = s.mean.map((m, i) => m - s.se[i]);
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: `${name} ±1 SE`,
+      legendgroup: algo,
+      showlegend: false,
+      x: [...s.x, ...[...s.x].reverse()],
+      y: [...upper, ...[...lower].reverse()],
+      fill: "toself",
+      fillcolor: withAlpha(color, 0.2),
+      line: { width: 0, color },
+      hoverinfo: "skip",
+    });
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: `${name} (${runs} run${runs === 1 ? "" : "s"})`,
+      legendgroup: algo,
+      x: s.x,
+      y: s.mean,
+      line: { color, width: 2 },
+      customdata: s.x.map((_, i) => [s.se[i], s.n[i]]) as unknown as PlotData["customdata"],
+      hovertemplate: `${name}<br>step %{x}<br>mean %{y:.3f} ± %{customdata[0]:.3f} SE` +
+        `<br>n = %{customdata[1]}<extra></extra>`,
+    });
+  }
+  if (input.reference) {
+    data.push({
+      type: "scatter",
+      mode: "lines",
+      name: input.reference.label,
+      x: [0, xMax > 0 ? xMax : 1],
+      y: [input.reference.value, input.reference.value],
+      line: { color: "#222222", width: 1.5, dash: "dash" },
+      hoverinfo: "name",
+    });
+  }
+  const unfinished = stats.reduce((a, s) => a + s.unfinished, 0);
+  const notes = [
+    input.subtitle,
+    unfinished > 0 ? `${unfinished} run${unfinished === 1 ? "" : "s"} unfinished` : undefined,
+  ].filter((x) => x);
+  const title = input.id ? `Figure ${input.id}: ${input.title}` : input.title;
+  const layout: Partial<Layout> = {
+    title: {
+      text: notes.length
+        ? `${title}<br><span style="font-size:12px">${notes.join("; ")}</span>`
+        : title,
+    },
+    width: input.width ?? 720,
+    height: input.height ?? 440,
+    xaxis: { title: { text: "environment steps" }, rangemode: "tozero", zeroline: false },
+    yaxis: { title: { text: "average return (last 100 episodes)" }, zeroline: false },
+    legend: { orientation: "v", x: 1.02, y: 1, xanchor: "left" },
+    margin: { l: 70, r: 20, t: notes.length ? 80 : 60, b: 60 },
+    paper_bgcolor: "white",
+    plot_bgcolor: "white",
+    font: { family: "Liberation Sans, Arial, sans-serif", size: 13 },
+  };
+  (layout.xaxis as Record<string, unknown>).gridcolor = "#e5e5e5";
+  (layout.yaxis as Record<string, unknown>).gridcolor = "#e5e5e5";
+  return { data, layout };
+}
