@@ -146,8 +146,8 @@ async function main(): Promise<number> {
         console.log(`ok        ${name}  ${time}  ${run.executed} cells${errors}`);
       } else {
         bad++;
+        // The runner has already printed the failing cell and its traceback (stderr inherited).
         console.log(`FAIL      ${name}  ${time}  ${failureText(run)} (notebook not saved)`);
-        printErrors(run);
       }
     }
   }

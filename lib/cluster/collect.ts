@@ -162,6 +162,9 @@ function mergeInto(
   const bumpProgress = main.prepare(
     "UPDATE runs SET env_steps = MAX(env_steps, ?), episodes = MAX(episodes, ?) WHERE id = ?",
   );
+  const mergeTimes = main.prepare(
+    "UPDATE runs SET attempts = ?, created_at = ?, started_at = ? WHERE id = ?",
+  );
   const hasPoint = main.prepare("SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ?");
   const putPoint = main.prepare(
     `INSERT INTO metrics (run_id, env_step, avg_return, episodes, epsilon, loss_q, loss_u,
@@ -245,6 +248,16 @@ function mergeInto(
         );
         stats.runsUpdated++;
       } else {
+        // Keep the row, but let its history cover both copies (so the order of merges is moot).
+        const attempts = Math.max(Number(row!.attempts), run.attempts);
+        const createdAt = minIso(String(row!.created_at), run.createdAt)!;
+        const startedAt = minIso((row!.started_at as string | null) ?? null, run.startedAt);
+        if (
+          attempts !== Number(row!.attempts) || createdAt !== row!.created_at ||
+          startedAt !== row!.started_at
+        ) {
+          mergeTimes.run(attempts, createdAt, startedAt, id);
+        }
         stats.runsKept++;
       }
     }

@@ -66,8 +66,18 @@ export interface SweepPlan {
   batchSize: number;
   /** Number of array tasks (0..tasks-1). */
   tasks: number;
+  /** How the tasks train. */
+  options: PlanRunOptions;
   /** Every run, in sweep order. */
   runs: PlannedRun[];
+}
+
+/** How the array tasks train the runs of a plan. */
+export interface PlanRunOptions {
+  /** Checkpoint period in environment steps (default: each run's logEvery). */
+  checkpointEverySteps?: number;
+  /** Tensor backend (default "wasm"). */
+  backend?: "wasm" | "cpu" | "webgpu";
 }
 
 /** The run of a plan before batching. */
@@ -87,6 +97,8 @@ export interface MakePlanOptions {
   codeVersion?: string | null;
   /** Creation time (default now). */
   createdAt?: string;
+  /** How the tasks train (default {}). */
+  options?: PlanRunOptions;
 }
 
 /** The key of a run in every results database: `<hash>-<seed>`. */
@@ -122,6 +134,7 @@ export function makePlan(options: MakePlanOptions): SweepPlan {
     dir: options.dir.replace(/\/+$/, "") || "/",
     batchSize,
     tasks: Math.ceil(runs.length / batchSize),
+    options: { ...options.options },
     runs,
   };
 }
@@ -190,6 +203,7 @@ export function checkPlan(value: unknown, source = "plan"): SweepPlan {
   if (!Number.isSafeInteger(p.batchSize) || p.batchSize! < 1) bad("bad batchSize");
   if (!Number.isSafeInteger(p.tasks) || p.tasks! < 1) bad("bad tasks");
   if (!Array.isArray(p.runs) || p.runs.length === 0) bad("no runs");
+  if (p.options === null || typeof p.options !== "object") bad("no options");
   for (const r of p.runs!) {
     if (
       typeof r?.hash !== "string" || !Number.isFinite(r.seed) || !Number.isSafeInteger(r.task) ||

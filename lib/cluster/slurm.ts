@@ -62,7 +62,7 @@ export interface SlurmScriptOptions {
   header?: readonly string[];
 }
 
-const TIME_FORMS = 'minutes, minutes:seconds, hours:minutes:seconds, days-hours, ' +
+const TIME_FORMS = "minutes, minutes:seconds, hours:minutes:seconds, days-hours, " +
   'days-hours:minutes or days-hours:minutes:seconds (e.g. "90", "02:00:00", "1-12")';
 
 /**
@@ -248,9 +248,9 @@ export async function slurmAvailable(): Promise<boolean> {
 }
 
 /** The Slurm id of this array task ("<array job>_<task>"), or of this job; null outside Slurm. */
-export function currentSlurmJob(env: Record<string, string | undefined> = Deno.env.toObject()):
-  | string
-  | null {
+export function currentSlurmJob(
+  env: Record<string, string | undefined> = Deno.env.toObject(),
+): string | null {
   if (env.SLURM_ARRAY_JOB_ID && env.SLURM_ARRAY_TASK_ID) {
     return `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}`;
   }

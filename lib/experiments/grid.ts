@@ -69,7 +69,14 @@ export function buildGrid(options: GridOptions): GridRun[] {
     for (const figure of options.figures) {
       for (const algo of algos) {
         const config = presetConfig(preset, figure, algo, seed, options.extra);
-        out.push({ figure, algo, seed, config, hash: configHash(config), label: `${preset.id}:${figure}` });
+        out.push({
+          figure,
+          algo,
+          seed,
+          config,
+          hash: configHash(config),
+          label: `${preset.id}:${figure}`,
+        });
       }
     }
   }
@@ -82,7 +89,11 @@ export function checkpointPathFor(dir: string, hash: string, seed: number | stri
 }
 
 /** Register every grid run in the database (existing ones are kept); returns them in grid order. */
-export function registerGrid(db: ResultsDb, grid: readonly GridRun[], checkpointDir: string): RunRecord[] {
+export function registerGrid(
+  db: ResultsDb,
+  grid: readonly GridRun[],
+  checkpointDir: string,
+): RunRecord[] {
   return grid.map((g) =>
     db.ensureRun({
       hash: g.hash,

@@ -178,7 +178,11 @@ function merge(...parts: (Overrides | undefined)[]): Overrides {
 }
 
 /** The overrides of one (preset, panel, algorithm), merged in order settings → figure → algo. */
-export function presetOverrides(preset: PresetId | Preset, figure: FigureId, algo: AlgoId): Overrides {
+export function presetOverrides(
+  preset: PresetId | Preset,
+  figure: FigureId,
+  algo: AlgoId,
+): Overrides {
   const p = typeof preset === "string" ? PRESETS[checkPresetId(preset)] : preset;
   return merge(p.settings, p.figures[figure], p.algos[algo]);
 }

@@ -25,7 +25,7 @@ import {
   DEFAULT_LEASE_TIMEOUT_MS,
   type LeaseOwner,
   machineInfo,
-  ResultsDb,
+  type ResultsDb,
   ResultsDbError,
   type RunRecord,
 } from "../results/db.ts";

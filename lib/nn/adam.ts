@@ -68,8 +68,10 @@ export class Adam {
     this.beta2 = checkBeta("beta2", options.beta2 ?? 0.999);
     this.#params = { ...params };
     for (const [name, p] of Object.entries(params)) {
-      this.#m[name] = tf.variable(tf.zerosLike(p), false);
-      this.#v[name] = tf.variable(tf.zerosLike(p), false);
+      const zeros = tf.zerosLike(p);
+      this.#m[name] = tf.variable(zeros, false);
+      this.#v[name] = tf.variable(zeros, false);
+      zeros.dispose();
     }
   }
 

@@ -34,7 +34,9 @@ export type BackendName = typeof BACKEND_NAMES[number];
  */
 export async function initBackend(name: BackendName = "wasm"): Promise<string> {
   if (!(BACKEND_NAMES as readonly string[]).includes(name)) {
-    throw new Error(`initBackend: unknown backend "${name}"; expected one of ${BACKEND_NAMES.join(", ")}`);
+    throw new Error(
+      `initBackend: unknown backend "${name}"; expected one of ${BACKEND_NAMES.join(", ")}`,
+    );
   }
   let ok = false;
   let reason = "";

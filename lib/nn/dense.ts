@@ -68,7 +68,9 @@ export function dense(
   if (inputGrad && b !== null) {
     const op = tf.customGrad((xv, wv, bv, save) => {
       const y = forward(xv as tf.Tensor2D, wv as tf.Tensor2D, bv as tf.Tensor1D);
-      (save as tf.GradSaveFunc)(relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor]);
+      (save as tf.GradSaveFunc)(
+        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
+      );
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
@@ -82,7 +84,9 @@ export function dense(
   if (inputGrad) {
     const op = tf.customGrad((xv, wv, save) => {
       const y = forward(xv as tf.Tensor2D, wv as tf.Tensor2D, null);
-      (save as tf.GradSaveFunc)(relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor]);
+      (save as tf.GradSaveFunc)(
+        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
+      );
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {

@@ -68,7 +68,9 @@ export function oneHotCodes(
   for (let i = 0; i < n; i++) {
     const c = codes[i];
     if (!Number.isInteger(c) || c < 0 || c >= vocab) {
-      throw new Error(`oneHotCodes: code ${c} at position ${i} is not an integer in 0..${vocab - 1}`);
+      throw new Error(
+        `oneHotCodes: code ${c} at position ${i} is not an integer in 0..${vocab - 1}`,
+      );
     }
     dst[(outRow + i) * vocab + c] = 1;
   }

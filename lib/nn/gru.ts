@@ -75,7 +75,9 @@ export function gruSequence(
 ): tf.Tensor2D {
   checkShapes(weights, x.shape[1]);
   if (x.shape[0] !== steps * batch) {
-    throw new Error(`gruSequence: x has ${x.shape[0]} rows, expected steps·batch = ${steps * batch}`);
+    throw new Error(
+      `gruSequence: x has ${x.shape[0]} rows, expected steps·batch = ${steps * batch}`,
+    );
   }
   const gi = dense(x, weights.wi, weights.bi, { inputGrad: options.inputGrad ?? true });
   return (options.grad ?? true)

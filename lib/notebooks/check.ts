@@ -41,12 +41,13 @@ export interface NotebookModule {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { notebookToModule } from "./check.ts";
  * const { code } = notebookToModule({
  *   nbformat: 4,
  *   cells: [{ cell_type: "code", source: ["const x = 1;\n", "x;"] }],
  * });
- * console.assert(code.includes("const x = 1;"));
+ * assert.ok(code.includes("const x = 1;"));
  * ```
  */
 export function notebookToModule(nb: Notebook): NotebookModule {

@@ -29,15 +29,18 @@ export interface FigureJson {
 /** A Jupyter MIME bundle: MIME type → value (a string, or a JSON object for JSON types). */
 export type MimeBundle = Record<string, string | object>;
 
-/** PNG bytes, or a function that renders the figure to PNG bytes (e.g. with headless Chromium). */
-export type PngSource =
+/**
+ * PNG bytes, or a function that renders the figure to PNG bytes (e.g. with headless Chromium);
+ * `F` is the caller's figure type, passed through to the renderer unchanged.
+ */
+export type PngSource<F extends FigureJson = FigureJson> =
   | Uint8Array
-  | ((figure: FigureJson) => Uint8Array | Promise<Uint8Array>);
+  | ((figure: F) => Uint8Array | Promise<Uint8Array>);
 
 /** Options for {@link figureBundle} and {@link showFigure}. */
-export interface ShowFigureOptions {
+export interface ShowFigureOptions<F extends FigureJson = FigureJson> {
   /** Add an `image/png` entry from these bytes or this renderer (errors propagate). */
-  png?: PngSource;
+  png?: PngSource<F>;
   /** The `text/plain` entry; default: a one-line summary of the figure. */
   text?: string;
 }
@@ -62,8 +65,9 @@ export function inJupyter(): boolean {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { toBase64 } from "./display.ts";
- * console.assert(toBase64(new TextEncoder().encode("hello")) === "aGVsbG8=");
+ * assert.equal(toBase64(new TextEncoder().encode("hello")), "aGVsbG8=");
  * ```
  */
 export function toBase64(bytes: Uint8Array): string {
@@ -110,14 +114,16 @@ export function describeFigure(figure: FigureJson): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { figureBundle, PLOTLY_MIME } from "./display.ts";
  * const bundle = await figureBundle({ data: [{ type: "bar", y: [1, 2] }] });
- * console.assert(PLOTLY_MIME in bundle && bundle["text/plain"] === "Plotly figure: 1 trace (bar)");
+ * assert.ok(PLOTLY_MIME in bundle);
+ * assert.equal(bundle["text/plain"], "Plotly figure: 1 trace (bar)");
  * ```
  */
-export async function figureBundle(
-  figure: FigureJson,
-  options: ShowFigureOptions = {},
+export async function figureBundle<F extends FigureJson>(
+  figure: F,
+  options: ShowFigureOptions<F> = {},
 ): Promise<MimeBundle> {
   if (!figure || !Array.isArray(figure.data)) {
     throw new TypeError(`a figure needs a "data" array of traces; got ${JSON.stringify(figure)}`);
@@ -142,9 +148,9 @@ export async function figureBundle(
  * nothing, so that `await showFigure(fig)` as a cell's last line adds no result output. Outside
  * Jupyter it builds the bundle (so errors still surface) and displays nothing.
  */
-export async function showFigure(
-  figure: FigureJson,
-  options: ShowFigureOptions = {},
+export async function showFigure<F extends FigureJson>(
+  figure: F,
+  options: ShowFigureOptions<F> = {},
 ): Promise<void> {
   const bundle = await figureBundle(figure, options);
   if (inJupyter()) await Deno.jupyter.display(bundle, { raw: true });
@@ -185,9 +191,10 @@ function escapeHtml(text: string): string {
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { tableBundle } from "./display.ts";
  * const { "text/plain": text } = tableBundle([{ algo: "adqn", ret: 9.5 }, { algo: "dqn", ret: 10 }]);
- * console.assert(text === "algo | ret\n-----|----\nadqn | 9.5\ndqn  |  10");
+ * assert.equal(text, "algo | ret\n-----|----\nadqn | 9.5\ndqn  |  10");
  * ```
  */
 export function tableBundle(

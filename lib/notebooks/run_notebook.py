@@ -163,8 +163,12 @@ class Runner:
         from jupyter_client.manager import KernelManager
 
         self.kernel_log = tempfile.TemporaryFile(mode="w+")
-        self.km = KernelManager(kernel_name=self.args.kernel)
-        self.km.start_kernel(cwd=cwd, stdout=self.kernel_log, stderr=self.kernel_log)
+        try:
+            self.km = KernelManager(kernel_name=self.args.kernel)
+            self.km.start_kernel(cwd=cwd, stdout=self.kernel_log, stderr=self.kernel_log)
+        except Exception as error:  # noqa: BLE001 - NoSuchKernel, deno missing from PATH, ...
+            raise RuntimeError(f"cannot start kernel {self.args.kernel!r}: "
+                               f"{type(error).__name__}: {error}") from None
         self.kc = self.km.client()
         self.kc.start_channels()
         try:

@@ -373,23 +373,35 @@ function normalizeOutputs(outputs: NotebookOutput[], ignore: Set<string>): unkno
   return merged.map((output) => normalizeOutput(output, ignore));
 }
 
+/** JSON with object keys sorted at every level, so that key order never counts as a change. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(
+    value,
+    (_key, v) =>
+      v && typeof v === "object" && !Array.isArray(v)
+        ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]]))
+        : v,
+  );
+}
+
 function abbreviate(value: unknown, max = 300): string {
-  const text = JSON.stringify(value);
+  const text = canonicalJson(value);
   return text.length > max ? `${text.slice(0, max)}...` : text;
 }
 
 /**
  * Compare the code-cell outputs of two notebooks (committed vs re-executed). Compared: each code
  * cell's execution count and outputs (stream text, MIME bundles, errors), with multi-line strings
- * joined and consecutive stream outputs merged. Ignored: notebook and cell metadata, cell ids, and
- * the values (not the presence) of the MIME types in `ignoreValues` (default `image/png`, whose
- * bytes depend on the Chromium build and fonts).
+ * joined, consecutive stream outputs merged and JSON key order ignored. Ignored: notebook and cell
+ * metadata, cell ids, and the values (not the presence) of the MIME types in `ignoreValues`
+ * (default `image/png`, whose bytes depend on the Chromium build and fonts).
  *
  * @example Identical notebooks have no differences
  * ```ts
+ * import assert from "node:assert/strict";
  * import { compareNotebooks, type Notebook } from "./runner.ts";
  * const nb: Notebook = { nbformat: 4, cells: [{ cell_type: "code", source: "1", outputs: [] }] };
- * console.assert(compareNotebooks(nb, structuredClone(nb)).length === 0);
+ * assert.deepEqual(compareNotebooks(nb, structuredClone(nb)), []);
  * ```
  */
 export function compareNotebooks(
@@ -428,7 +440,7 @@ export function compareNotebooks(
     }
     const ox = normalizeOutputs(x.outputs ?? [], ignore);
     const oy = normalizeOutputs(y.outputs ?? [], ignore);
-    if (JSON.stringify(ox) !== JSON.stringify(oy)) {
+    if (canonicalJson(ox) !== canonicalJson(oy)) {
       diffs.push({ ...base, kind: "outputs", expected: abbreviate(ox), actual: abbreviate(oy) });
     }
   }

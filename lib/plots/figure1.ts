@@ -24,7 +24,7 @@
  */
 // @ts-types="@types/plotly.js"
 import type { Layout, PlotData } from "plotly.js-dist-min";
-import { type CurvePoint, curveStats, type CurveStats } from "./stats.ts";
+import { type CurvePoint, type CurveStats, curveStats } from "./stats.ts";
 
 /** A Plotly figure as JSON: traces and layout. */
 export interface PlotlyFigure {

@@ -370,6 +370,17 @@ export function codeVersion(): string | null {
   return (cachedVersion = dirty ? `${head}-dirty` : head);
 }
 
+/**
+ * Check without writing anything that `path` is usable as a results database: false when it does
+ * not exist (it would be created), true when it is one of ours; throws {@link ResultsDbError}
+ * otherwise (not a file, empty, not SQLite, corrupt, foreign schema, newer schema).
+ */
+export function checkResultsDb(path: string): boolean {
+  if (!fileExists(path)) return false;
+  validateExisting(path);
+  return true;
+}
+
 /** Check that `path` is a results database of ours without writing to it. */
 function validateExisting(path: string): void {
   const info = Deno.statSync(path);
@@ -602,9 +613,7 @@ export class ResultsDb {
     const sql = ids
       ? "SELECT status, COUNT(*) AS n FROM runs WHERE id IN (SELECT value FROM json_each(?)) GROUP BY status"
       : "SELECT status, COUNT(*) AS n FROM runs GROUP BY status";
-    const rows = ids
-      ? this.#db.prepare(sql).all(JSON.stringify(ids))
-      : this.#db.prepare(sql).all();
+    const rows = ids ? this.#db.prepare(sql).all(JSON.stringify(ids)) : this.#db.prepare(sql).all();
     for (const r of rows) out[(r as Row).status as RunStatus] = Number((r as Row).n);
     return out;
   }
@@ -664,6 +673,32 @@ export class ResultsDb {
       );
       return this.getRun(Number(pick.id));
     });
+  }
+
+  /** Ids (among `ids`, default all) that `owner` could claim now, without claiming them. */
+  claimableIds(
+    options: {
+      owner: LeaseOwner;
+      ids?: readonly number[];
+      leaseTimeoutMs?: number;
+      retryFailed?: boolean;
+    },
+  ): number[] {
+    const now = Date.now();
+    const timeout = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
+    const args: string[] = [];
+    let where = "status IN ('queued', 'running', 'failed')";
+    if (options.ids) {
+      where += " AND id IN (SELECT value FROM json_each(?))";
+      args.push(JSON.stringify(options.ids));
+    }
+    const rows = this.#db.prepare(
+      `SELECT id, status, owner, owner_host, owner_pid, owner_start, heartbeat_ms FROM runs
+       WHERE ${where} ORDER BY id`,
+    ).all(...args) as Row[];
+    return rows.filter((r) =>
+      this.#claimable(r, options.owner, timeout, now, options.retryFailed ?? false)
+    ).map((r) => Number(r.id));
   }
 
   /** Why `owner` cannot claim run `id` now (a sentence), or null when it can. */

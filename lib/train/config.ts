@@ -14,14 +14,12 @@
  */
 import { createHash } from "node:crypto";
 import { ENV_IDS } from "../envs/mod.ts";
+import { DEFAULT_MODEL_CONFIG, type ModelConfig, resolveModelConfig } from "../models/presets.ts";
 import type { Seed } from "../rng.ts";
 import { type AlgoId, checkAlgoId } from "./agent.ts";
 
-/** A value allowed in model overrides: JSON scalars, or arrays of them. */
-export type ModelValue = number | string | boolean | readonly (number | string | boolean)[];
-
-/** Model hyper-parameter overrides handed to the agent factory (`Partial<ModelConfig>` there). */
-export type ModelOverrides = Record<string, ModelValue>;
+/** Model hyper-parameter overrides handed to the agent factory (checked by `resolveModelConfig`). */
+export type ModelOverrides = Partial<ModelConfig>;
 
 /** Everything that defines one training run (algorithms.md §4). */
 export interface TrainConfig {
@@ -170,21 +168,14 @@ export function checkEnvId(id: unknown): string {
   );
 }
 
-function checkModel(model: unknown): ModelOverrides {
+function checkModel(env: string, model: unknown): ModelOverrides {
   if (!isPlainObject(model)) fail("model", model, "an object of model overrides");
-  const out: ModelOverrides = {};
+  resolveModelConfig(env, model); // throws on unknown keys and bad values
+  const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(model)) {
-    if (k.length === 0) fail("model key", k, "a non-empty name");
-    const ok = (x: unknown) =>
-      typeof x === "string" || typeof x === "boolean" ||
-      (typeof x === "number" && Number.isFinite(x));
-    if (v === undefined) continue;
-    if (Array.isArray(v) ? !v.every(ok) : !ok(v)) {
-      fail(`model.${k}`, v, "a finite number, a string, a boolean, or an array of them");
-    }
-    out[k] = Array.isArray(v) ? Object.freeze([...v]) : v as ModelValue;
+    if (v !== undefined) out[k] = Array.isArray(v) ? [...v] : v;
   }
-  return out;
+  return out as ModelOverrides;
 }
 
 /**
@@ -259,7 +250,7 @@ export function resolveTrainConfig(
   const boot = pick("bootstrapOnTruncation");
   if (typeof boot !== "boolean") fail("bootstrapOnTruncation", boot, "true or false");
   out.bootstrapOnTruncation = boot;
-  out.model = checkModel(pick("model"));
+  out.model = checkModel(env, pick("model"));
 
   const c = out as unknown as TrainConfig;
   if (c.prepopulateSteps > c.totalSteps) {
@@ -331,36 +322,40 @@ function parseBoolean(text: string, field: string): boolean {
   return fail(field, text, "true or false");
 }
 
-/** Infer the type of a model override value: number, boolean, comma list, else string. */
-function parseModelValue(text: string, field: string): ModelValue {
-  const t = text.trim();
-  if (t.startsWith("[")) {
-    let v: unknown;
-    try {
-      v = JSON.parse(t);
-    } catch {
-      fail(field, text, "a JSON array such as [512,256]");
-    }
-    return checkModel({ x: v }).x;
+const MODEL_KEYS = Object.keys(DEFAULT_MODEL_CONFIG);
+
+/** Parse a model override by the type of its default (a number, or a list of numbers). */
+function parseModelValue(name: string, text: string): number | number[] {
+  const field = `model.${name}`;
+  if (!MODEL_KEYS.includes(name)) {
+    throw new Error(`unknown model setting "${name}"; expected one of ${MODEL_KEYS.join(", ")}`);
   }
-  if (t === "true" || t === "false") return t === "true";
-  if (NUMBER_RE.test(t)) return parseNumber(t, field);
-  if (t.length === 0) fail(field, text, "a non-empty value");
-  return t;
+  if (!Array.isArray((DEFAULT_MODEL_CONFIG as unknown as Record<string, unknown>)[name])) {
+    return parseNumber(text, field);
+  }
+  let t = text.trim();
+  if (t.startsWith("[") && t.endsWith("]")) t = t.slice(1, -1);
+  if (t.trim() === "") return [];
+  const parts = t.split(",");
+  if (!parts.every((x) => NUMBER_RE.test(x.trim()))) {
+    fail(field, text, "a list of numbers such as [512,256] or 512,256");
+  }
+  return parts.map((x) => parseNumber(x, field));
 }
 
 /**
  * Parse one command-line setting `key=value`, converting the value by the default's type: numbers
  * accept `1e6` and `1_000_000`, booleans `true`/`false`, `seed` a number or a string, `env` and
- * `algo` strings. `model.<name>=value` gives the key `"model.<name>"` with a number, boolean, string
- * or JSON array value (types are checked by the agent factory); `model={...}` takes a JSON object.
+ * `algo` strings. `model.<name>=value` (a field of `ModelConfig` in lib/models/presets.ts) gives the
+ * key `"model.<name>"` with a number, or a list of numbers (`[512,256]` or `512,256`) for list
+ * fields; `model={...}` takes a JSON object.
  * Apply settings with {@link applySettings}. Throws on unknown keys and badly typed values.
  *
  * @example
  * ```ts
  * import { parseSetting } from "./config.ts";
  * console.log(parseSetting("totalSteps=1_000_000")); // ["totalSteps", 1000000]
- * console.log(parseSetting("model.hiddenSize=64")); // ["model.hiddenSize", 64]
+ * console.log(parseSetting("model.gruHidden=64")); // ["model.gruHidden", 64]
  * ```
  */
 export function parseSetting(setting: string): [string, unknown] {
@@ -373,7 +368,7 @@ export function parseSetting(setting: string): [string, unknown] {
   if (key.startsWith("model.")) {
     const name = key.slice("model.".length);
     if (name.length === 0) fail("setting key", key, "model.<name>");
-    return [key, parseModelValue(text, key)];
+    return [key, parseModelValue(name, text)];
   }
   if (!(TRAIN_CONFIG_KEYS as readonly string[]).includes(key)) {
     throw new Error(
@@ -397,9 +392,10 @@ export function parseSetting(setting: string): [string, unknown] {
       try {
         v = JSON.parse(text);
       } catch {
-        fail(key, text, 'a JSON object such as {"hiddenSize":64}');
+        fail(key, text, 'a JSON object such as {"gruHidden":64}');
       }
-      return [key, checkModel(v)];
+      if (!isPlainObject(v)) fail(key, text, 'a JSON object such as {"gruHidden":64}');
+      return [key, v];
     }
   }
   const def = (DEFAULT_TRAIN_CONFIG as unknown as Record<string, unknown>)[key];
@@ -415,25 +411,25 @@ export function parseSetting(setting: string): [string, unknown] {
  * @example
  * ```ts
  * import { applySettings } from "./config.ts";
- * const p = applySettings({ env: "cleaner", algo: "adqn" }, ["lr=3e-4", "model.hiddenSize=64"]);
- * console.log(p.lr, p.model); // 0.0003 { hiddenSize: 64 }
+ * const p = applySettings({ env: "cleaner", algo: "adqn" }, ["lr=3e-4", "model.gruHidden=64"]);
+ * console.log(p.lr, p.model); // 0.0003 { gruHidden: 64 }
  * ```
  */
 export function applySettings<T extends Partial<TrainConfig>>(
   base: T,
   settings: readonly string[],
-): T {
+): T & Partial<TrainConfig> {
   const out: Record<string, unknown> = { ...base };
   if (base.model !== undefined) out.model = { ...base.model };
   for (const s of settings) {
     const [key, value] = parseSetting(s);
     if (key.startsWith("model.")) {
-      out.model = { ...(out.model as ModelOverrides ?? {}), [key.slice(6)]: value as ModelValue };
+      out.model = { ...(out.model as ModelOverrides ?? {}), [key.slice(6)]: value };
     } else if (key === "model") {
       out.model = { ...(out.model as ModelOverrides ?? {}), ...(value as ModelOverrides) };
     } else {
       out[key] = value;
     }
   }
-  return out as T;
+  return out as T & Partial<TrainConfig>;
 }

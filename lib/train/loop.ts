@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { makeEnv } from "../envs/mod.ts";
 import type { Env } from "../envs/types.ts";
 import { childSeed, makeRng, randInt, type Rng, type Seed } from "../rng.ts";
 import type { Agent, AlgoId, Episode } from "./agent.ts";
@@ -124,10 +125,6 @@ const defaultMakeAgent: AgentFactory = async (env, algo, options) => {
   return mod.makeAgent(env, algo, options as Parameters<typeof mod.makeAgent>[2]);
 };
 
-async function defaultMakeEnv(config: TrainConfig): Promise<Env> {
-  const mod = await import("../envs/mod.ts");
-  return mod.makeEnv(config.env, { timeLimit: config.timeLimit }) as Env;
-}
 
 /** Index of the first maximal entry (ties: first; NaN entries never win unless all are NaN). */
 export function argmax(q: ArrayLike<number>): number {
@@ -269,7 +266,7 @@ function nextMultiple(x: number, every: number): number {
  */
 export async function train(config: TrainConfig, options: TrainOptions = {}): Promise<TrainResult> {
   const c = resolveTrainConfig(config);
-  const env = options.env ?? await defaultMakeEnv(c);
+  const env = options.env ?? makeEnv(c.env, { timeLimit: c.timeLimit });
   const factory = options.makeAgent ?? defaultMakeAgent;
   const every = options.checkpointEverySteps ?? c.logEvery;
   if (!Number.isSafeInteger(every) || every < 1) {

@@ -53,14 +53,14 @@ Deno.test("`resolveTrainConfig()` keeps given values and treats undefined as the
     totalSteps: 1000,
     prepopulateSteps: 1000,
     lr: undefined,
-    model: { hiddenSize: 64, heads: [32, 16] },
+    model: { gruHidden: 64, headHidden: [32, 16] },
     env: "pomdp:/tmp/x.pomdp",
   });
   assert.equal(c.seed, "run-a");
   assert.equal(c.totalSteps, 1000);
   assert.equal(c.prepopulateSteps, 1000);
   assert.equal(c.lr, 1e-4);
-  assert.deepEqual(c.model, { hiddenSize: 64, heads: [32, 16] });
+  assert.deepEqual(c.model, { gruHidden: 64, headHidden: [32, 16] });
   assert.equal(c.env, "pomdp:/tmp/x.pomdp");
   // Idempotent.
   assert.deepEqual(resolveTrainConfig(c), c);
@@ -86,7 +86,9 @@ Deno.test("`resolveTrainConfig()` rejects each kind of bad input with a clear me
     [{ seed: 1.5 }, /invalid seed 1.5; expected a safe integer or a non-empty string/],
     [{ seed: "" }, /invalid seed ""; expected a safe integer or a non-empty string/],
     [{ model: [1] }, /invalid model \[1\]; expected an object of model overrides/],
-    [{ model: { a: { b: 1 } } }, /invalid model.a \{"b":1\}; expected a finite number, a string/],
+    [{ model: { gruSize: 3 } }, /unknown model setting "gruSize"; expected one of .*gruHidden/],
+    [{ model: { gruHidden: 0 } }, /model setting gruHidden must be an integer ≥ 1, got 0/],
+    [{ model: { headHidden: [0] } }, /headHidden must be an array of positive integers, got \[0\]/],
     // ranges
     [{ timeLimit: 1.5 }, /invalid timeLimit 1.5; expected a positive integer/],
     [{ bufferCapacity: 0 }, /invalid bufferCapacity 0; expected a positive integer/],
@@ -117,12 +119,12 @@ Deno.test("`resolveTrainConfig()` rejects each kind of bad input with a clear me
 });
 
 Deno.test("`configHash()` is SHA-256 of the canonical key-sorted JSON without the seed", async () => {
-  const c = resolveTrainConfig({ ...base, seed: 5, model: { b: 1, a: [2, 3] } });
+  const c = resolveTrainConfig({ ...base, seed: 5, model: { headHidden: [2, 3], gruHidden: 1 } });
   // Canonical text written by hand (keys sorted, model keys sorted too, seed left out).
   const text = '{"adamEps":0.0001,"algo":"adqn","bootstrapOnTruncation":false,' +
     '"bufferCapacity":1000000,"env":"heaven-hell-3","episodesPerBatch":1,"epsilonDecaySteps":1000000,' +
     '"epsilonEnd":0.1,"epsilonStart":1,"gamma":0.99,"logEvery":10000,"lr":0.0001,' +
-    '"model":{"a":[2,3],"b":1},"prepopulateSteps":50000,"replayRatio":8,"returnWindow":100,' +
+    '"model":{"gruHidden":1,"headHidden":[2,3]},"prepopulateSteps":50000,"replayRatio":8,"returnWindow":100,' +
     '"targetUpdateSteps":10000,"timeLimit":1000,"totalSteps":2000000}';
   const digest = new Uint8Array(
     await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)),
@@ -157,7 +159,7 @@ Deno.test("`configHash()` ignores the seed and key order but sees every other fi
     logEvery: 1000,
     returnWindow: 10,
     bootstrapOnTruncation: true,
-    model: { hiddenSize: 64 },
+    model: { gruHidden: 64 },
   };
   assert.equal(Object.keys(changes).length, Object.keys(c).length - 1);
   const seen = new Set([h]);
@@ -185,11 +187,11 @@ Deno.test("`parseSetting()` converts values by the default's type", () => {
   assert.deepEqual(parseSetting("seed=run-a"), ["seed", "run-a"]);
   assert.deepEqual(parseSetting("env=pomdp:a=b.pomdp"), ["env", "pomdp:a=b.pomdp"]);
   assert.deepEqual(parseSetting("algo=adqn-vr"), ["algo", "adqn-vr"]);
-  assert.deepEqual(parseSetting("model.hiddenSize=64"), ["model.hiddenSize", 64]);
-  assert.deepEqual(parseSetting("model.useGru=false"), ["model.useGru", false]);
-  assert.deepEqual(parseSetting("model.kind=small"), ["model.kind", "small"]);
-  assert.deepEqual(parseSetting("model.heads=[512,256]"), ["model.heads", [512, 256]]);
-  assert.deepEqual(parseSetting('model={"a":1}'), ["model", { a: 1 }]);
+  assert.deepEqual(parseSetting("model.gruHidden=64"), ["model.gruHidden", 64]);
+  assert.deepEqual(parseSetting("model.headHidden=[512,256]"), ["model.headHidden", [512, 256]]);
+  assert.deepEqual(parseSetting("model.headHidden=64"), ["model.headHidden", [64]]);
+  assert.deepEqual(parseSetting("model.headHidden=32,1e1"), ["model.headHidden", [32, 10]]);
+  assert.deepEqual(parseSetting('model={"gruHidden":1}'), ["model", { gruHidden: 1 }]);
 });
 
 Deno.test("`parseSetting()` rejects malformed settings, unknown keys and badly typed values", () => {
@@ -206,25 +208,28 @@ Deno.test("`parseSetting()` rejects malformed settings, unknown keys and badly t
     ["bootstrapOnTruncation=yes", /invalid bootstrapOnTruncation "yes"; expected true or false/],
     ["seed=", /invalid seed ""; expected a number or a non-empty string/],
     ["model.=3", /invalid setting key "model."; expected model.<name>/],
-    ["model.heads=[1,", /invalid model.heads "\[1,"; expected a JSON array/],
+    ["model.gruSize=3", /unknown model setting "gruSize"; expected one of .*gruHidden/],
+    ["model.gruHidden=big", /invalid model.gruHidden "big"; expected a number/],
+    ["model.headHidden=[1,", /invalid model.headHidden "\[1,"; expected a list of numbers/],
     ["model={x", /invalid model "\{x"; expected a JSON object/],
+    ["model=[1]", /invalid model "\[1\]"; expected a JSON object/],
   ];
   for (const [s, re] of cases) assert.throws(() => parseSetting(s), re, s);
   assert.throws(() => parseNumber("1.2.3", "x"), /invalid x "1.2.3"/);
 });
 
 Deno.test("`applySettings()` merges model.<name> settings into the model overrides", () => {
-  const p = applySettings({ ...base, model: { a: 1 } }, [
+  const p = applySettings({ ...base, model: { obsEmbedding: 8 } }, [
     "lr=3e-4",
-    "model.hiddenSize=64",
-    'model={"b":true}',
+    "model.gruHidden=64",
+    'model={"headHidden":[16]}',
     "totalSteps=1e5",
   ]);
   assert.deepEqual(p, {
     ...base,
     lr: 3e-4,
     totalSteps: 100_000,
-    model: { a: 1, hiddenSize: 64, b: true },
+    model: { obsEmbedding: 8, gruHidden: 64, headHidden: [16] },
   });
   const c = resolveTrainConfig(p);
   assert.equal(c.totalSteps, 100_000);

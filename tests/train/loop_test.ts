@@ -213,3 +213,31 @@ Deno.test("`train()` validates the config and checkpointEverySteps", async () =>
     /invalid checkpointEverySteps 0/,
   );
 });
+
+Deno.test("`train()` builds the env from config.env with config.timeLimit", async () => {
+  const path = new URL("../../data/pomdp/tmaze.pomdp", import.meta.url).pathname;
+  const made: FakeAgent[] = [];
+  const returns: number[] = [];
+  const result = await train(
+    config({ env: `pomdp:${path}`, totalSteps: 30, prepopulateSteps: 30, timeLimit: 3 }),
+    { makeAgent: fakeAgentFactory(made), onProgress: (p) => returns.push(p.lastReturn) },
+  );
+  // The T-maze needs 4 actions to reach an end: with a limit of 3 every episode is cut at 3 steps
+  // and pays 0.
+  assert.equal(result.episodes, 10);
+  assert.equal(result.envSteps, 30);
+  assert.deepEqual(returns, new Array(10).fill(0));
+  assert.equal(made[0].obsSize, 4); // |O| one-hot
+});
+
+Deno.test("`train()` yields to the event loop, so a timer can abort a long run", async () => {
+  const c = config({ totalSteps: 10_000_000, prepopulateSteps: 10_000_000, replayRatio: 0 });
+  const result = await train(c, {
+    env: makeFixedEnv(5),
+    makeAgent: fakeAgentFactory(),
+    signal: AbortSignal.timeout(100),
+  });
+  assert.equal(result.finished, false);
+  assert.ok(result.envSteps > 0 && result.envSteps < 10_000_000, `${result.envSteps}`);
+  assert.equal(result.envSteps % 5, 0);
+});

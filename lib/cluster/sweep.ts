@@ -1,0 +1,314 @@
+/**
+ * The `deno task sweep` command: turn panels of Figure 1 and a preset into a sweep folder with a
+ * plan and a Slurm job-array script (and optionally submit it).
+ *
+ * @example
+ * ```ts ignore
+ * import { buildSweep } from "./sweep.ts";
+ * await buildSweep({ figure: ["1a"], preset: "quick", emit: "slurm", time: "01:00:00" });
+ * ```
+ * @module
+ */
+import { buildGrid } from "../experiments/grid.ts";
+import {
+  checkFigureId,
+  checkPresetId,
+  FIGURE_IDS,
+  type FigureId,
+  type Overrides,
+} from "../experiments/presets.ts";
+import { codeVersion } from "../results/db.ts";
+import { type AlgoId, checkAlgoId } from "../train/agent.ts";
+import { applySettings, parseNumber } from "../train/config.ts";
+import {
+  makePlan,
+  PLAN_VERSION,
+  type PlanRunOptions,
+  readPlan,
+  runKey,
+  sweepPaths,
+  type SweepPlan,
+  writeFileAtomic,
+} from "./plan.ts";
+import { DEFAULT_GRACE_SECONDS, runCommand, shellQuote, slurmScript } from "./slurm.ts";
+
+/** Usage text of `deno task sweep`. */
+export const SWEEP_USAGE =
+  `usage: deno task sweep --figure <1a..1e|all>[,...] --preset <quick|paper> --emit slurm [options]
+  Writes <out>/plan.json and <out>/sweep.sbatch, a Slurm job-array script: array task i trains
+  batch i of the runs (figures × algorithms × seeds) into <out>/db/task-<i>.sqlite, resuming from
+  checkpoints; then merge with: deno task collect --from <out> --db data/results.sqlite
+
+  Slurm:
+    --partition P          partition (default: the cluster's default)
+    --time T               time limit per array task (default 04:00:00); tasks checkpoint and
+                           requeue themselves --grace seconds before it
+    --cpus C               CPUs per array task (default 1; training uses one core)
+    --mem M                memory per task, e.g. 4G (default: the cluster's default)
+    --account A, --qos Q   accounting options
+    --max-parallel N       at most N array tasks at once
+    --sbatch-option OPT    any other #SBATCH option, whole (repeatable), e.g. --sbatch-option=--constraint=avx2
+    --grace S              seconds between the warning SIGTERM and the time limit (default ${DEFAULT_GRACE_SECONDS})
+    --no-auto-requeue      do not requeue a task that reaches its time limit
+    --submit               also run sbatch and print the job id
+  Sweep:
+    --batch-size N         runs per array task (default 1)
+    --seeds N              seeds 0..N-1 (default: the preset's)
+    --algos a,b            algorithms (default all five)
+    --set key=value        training override for every run (repeatable), e.g. --set totalSteps=5000
+    --checkpoint-every N   checkpoint period in environment steps (default: each run's logEvery)
+    --backend B            tensor backend: wasm (default), cpu or webgpu
+    --out DIR              sweep folder (default data/slurm/<figures>-<preset>); on a shared file system
+    --deno PATH            deno executable on the compute nodes (default: deno on the PATH)
+    --force                replace an existing plan whose runs or batches differ`;
+
+/** The options of `deno task sweep`, as node:util parseArgs gives them. */
+export interface SweepCliOptions {
+  /** Panels (repeatable, comma lists, or "all"). */
+  figure?: string[];
+  /** Preset id. */
+  preset?: string;
+  /** What to write: "slurm". */
+  emit?: string;
+  /** Slurm partition. */
+  partition?: string;
+  /** Slurm time limit per task. */
+  time?: string;
+  /** CPUs per task. */
+  cpus?: string;
+  /** Memory per task. */
+  mem?: string;
+  /** Slurm account. */
+  account?: string;
+  /** Slurm QOS. */
+  qos?: string;
+  /** Array throttle. */
+  "max-parallel"?: string;
+  /** Runs per array task. */
+  "batch-size"?: string;
+  /** Number of seeds. */
+  seeds?: string;
+  /** Comma list of algorithms. */
+  algos?: string;
+  /** key=value overrides. */
+  set?: string[];
+  /** Sweep folder. */
+  out?: string;
+  /** Seconds of warning before the time limit. */
+  grace?: string;
+  /** Checkpoint period in environment steps. */
+  "checkpoint-every"?: string;
+  /** Tensor backend. */
+  backend?: string;
+  /** Deno executable on the compute nodes. */
+  deno?: string;
+  /** Extra #SBATCH options. */
+  "sbatch-option"?: string[];
+  /** Disable the self-requeue at the time limit. */
+  "no-auto-requeue"?: boolean;
+  /** Replace a differing plan. */
+  force?: boolean;
+  /** Submit with sbatch. */
+  submit?: boolean;
+  /** Where messages go (default console.log). */
+  log?: (line: string) => void;
+}
+
+/** What {@link prepareSweep} wrote. */
+export interface PreparedSweep {
+  /** The plan (the existing one when unchanged). */
+  plan: SweepPlan;
+  /** Path of the script. */
+  script: string;
+  /** The script text. */
+  scriptText: string;
+  /** Whether an identical plan was already there. */
+  reused: boolean;
+}
+
+/** Absolute path of the repository (the folder of deno.json). */
+export function repoRoot(): string {
+  return decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/+$/, "");
+}
+
+function positiveInt(text: string | undefined, name: string, fallback: number): number {
+  if (text === undefined) return fallback;
+  const v = parseNumber(text, name);
+  if (!Number.isSafeInteger(v) || v < 1) {
+    throw new Error(`invalid ${name} ${JSON.stringify(text)}; expected a positive integer`);
+  }
+  return v;
+}
+
+function absolute(path: string): string {
+  const p = path.startsWith("/") ? path : `${Deno.cwd()}/${path}`;
+  const parts: string[] = [];
+  for (const seg of p.split("/")) {
+    if (seg === "" || seg === ".") continue;
+    if (seg === "..") parts.pop();
+    else parts.push(seg);
+  }
+  return "/" + parts.join("/");
+}
+
+/** Panels from repeatable, comma-separated --figure values ("all" = every panel). */
+export function parseFigures(values: readonly string[] | undefined): FigureId[] {
+  const items = (values ?? []).flatMap((v) => v.split(",")).map((s) => s.trim()).filter(Boolean);
+  if (items.length === 0) {
+    throw new Error(`--figure is required: one of ${FIGURE_IDS.join(", ")}, or all`);
+  }
+  const out: FigureId[] = [];
+  for (const f of items) {
+    for (const id of f === "all" ? FIGURE_IDS : [checkFigureId(f)]) {
+      if (!out.includes(id)) out.push(id);
+    }
+  }
+  return out;
+}
+
+/** The sweep plan's training overrides from --set key=value settings. */
+export function parseOverrides(settings: readonly string[] | undefined): Overrides {
+  const o = applySettings({}, settings ?? []) as Record<string, unknown>;
+  for (const k of ["env", "algo", "seed"]) {
+    if (k in o) {
+      throw new Error(
+        `--set ${k}=... is not allowed in a sweep: ${k} comes from --figure, --algos and --seeds`,
+      );
+    }
+  }
+  return o as Overrides;
+}
+
+function samePlan(a: SweepPlan, b: SweepPlan): boolean {
+  if (a.runs.length !== b.runs.length || a.tasks !== b.tasks) return false;
+  if (JSON.stringify(a.options) !== JSON.stringify(b.options)) return false;
+  return a.runs.every((r, i) => runKey(r) === runKey(b.runs[i]) && r.task === b.runs[i].task);
+}
+
+/** Build the plan and the script from command-line options, and write them (no submission). */
+export function prepareSweep(o: SweepCliOptions): PreparedSweep {
+  if (o.emit !== "slurm") {
+    throw new Error(`--emit ${JSON.stringify(o.emit ?? null)} is not supported; expected slurm`);
+  }
+  if (o.preset === undefined) throw new Error("--preset is required: quick or paper");
+  const preset = checkPresetId(o.preset);
+  const figures = parseFigures(o.figure);
+  const algos: AlgoId[] | undefined = o.algos === undefined
+    ? undefined
+    : o.algos.split(",").map((a) => checkAlgoId(a.trim()));
+  const seeds = o.seeds === undefined ? undefined : positiveInt(o.seeds, "--seeds", 1);
+  const batchSize = positiveInt(o["batch-size"], "--batch-size", 1);
+  const cpus = positiveInt(o.cpus, "--cpus", 1);
+  const grace = positiveInt(o.grace, "--grace", DEFAULT_GRACE_SECONDS);
+  const maxParallel = o["max-parallel"] === undefined
+    ? undefined
+    : positiveInt(o["max-parallel"], "--max-parallel", 1);
+  const options: PlanRunOptions = {};
+  if (o["checkpoint-every"] !== undefined) {
+    options.checkpointEverySteps = positiveInt(o["checkpoint-every"], "--checkpoint-every", 1);
+  }
+  if (o.backend !== undefined) {
+    if (!["wasm", "cpu", "webgpu"].includes(o.backend)) {
+      throw new Error(
+        `invalid --backend ${JSON.stringify(o.backend)}; expected wasm, cpu or webgpu`,
+      );
+    }
+    options.backend = o.backend as PlanRunOptions["backend"];
+  }
+  const extra = parseOverrides(o.set);
+  const grid = buildGrid({ figures, preset, seeds, algos, extra });
+  const name = `${figures.join("-")}-${preset}`;
+  const dir = absolute(o.out ?? `data/slurm/${name}`);
+  const paths = sweepPaths(dir);
+  const title = `figure ${figures.join(", ")}, preset ${preset}`;
+  let plan = makePlan({
+    dir,
+    batchSize,
+    title,
+    codeVersion: codeVersion(),
+    options,
+    runs: grid.map((g) => ({
+      hash: g.hash,
+      seed: g.seed,
+      label: g.label,
+      config: g.config as unknown as Record<string, unknown> & { env: string; algo: string },
+    })),
+  });
+  let reused = false;
+  let existing: SweepPlan | null = null;
+  try {
+    existing = readPlan(dir);
+  } catch (e) {
+    if (!/no sweep plan/.test((e as Error).message)) {
+      if (!o.force) throw new Error(`${(e as Error).message} (use --force to replace it)`);
+    }
+  }
+  if (existing && existing.version === PLAN_VERSION && samePlan(existing, plan)) {
+    plan = existing;
+    reused = true;
+  } else if (existing && !o.force) {
+    throw new Error(
+      `${paths.plan} holds another sweep (other runs, batches or options); its task databases ` +
+        `would not match. Use another --out, or --force to replace it`,
+    );
+  }
+  const time = o.time ?? "04:00:00";
+  const header = [
+    `Made by: deno task sweep (${title}), ${plan.createdAt}`,
+    `${plan.runs.length} run(s) in ${plan.tasks} array task(s) of up to ${batchSize} run(s).`,
+    `Submit: sbatch ${paths.script}`,
+    `Merge:  deno task collect --from ${dir} --db data/results.sqlite`,
+    "Resubmitting is safe: finished runs are skipped, interrupted ones resume from checkpoints.",
+  ];
+  const scriptText = slurmScript({
+    jobName: `adqn-${name}`,
+    tasks: plan.tasks,
+    time,
+    cpus,
+    sweepDir: dir,
+    repoDir: repoRoot(),
+    partition: o.partition,
+    mem: o.mem,
+    account: o.account,
+    qos: o.qos,
+    maxParallel,
+    graceSeconds: grace,
+    deno: o.deno,
+    autoRequeue: !o["no-auto-requeue"],
+    extraSbatch: o["sbatch-option"],
+    header,
+  });
+  for (const d of [dir, paths.logDir, paths.dbDir, paths.checkpointDir, paths.eventDir]) {
+    Deno.mkdirSync(d, { recursive: true });
+  }
+  if (!reused) writeFileAtomic(paths.plan, JSON.stringify(plan, null, 1) + "\n");
+  writeFileAtomic(paths.script, scriptText, 0o755);
+  return { plan, script: paths.script, scriptText, reused };
+}
+
+/** Run `deno task sweep` with parsed options; returns the exit code. */
+export async function buildSweep(o: SweepCliOptions): Promise<number> {
+  const log = o.log ?? ((l: string) => console.log(l));
+  const { plan, script, reused } = prepareSweep(o);
+  log(
+    `${reused ? "Kept" : "Wrote"} ${plan.dir}/plan.json (${plan.title}: ${plan.runs.length} ` +
+      `run(s) in ${plan.tasks} array task(s)) and wrote ${script}.`,
+  );
+  const collectCmd = `deno task collect --from ${shellQuote(plan.dir)} --db data/results.sqlite`;
+  if (!o.submit) {
+    log(`Submit it with:\n  sbatch ${shellQuote(script)}`);
+    log(`Watch it with:\n  squeue -u "$USER"`);
+    log(`Merge the results (any time; idempotent; lists missing runs):\n  ${collectCmd}`);
+    return 0;
+  }
+  const out = await runCommand("sbatch", ["--parsable", script]);
+  if (out.code !== 0) {
+    log(`sbatch failed (exit ${out.code}): ${out.stderr.trim()}`);
+    return 1;
+  }
+  const jobId = out.stdout.trim().split(";")[0];
+  log(`Submitted array job ${jobId}.`);
+  log(`Watch it with:\n  squeue -j ${jobId}`);
+  log(`Merge the results (any time; idempotent; lists missing runs):\n  ${collectCmd}`);
+  return 0;
+}

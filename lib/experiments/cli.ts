@@ -1,0 +1,627 @@
+/**
+ * The command lines of `deno task train`, `deno task reproduce` and `deno task figures`: parsing
+ * and validation of every flag before any work (a bad flag gives an error naming the flag, the bad
+ * value and what is valid, exit code 2, and nothing is written), then a call into the library.
+ *
+ * @example
+ * ```ts
+ * import { parseReproduceArgs } from "./cli.ts";
+ * const a = parseReproduceArgs(["--figure", "1a", "--preset", "quick", "--workers", "2"]);
+ * console.log(a.figures, a.workers); // [ "1a" ] 2
+ * ```
+ * @module
+ */
+import { parseArgs } from "node:util";
+import {
+  checkResultsDb,
+  DEFAULT_DB_PATH,
+  DEFAULT_LEASE_TIMEOUT_MS,
+  ResultsDb,
+  ResultsDbError,
+} from "../results/db.ts";
+import { exportCsv } from "../results/csv.ts";
+import { ALGO_IDS, checkAlgoId } from "../train/agent.ts";
+import {
+  applySettings,
+  checkEnvId,
+  parseNumber,
+  resolveTrainConfig,
+  type TrainConfig,
+} from "../train/config.ts";
+import { formatFinalTable, writeFigures } from "./figures.ts";
+import {
+  checkFigureId,
+  checkPresetId,
+  FIGURE_IDS,
+  type FigureId,
+  PRESET_IDS,
+  type PresetId,
+  PRESETS,
+} from "./presets.ts";
+import {
+  formatCount,
+  formatDuration,
+  formatReturn,
+  progressBar,
+  ProgressView,
+  RateMeter,
+} from "./progress.ts";
+import { reproduce, type WorkerCommand } from "./reproduce.ts";
+import { type BackendName, BACKENDS, realTrainer, runOne, type Trainer } from "./runner.ts";
+import { figureRuns, finalReturns } from "./figures.ts";
+import { ENV_IDS } from "../envs/mod.ts";
+
+/** A command-line mistake: reported with exit code 2 before any work. */
+export class UsageError extends Error {
+  /** Make a usage error. */
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+function show(v: unknown): string {
+  return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+function bad(flag: string, value: unknown, valid: string): never {
+  throw new UsageError(`invalid --${flag} ${show(value)}; expected ${valid}`);
+}
+
+type OptionSpec = Record<
+  string,
+  { type: "string" | "boolean"; multiple?: boolean; short?: string }
+>;
+
+/** parseArgs with errors that name the flag, and repeated single-valued flags rejected. */
+function parse(args: string[], options: OptionSpec) {
+  let parsed;
+  const valid = Object.keys(options).map((k) => `--${k}`).join(", ");
+  try {
+    parsed = parseArgs({ args, options, strict: true, allowPositionals: true, tokens: true });
+  } catch (e) {
+    const msg = (e as Error).message;
+    const unknown = /Unknown option '([^']+)'/.exec(msg);
+    if (unknown) throw new UsageError(`unknown option ${unknown[1]}; valid options: ${valid}`);
+    const missing = /Option '(-\S+)(?:, -\S+)?(?: <value>)?' argument missing/.exec(msg) ??
+      /Option '(?:-\w, )?(--\S+) <value>' argument missing/.exec(msg);
+    if (missing) throw new UsageError(`option ${missing[1]} needs a value`);
+    const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(msg);
+    if (ambiguous) throw new UsageError(`option ${ambiguous[1]} takes no value`);
+    throw new UsageError(msg);
+  }
+  if (parsed.positionals.length > 0) {
+    throw new UsageError(
+      `unexpected argument ${show(parsed.positionals[0])}; all arguments are --options (${valid})`,
+    );
+  }
+  const seen = new Map<string, string[]>();
+  for (const t of parsed.tokens ?? []) {
+    if (t.kind !== "option") continue;
+    const list = seen.get(t.name) ?? [];
+    list.push(String(t.value ?? "true"));
+    seen.set(t.name, list);
+  }
+  for (const [name, list] of seen) {
+    if (!options[name]?.multiple && list.length > 1) {
+      throw new UsageError(
+        `--${name} given ${list.length} times (${list.join(", ")}); give it once`,
+      );
+    }
+  }
+  return parsed.values as Record<string, string | boolean | string[] | undefined>;
+}
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" ? v : undefined;
+}
+
+function intFlag(flag: string, v: unknown, min: number, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  let n: number;
+  try {
+    n = parseNumber(String(v), `--${flag}`);
+  } catch {
+    bad(flag, v, `an integer from ${min} to ${max}`);
+  }
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    bad(flag, v, `an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+function pathFlag(flag: string, v: unknown, fallback: string): string {
+  if (v === undefined) return fallback;
+  if (typeof v !== "string" || v.trim() === "") bad(flag, v, "a non-empty path");
+  return v;
+}
+
+function dirFlag(flag: string, v: unknown, fallback: string): string {
+  const p = pathFlag(flag, v, fallback);
+  try {
+    if (!Deno.statSync(p).isDirectory) bad(flag, p, "a directory (this path is a file)");
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+  }
+  return p;
+}
+
+function dbFlag(v: unknown, mustExist: boolean): string {
+  const p = pathFlag("db", v, DEFAULT_DB_PATH);
+  let exists: boolean;
+  try {
+    exists = checkResultsDb(p);
+  } catch (e) {
+    if (e instanceof ResultsDbError) throw new UsageError(`invalid --db ${show(p)}: ${e.message}`);
+    throw new UsageError(`invalid --db ${show(p)}: ${(e as Error).message}`);
+  }
+  if (!exists && mustExist) {
+    bad(
+      "db",
+      p,
+      "an existing results database (run `deno task reproduce` or `deno task train` first)",
+    );
+  }
+  return p;
+}
+
+function backendFlag(v: unknown): BackendName {
+  if (v === undefined) return "wasm";
+  if (!(BACKENDS as readonly string[]).includes(String(v))) {
+    bad("backend", v, `one of ${BACKENDS.join(", ")}`);
+  }
+  return v as BackendName;
+}
+
+function leaseFlag(v: unknown): number {
+  if (v === undefined) return DEFAULT_LEASE_TIMEOUT_MS;
+  let n = NaN;
+  try {
+    n = parseNumber(String(v), "--lease-timeout");
+  } catch { /* below */ }
+  if (!(n >= 1 && n <= 7 * 86400)) bad("lease-timeout", v, "seconds from 1 to 604800");
+  return n * 1000;
+}
+
+function figuresFlag(v: unknown, fallbackAll: boolean): FigureId[] {
+  if (v === undefined) {
+    if (fallbackAll) return [...FIGURE_IDS];
+    throw new UsageError(
+      `missing --figure; expected one of ${FIGURE_IDS.join(", ")}, all, or a comma list`,
+    );
+  }
+  const parts = String(v).split(",").map((s) => s.trim());
+  if (parts.includes("all")) {
+    if (parts.length > 1) bad("figure", v, `"all" alone, or a list of ${FIGURE_IDS.join(", ")}`);
+    return [...FIGURE_IDS];
+  }
+  const out: FigureId[] = [];
+  for (const p of parts) {
+    try {
+      out.push(checkFigureId(p));
+    } catch {
+      bad("figure", p, `one of ${FIGURE_IDS.join(", ")}, all, or a comma list of ids`);
+    }
+    if (out.indexOf(p as FigureId) !== out.length - 1) bad("figure", v, "each panel at most once");
+  }
+  return out;
+}
+
+function presetFlag(v: unknown): PresetId | undefined {
+  if (v === undefined) return undefined;
+  try {
+    return checkPresetId(String(v));
+  } catch {
+    bad("preset", v, `one of ${PRESET_IDS.join(", ")}`);
+  }
+}
+
+/** Parsed `deno task train` arguments. */
+export interface TrainArgs {
+  /** The resolved configuration. */
+  config: TrainConfig;
+  /** Database path. */
+  db: string;
+  /** Checkpoint directory. */
+  checkpointDir: string;
+  /** Backend of the real trainer. */
+  backend: BackendName;
+  /** Keep the checkpoint of a finished run. */
+  keepCheckpoint: boolean;
+  /** Lease timeout (ms). */
+  leaseTimeoutMs: number;
+}
+
+/** Usage of `deno task train`. */
+export const TRAIN_USAGE = `Usage: deno task train --env <id> --algo <id> [--seed N] [--steps N]
+       [--set key=value ...] [--db path] [--checkpoint-dir dir] [--backend wasm|cpu|webgpu]
+       [--keep-checkpoint] [--lease-timeout seconds]
+
+Trains one run and records it in the results database (default ${DEFAULT_DB_PATH}). A finished
+run is not redone; an interrupted one resumes from its checkpoint (default directory runs/).
+  --env     ${ENV_IDS.join(", ")}, or pomdp:<file>
+  --algo    ${ALGO_IDS.join(", ")}
+  --seed    integer seed (default 0)
+  --steps   environment steps (sets totalSteps; default 2,000,000)
+  --set     any training setting, e.g. --set replayRatio=2 --set model.hiddenSize=64
+`;
+
+/** Parse and validate `deno task train` arguments (throws {@link UsageError}). */
+export function parseTrainArgs(args: string[]): TrainArgs {
+  const v = parse(args, {
+    "env": { type: "string" },
+    "algo": { type: "string" },
+    "seed": { type: "string" },
+    "steps": { type: "string" },
+    "set": { type: "string", multiple: true },
+    "db": { type: "string" },
+    "checkpoint-dir": { type: "string" },
+    "backend": { type: "string" },
+    "keep-checkpoint": { type: "boolean" },
+    "lease-timeout": { type: "string" },
+    "help": { type: "boolean", short: "h" },
+  });
+  if (v.help) throw new HelpRequest(TRAIN_USAGE);
+  if (v.env === undefined) {
+    throw new UsageError("missing --env; expected one of the environment ids or pomdp:<file>");
+  }
+  if (v.algo === undefined) {
+    throw new UsageError(`missing --algo; expected one of ${ALGO_IDS.join(", ")}`);
+  }
+  let env: string;
+  try {
+    env = checkEnvId(str(v.env));
+  } catch (e) {
+    throw new UsageError(`invalid --env ${show(v.env)}: ${(e as Error).message}`);
+  }
+  if (env.startsWith("pomdp:")) {
+    const file = env.slice("pomdp:".length);
+    try {
+      if (!Deno.statSync(file).isFile) bad("env", env, "pomdp:<path of a .pomdp file>");
+    } catch (e) {
+      if (e instanceof UsageError) throw e;
+      bad("env", env, "pomdp:<path of an existing .pomdp file>");
+    }
+  }
+  let algo: string;
+  try {
+    algo = checkAlgoId(String(v.algo));
+  } catch {
+    bad("algo", v.algo, `one of ${ALGO_IDS.join(", ")}`);
+  }
+  const seed = intFlag("seed", v.seed, 0, Number.MAX_SAFE_INTEGER) ?? 0;
+  const steps = intFlag("steps", v.steps, 1, 1e12);
+  const sets = (v.set as string[] | undefined) ?? [];
+  let partial: Partial<TrainConfig> & { env: string; algo: string };
+  for (const s of sets) {
+    const key = s.slice(0, Math.max(0, s.indexOf("="))).trim();
+    if (key === "env" || key === "algo" || key === "seed") {
+      throw new UsageError(`invalid --set ${show(s)}: use --${key} instead`);
+    }
+    if (key === "totalSteps" && steps !== undefined) {
+      throw new UsageError(
+        `contradictory options: --steps ${steps} and --set ${s}; give the step count once`,
+      );
+    }
+  }
+  try {
+    partial = applySettings(
+      { env, algo } as Partial<TrainConfig> & { env: string; algo: string },
+      sets,
+    );
+  } catch (e) {
+    throw new UsageError(`invalid --set: ${(e as Error).message}`);
+  }
+  partial.seed = seed;
+  if (steps !== undefined) partial.totalSteps = steps;
+  let config: TrainConfig;
+  try {
+    config = resolveTrainConfig(partial);
+  } catch (e) {
+    const m = (e as Error).message;
+    const flag = /totalSteps/.test(m) && steps !== undefined ? "--steps/--set" : "--set";
+    throw new UsageError(`invalid settings (${flag}): ${m}`);
+  }
+  return {
+    config,
+    db: dbFlag(v.db, false),
+    checkpointDir: dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs"),
+    backend: backendFlag(v.backend),
+    keepCheckpoint: v["keep-checkpoint"] === true,
+    leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
+  };
+}
+
+/** Thrown by parsers for --help: the usage text (exit code 0). */
+export class HelpRequest extends Error {
+  /** Wrap a usage text. */
+  constructor(usage: string) {
+    super(usage);
+    this.name = "HelpRequest";
+  }
+}
+
+function handleParseError(e: unknown, usage: string): number {
+  if (e instanceof HelpRequest) {
+    console.log(e.message);
+    return 0;
+  }
+  if (e instanceof UsageError) {
+    console.error(`error: ${e.message}`);
+    console.error(`(see --help)`);
+    return 2;
+  }
+  console.error(`error: ${(e as Error).message}\n\n${usage}`);
+  return 2;
+}
+
+/** `deno task train`: returns the exit code (0 finished or already finished, 1 failed, 2 usage, 130 interrupted). */
+export async function trainMain(
+  args: string[],
+  options: { trainer?: Trainer } = {},
+): Promise<number> {
+  let a: TrainArgs;
+  try {
+    a = parseTrainArgs(args);
+  } catch (e) {
+    return handleParseError(e, TRAIN_USAGE);
+  }
+  let db: ResultsDb;
+  try {
+    db = ResultsDb.open(a.db);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 2;
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  const view = new ProgressView();
+  const rate = new RateMeter(20);
+  try {
+    const outcome = await runOne(db, a.config, {
+      trainer: options.trainer ?? realTrainer(a.backend),
+      checkpointDir: a.checkpointDir,
+      keepCheckpoint: a.keepCheckpoint,
+      leaseTimeoutMs: a.leaseTimeoutMs,
+      signal: abort.signal,
+      log: (m) => view.log(m),
+      onProgress: (p) => {
+        rate.add(p.envStep);
+        const r = rate.rate();
+        const eta = r > 0 ? (p.totalSteps - p.envStep) / r : NaN;
+        view.update([
+          `${p.label} ${progressBar(p.envStep / p.totalSteps, 24)} ` +
+          `${formatCount(p.envStep)}/${formatCount(p.totalSteps)} steps | ` +
+          `${Number.isFinite(r) ? formatCount(r) : "?"} steps/s | ETA ${formatDuration(eta)} | ` +
+          `avg100 ${formatReturn(p.avgReturn)} | ${p.episodes} episodes`,
+        ]);
+      },
+    });
+    view.done();
+    console.log(outcome.message);
+    switch (outcome.status) {
+      case "finished":
+      case "skipped":
+        return 0;
+      case "interrupted":
+        return 130;
+      default:
+        return 1;
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
+    db.close();
+  }
+}
+
+/** Parsed `deno task reproduce` arguments. */
+export interface ReproduceArgs {
+  /** Panels. */
+  figures: FigureId[];
+  /** Preset. */
+  preset: PresetId;
+  /** Seeds per (panel, algorithm). */
+  seeds: number;
+  /** Worker processes. */
+  workers: number;
+  /** Database path. */
+  db: string;
+  /** Figure output directory. */
+  out: string;
+  /** Checkpoint directory. */
+  checkpointDir: string;
+  /** Backend of the workers. */
+  backend: BackendName;
+  /** Lease timeout (ms). */
+  leaseTimeoutMs: number;
+  /** Keep checkpoints of finished runs. */
+  keepCheckpoints: boolean;
+  /** Render PNG files. */
+  png: boolean;
+}
+
+/** Usage of `deno task reproduce`. */
+export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d|1e|all|list>
+       [--preset quick|paper] [--seeds N] [--workers N] [--db path] [--out dir]
+       [--checkpoint-dir dir] [--backend wasm|cpu|webgpu] [--lease-timeout seconds]
+       [--keep-checkpoints] [--skip-png]
+
+Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
+core), resumable after a kill at any moment (rerun the same command), then writes
+<out>/figure<id>-<preset>.{json,html,png} and prints final returns (mean ± standard error).
+Presets: ${
+  PRESET_IDS.map((p) => `${p} (${PRESETS[p].seeds} seeds: ${PRESETS[p].description})`).join("; ")
+}.
+`;
+
+/** Parse and validate `deno task reproduce` arguments (throws {@link UsageError}). */
+export function parseReproduceArgs(args: string[]): ReproduceArgs {
+  const v = parse(args, {
+    "figure": { type: "string" },
+    "preset": { type: "string" },
+    "seeds": { type: "string" },
+    "workers": { type: "string" },
+    "db": { type: "string" },
+    "out": { type: "string" },
+    "checkpoint-dir": { type: "string" },
+    "backend": { type: "string" },
+    "lease-timeout": { type: "string" },
+    "keep-checkpoints": { type: "boolean" },
+    "skip-png": { type: "boolean" },
+    "help": { type: "boolean", short: "h" },
+  });
+  if (v.help) throw new HelpRequest(REPRODUCE_USAGE);
+  const figures = figuresFlag(v.figure, false);
+  const preset = presetFlag(v.preset) ?? "quick";
+  const seeds = intFlag("seeds", v.seeds, 1, 1000) ?? PRESETS[preset].seeds;
+  const workers = intFlag("workers", v.workers, 1, 1024) ??
+    Math.max(1, navigator.hardwareConcurrency || 1);
+  const out = dirFlag("out", v.out, "out");
+  const checkpointDir = dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs");
+  if (out === checkpointDir) {
+    throw new UsageError(`contradictory options: --out and --checkpoint-dir are both ${show(out)}`);
+  }
+  return {
+    figures,
+    preset,
+    seeds,
+    workers,
+    db: dbFlag(v.db, false),
+    out,
+    checkpointDir,
+    backend: backendFlag(v.backend),
+    leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
+    keepCheckpoints: v["keep-checkpoints"] === true,
+    png: v["skip-png"] !== true,
+  };
+}
+
+/** `deno task reproduce`: returns the exit code (0 all finished, 1 failures, 2 usage, 130 interrupted). */
+export async function reproduceMain(
+  args: string[],
+  options: { workerCommand?: WorkerCommand } = {},
+): Promise<number> {
+  let a: ReproduceArgs;
+  try {
+    a = parseReproduceArgs(args);
+  } catch (e) {
+    return handleParseError(e, REPRODUCE_USAGE);
+  }
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const r = await reproduce({
+      figures: a.figures,
+      preset: a.preset,
+      seeds: a.seeds,
+      workers: a.workers,
+      dbPath: a.db,
+      outDir: a.out,
+      checkpointDir: a.checkpointDir,
+      backend: a.backend,
+      leaseTimeoutMs: a.leaseTimeoutMs,
+      keepCheckpoints: a.keepCheckpoints,
+      png: a.png,
+      signal: abort.signal,
+      workerCommand: options.workerCommand,
+    });
+    return r.exitCode;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    return 1;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
+  }
+}
+
+/** Parsed `deno task figures` arguments. */
+export interface FiguresArgs {
+  /** Panels. */
+  figures: FigureId[];
+  /** Preset (undefined: every preset with data). */
+  preset?: PresetId;
+  /** Database path. */
+  db: string;
+  /** Output directory. */
+  out: string;
+  /** Render PNG files. */
+  png: boolean;
+  /** Also write runs.csv and metrics.csv. */
+  csv: boolean;
+}
+
+/** Usage of `deno task figures`. */
+export const FIGURES_USAGE =
+  `Usage: deno task figures [--figure <1a|...|1e|all|list>] [--preset quick|paper]
+       [--db path] [--out dir] [--skip-png] [--csv]
+
+Regenerates <out>/figure<id>-<preset>.{json,html,png} from the results database (default
+${DEFAULT_DB_PATH}) and prints final returns; --csv also writes <out>/runs.csv and metrics.csv.
+`;
+
+/** Parse and validate `deno task figures` arguments (throws {@link UsageError}). */
+export function parseFiguresArgs(args: string[]): FiguresArgs {
+  const v = parse(args, {
+    "figure": { type: "string" },
+    "preset": { type: "string" },
+    "db": { type: "string" },
+    "out": { type: "string" },
+    "skip-png": { type: "boolean" },
+    "csv": { type: "boolean" },
+    "help": { type: "boolean", short: "h" },
+  });
+  if (v.help) throw new HelpRequest(FIGURES_USAGE);
+  return {
+    figures: figuresFlag(v.figure, true),
+    preset: presetFlag(v.preset),
+    db: dbFlag(v.db, true),
+    out: dirFlag("out", v.out, "out"),
+    png: v["skip-png"] !== true,
+    csv: v.csv === true,
+  };
+}
+
+/** `deno task figures`: returns the exit code (0 written, 1 no data, 2 usage). */
+export async function figuresMain(args: string[]): Promise<number> {
+  let a: FiguresArgs;
+  try {
+    a = parseFiguresArgs(args);
+  } catch (e) {
+    return handleParseError(e, FIGURES_USAGE);
+  }
+  const db = ResultsDb.open(a.db, { readOnly: true });
+  try {
+    const r = await writeFigures(db, {
+      figures: a.figures,
+      preset: a.preset,
+      outDir: a.out,
+      png: a.png,
+    });
+    for (const w of r.written) {
+      console.log(
+        `figure ${w.figure} (${w.preset}): ${
+          [w.files.json, w.files.html, w.files.png].filter(Boolean).join(", ")
+        }`,
+      );
+    }
+    if (r.pngSkipped) console.log(r.pngSkipped);
+    for (const f of r.missing) console.error(`figure ${f}: no runs with data in ${a.db}`);
+    const rows = r.written.flatMap((w) =>
+      finalReturns(db, w.figure, figureRuns(db, w.figure, w.preset))
+    );
+    if (rows.length > 0) console.log("\n" + formatFinalTable(rows));
+    if (a.csv) {
+      const paths = exportCsv(db, a.out);
+      console.log(`csv: ${paths.runs}, ${paths.metrics}`);
+    }
+    return r.written.length > 0 ? 0 : 1;
+  } finally {
+    db.close();
+  }
+}

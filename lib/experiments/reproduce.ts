@@ -1,0 +1,400 @@
+/**
+ * Reproduce Figure 1 panels: register the grid of runs (panels × algorithms × seeds) in the results
+ * database, train them in parallel worker processes that claim runs through leases, show one
+ * combined progress view, then write the figures and a table of final returns.
+ *
+ * Resumable after a kill at any moment: finished runs are never redone, interrupted ones resume
+ * from their checkpoints, runs of a killed worker are taken over (their lease's process is dead),
+ * and failed runs are retried once per invocation.
+ *
+ * @example
+ * ```ts ignore
+ * import { reproduce } from "./reproduce.ts";
+ * const r = await reproduce({ figures: ["1a"], preset: "quick", workers: 2, dbPath: "data/results.sqlite",
+ *   outDir: "out", checkpointDir: "runs" });
+ * console.log(r.exitCode);
+ * ```
+ * @module
+ */
+import {
+  currentOwner,
+  DEFAULT_LEASE_TIMEOUT_MS,
+  ResultsDb,
+  type RunRecord,
+  type RunStatus,
+} from "../results/db.ts";
+import {
+  finalReturns,
+  type FinalRow,
+  formatFinalTable,
+  writeFigures,
+  type WriteFiguresResult,
+} from "./figures.ts";
+import { buildGrid, registerGrid } from "./grid.ts";
+import { type FigureId, type PresetId, PRESETS } from "./presets.ts";
+import {
+  formatCount,
+  formatDuration,
+  formatReturn,
+  progressBar,
+  ProgressView,
+  RateMeter,
+} from "./progress.ts";
+import type { BackendName } from "./runner.ts";
+import type { WorkerEvent } from "./workers.ts";
+
+/** How to start a worker process: a command and its arguments. */
+export type WorkerCommand = (workerArgs: string[]) => { command: string; args: string[] };
+
+function fileUrlPath(u: URL): string {
+  return decodeURIComponent(u.pathname);
+}
+
+/** The default worker: `deno run -A [--config deno.json] tasks/worker.ts <args>`. */
+export const defaultWorkerCommand: WorkerCommand = (workerArgs) => {
+  const script = new URL("../../tasks/worker.ts", import.meta.url);
+  if (script.protocol !== "file:") {
+    throw new Error(`worker script ${script} is not a local file; run reproduce from a checkout`);
+  }
+  const config = new URL("../../deno.json", import.meta.url);
+  let hasConfig = false;
+  try {
+    hasConfig = Deno.statSync(fileUrlPath(config)).isFile;
+  } catch { /* none */ }
+  return {
+    command: Deno.execPath(),
+    args: [
+      "run",
+      "-A",
+      ...(hasConfig ? ["--config", fileUrlPath(config)] : []),
+      fileUrlPath(script),
+      ...workerArgs,
+    ],
+  };
+};
+
+/** Options of {@link reproduce}. */
+export interface ReproduceOptions {
+  /** Panels. */
+  figures: readonly FigureId[];
+  /** Preset. */
+  preset: PresetId;
+  /** Seeds per (panel, algorithm) (default the preset's). */
+  seeds?: number;
+  /** Parallel worker processes. */
+  workers: number;
+  /** Results database file. */
+  dbPath: string;
+  /** Output directory of the figures. */
+  outDir: string;
+  /** Checkpoint directory. */
+  checkpointDir: string;
+  /** Tensor backend of the workers (default wasm). */
+  backend?: BackendName;
+  /** Lease timeout in ms. */
+  leaseTimeoutMs?: number;
+  /** Keep checkpoints of finished runs. */
+  keepCheckpoints?: boolean;
+  /** Render PNG files (default true). */
+  png?: boolean;
+  /** How to start a worker (default {@link defaultWorkerCommand}). */
+  workerCommand?: WorkerCommand;
+  /** Progress display (default a {@link ProgressView} on stderr). */
+  view?: ProgressView;
+  /** Stop cleanly: workers checkpoint and release their runs. */
+  signal?: AbortSignal;
+  /** Poll period (ms) while waiting for runs held by other processes (default 2000). */
+  pollMs?: number;
+  /** Where summary lines go (default console.log). */
+  print?(line: string): void;
+}
+
+/** What {@link reproduce} did. */
+export interface ReproduceResult {
+  /** 0 all finished, 1 some failed, 130 interrupted. */
+  exitCode: number;
+  /** The grid's runs at the end. */
+  runs: RunRecord[];
+  /** Their statuses. */
+  counts: Record<RunStatus, number>;
+  /** Figures written (not when interrupted). */
+  figures?: WriteFiguresResult;
+  /** Final returns per panel and algorithm. */
+  table: FinalRow[];
+}
+
+interface Live {
+  label: string;
+  envStep: number;
+  totalSteps: number;
+  avgReturn: number | null;
+}
+
+interface WorkerSlot {
+  index: number;
+  child: Deno.ChildProcess;
+  runId?: number;
+  stderrTail: string[];
+  done: Promise<Deno.CommandStatus>;
+}
+
+async function readLines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
+  let buf = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buf += chunk;
+    let i: number;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      onLine(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  }
+  if (buf) onLine(buf);
+}
+
+/** Run the grid of the given panels to completion (or interruption) and write the figures. */
+export async function reproduce(options: ReproduceOptions): Promise<ReproduceResult> {
+  const print = options.print ?? ((l: string) => console.log(l));
+  const view = options.view ?? new ProgressView();
+  const workerCommand = options.workerCommand ?? defaultWorkerCommand;
+  const leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
+  const pollMs = options.pollMs ?? 2000;
+  const preset = PRESETS[options.preset];
+  const db = ResultsDb.open(options.dbPath);
+  try {
+    const grid = buildGrid({
+      figures: options.figures,
+      preset: options.preset,
+      seeds: options.seeds,
+    });
+    const registered = registerGrid(db, grid, options.checkpointDir);
+    const ids = registered.map((r) => r.id);
+    const totalSteps = registered.reduce((a, r) => a + r.totalSteps, 0);
+    const retried = db.requeueFailed(ids);
+    const name = `${options.figures.join(",")} (${options.preset}${
+      preset.provisional ? ", provisional" : ""
+    })`;
+    view.log(
+      `reproduce ${name}: ${ids.length} runs (${options.figures.length} panel(s) × 5 algorithms × ` +
+        `${options.seeds ?? preset.seeds} seeds), ${formatCount(totalSteps)} environment steps; ` +
+        `database ${options.dbPath}`,
+    );
+    if (retried > 0) view.log(`retrying ${retried} failed run${retried === 1 ? "" : "s"}`);
+
+    const owner = currentOwner();
+    const live = new Map<number, Live>();
+    const slots: WorkerSlot[] = [];
+    const rate = new RateMeter(30);
+    let counts = db.statusCounts(ids);
+    let stored = db.listRuns({ ids });
+    let lastRefresh = 0;
+    let waitingNote = "";
+    let stopping = options.signal?.aborted ?? false;
+
+    const doneSteps = () => {
+      let s = 0;
+      for (const r of stored) {
+        const l = live.get(r.id);
+        if (r.status === "finished") s += r.totalSteps;
+        else s += Math.min(r.totalSteps, Math.max(r.envSteps, l?.envStep ?? 0));
+      }
+      return s;
+    };
+    const render = (force = false) => {
+      const now = performance.now();
+      if (force || now - lastRefresh > 1000) {
+        counts = db.statusCounts(ids);
+        stored = db.listRuns({ ids });
+        lastRefresh = now;
+      }
+      const done = doneSteps();
+      rate.add(done, now);
+      const r = rate.rate();
+      const eta = r > 0 ? (totalSteps - done) / r : NaN;
+      const head =
+        `${name}: ${counts.finished}/${ids.length} finished, ${counts.running} running, ` +
+        `${counts.failed} failed | ${formatCount(done)}/${formatCount(totalSteps)} steps ` +
+        `${(100 * done / Math.max(1, totalSteps)).toFixed(0)}% | ` +
+        `${Number.isFinite(r) ? formatCount(r) : "?"} steps/s | ETA ${formatDuration(eta)}` +
+        (waitingNote ? ` | ${waitingNote}` : "") + (stopping ? " | stopping..." : "");
+      const lines = [head];
+      for (const s of slots) {
+        const l = s.runId !== undefined ? live.get(s.runId) : undefined;
+        lines.push(
+          l
+            ? `  w${s.index} ${l.label.padEnd(34)} ${progressBar(l.envStep / l.totalSteps, 20)} ` +
+              `${formatCount(l.envStep).padStart(6)}/${formatCount(l.totalSteps)} ` +
+              `avg100 ${formatReturn(l.avgReturn ?? NaN)}`
+            : `  w${s.index} starting...`,
+        );
+      }
+      view.update(lines, force);
+    };
+
+    const stopAll = () => {
+      if (stopping) return;
+      stopping = true;
+      for (const s of slots) {
+        try {
+          s.child.kill("SIGINT");
+        } catch { /* already gone */ }
+      }
+    };
+    options.signal?.addEventListener("abort", stopAll);
+    const timer = setInterval(() => render(), 250);
+
+    const spawn = (index: number): WorkerSlot => {
+      const args = [
+        "--db",
+        options.dbPath,
+        "--checkpoint-dir",
+        options.checkpointDir,
+        "--ids",
+        ids.join(","),
+        "--lease-timeout",
+        String(leaseTimeoutMs / 1000),
+        "--backend",
+        options.backend ?? "wasm",
+        "--parent-pid",
+        String(Deno.pid),
+        ...(options.keepCheckpoints ? ["--keep-checkpoints"] : []),
+      ];
+      const { command, args: full } = workerCommand(args);
+      const child = new Deno.Command(command, {
+        args: full,
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const slot: WorkerSlot = { index, child, stderrTail: [], done: child.status };
+      const out = readLines(child.stdout, (line) => {
+        let e: WorkerEvent;
+        try {
+          e = JSON.parse(line);
+        } catch {
+          view.log(`[w${index}] ${line}`);
+          return;
+        }
+        switch (e.type) {
+          case "claimed":
+            slot.runId = e.runId;
+            live.set(e.runId, {
+              label: e.label,
+              envStep: e.envSteps,
+              totalSteps: e.totalSteps,
+              avgReturn: null,
+            });
+            break;
+          case "progress": {
+            const l = live.get(e.runId);
+            if (l) {
+              l.envStep = e.envStep;
+              l.avgReturn = e.avgReturn;
+            }
+            break;
+          }
+          case "metric": {
+            const l = live.get(e.runId);
+            if (l) l.avgReturn = e.avgReturn;
+            break;
+          }
+          case "log":
+            view.log(`[w${index}] ${e.message}`);
+            break;
+          case "done":
+            view.log(`[w${index}] ${e.message}`);
+            live.delete(e.runId);
+            slot.runId = undefined;
+            render(true);
+            break;
+        }
+      });
+      const err = readLines(child.stderr, (line) => {
+        slot.stderrTail.push(line);
+        if (slot.stderrTail.length > 30) slot.stderrTail.shift();
+        view.log(`[w${index}] ${line}`);
+      });
+      slot.done = Promise.all([out, err]).then(() => child.status);
+      return slot;
+    };
+
+    let failure: string | undefined;
+    while (!stopping) {
+      const claimable = db.claimableIds({ owner, ids, leaseTimeoutMs });
+      counts = db.statusCounts(ids);
+      if (claimable.length === 0) {
+        if (counts.running === 0) break;
+        waitingNote = `waiting for ${counts.running} run${
+          counts.running === 1 ? "" : "s"
+        } held by other processes`;
+        render(true);
+        await new Promise((r) => setTimeout(r, pollMs));
+        continue;
+      }
+      waitingNote = "";
+      const before = JSON.stringify(db.statusCounts(ids));
+      const k = Math.max(1, Math.min(options.workers, claimable.length));
+      for (let i = 1; i <= k; i++) slots.push(spawn(i));
+      render(true);
+      const statuses = await Promise.all(slots.map((s) => s.done));
+      const bad = slots.filter((_, i) => !statuses[i].success && statuses[i].code !== 130);
+      const after = JSON.stringify(db.statusCounts(ids));
+      if (bad.length > 0 && before === after && !stopping) {
+        const s = bad[0];
+        failure = `worker ${s.index} exited with code ${
+          statuses[slots.indexOf(s)].code
+        } without finishing any run:\n${s.stderrTail.slice(-10).join("\n")}`;
+      }
+      slots.length = 0;
+      if (failure) break;
+    }
+    clearInterval(timer);
+    options.signal?.removeEventListener("abort", stopAll);
+    render(true);
+    view.done();
+
+    const runs = db.listRuns({ ids });
+    counts = db.statusCounts(ids);
+    const byFigure = options.figures.map((f) => {
+      const keys = new Set(grid.filter((g) => g.figure === f).map((g) => `${g.hash}:${g.seed}`));
+      return { f, mine: runs.filter((r) => keys.has(`${r.hash}:${r.seed}`)) };
+    });
+    const table = byFigure.flatMap(({ f, mine }) => finalReturns(db, f, mine));
+    if (failure) {
+      print(`reproduce stopped: ${failure}`);
+      return { exitCode: 1, runs, counts, table };
+    }
+    if (stopping && counts.finished < ids.length) {
+      print(
+        `interrupted: ${counts.finished}/${ids.length} runs finished; ` +
+          `rerun the same command to resume`,
+      );
+      return { exitCode: 130, runs, counts, table };
+    }
+    const figures = await writeFigures(db, {
+      figures: options.figures,
+      preset: options.preset,
+      outDir: options.outDir,
+      png: options.png,
+      runs,
+    });
+    for (const w of figures.written) {
+      print(
+        `figure ${w.figure}: ${
+          [w.files.json, w.files.html, w.files.png].filter(Boolean).join(", ")
+        }`,
+      );
+    }
+    if (figures.pngSkipped) print(figures.pngSkipped);
+    print("");
+    print(formatFinalTable(table));
+    const failed = runs.filter((r) => r.status === "failed");
+    for (const r of failed) {
+      print(
+        `failed: run ${r.id} ${r.algo} ${r.env} seed ${r.seed}: ${(r.error ?? "").split("\n")[0]}`,
+      );
+    }
+    return { exitCode: failed.length > 0 ? 1 : 0, runs, counts, figures, table };
+  } finally {
+    db.close();
+  }
+}

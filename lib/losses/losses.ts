@@ -1,0 +1,184 @@
+/**
+ * The losses of the five DQN-family algorithms (paper section 4.4; algorithms.md §2), as pure
+ * functions of tensors. All inputs are per-step rows (N steps, |A| actions); a row-mask excludes
+ * padding steps. Every bootstrapped quantity passes through a stop-gradient (the paper's SG[·]), so
+ * no gradient reaches the target networks through these functions.
+ *
+ * Targets (Q̄, Ū are the target networks):
+ * - a*_t = argmax_a Q̄(h_{t+1}, a), first maximal index on ties;
+ * - y_t  = r_t + γ m_t Ū(h_{t+1}, s_{t+1}, a*_t)  (ADQN, ADQN-VR);
+ * - yˢ_t = r_t + γ m_t Ū(s_{t+1}, a*_t)  (ADQN-State, ADQN-State-VR);
+ * where m_t = 0 where the target must not bootstrap (the last stored step of an episode) and 1
+ * otherwise. Means are over the unmasked steps (and over actions for the variance-reduced Q-loss).
+ * The optimised total is (L_U + L_Q) / 2, or L_Q alone for DQN.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { stopGradient } from "../nn/dense.ts";
+
+/** The per-step data every loss reads. */
+export interface TdInputs {
+  /** Actions a_t, int32 [N]. */
+  actions: tf.Tensor1D;
+  /** Rewards r_t [N]. */
+  rewards: tf.Tensor1D;
+  /** m_t [N]: 1 where the target bootstraps from step t+1, 0 where it does not. */
+  continues: tf.Tensor1D;
+  /** 1 for real steps, 0 for padding [N] (default: every step counts). */
+  mask?: tf.Tensor1D;
+  /** Discount γ. */
+  gamma: number;
+}
+
+/** The online Q values and the target network's Q̄ at the next steps (every loss needs them). */
+export interface QInputs extends TdInputs {
+  /** Q(h_t, ·) of the online network [N, |A|]. */
+  q: tf.Tensor2D;
+  /** Q̄(h_{t+1}, ·) of the target network [N, |A|] (rows with m_t = 0 are ignored). */
+  targetQNext: tf.Tensor2D;
+}
+
+/** Inputs of the asymmetric losses (ADQN, ADQN-State). */
+export interface AsymInputs extends QInputs {
+  /** U(h_t, s_t, ·) (ADQN) or U(s_t, ·) (ADQN-State) of the online network [N, |A|]. */
+  u: tf.Tensor2D;
+  /** Ū(h_{t+1}, s_{t+1}, ·) or Ū(s_{t+1}, ·) of the target network [N, |A|]. */
+  targetUNext: tf.Tensor2D;
+}
+
+/** Inputs of the variance-reduced losses (ADQN-VR, ADQN-State-VR). */
+export interface VrInputs extends AsymInputs {
+  /** Ū(h_t, s_t, ·) or Ū(s_t, ·) of the target network [N, |A|]. */
+  targetU: tf.Tensor2D;
+}
+
+/** The scalars a loss returns. */
+export type LossTensors = {
+  /** The optimised total: (L_U + L_Q) / 2, or L_Q for DQN. */
+  loss: tf.Scalar;
+  /** L_Q. */
+  lossQ: tf.Scalar;
+  /** L_U (zero for DQN). */
+  lossU: tf.Scalar;
+};
+
+/**
+ * DQN (paper eq. 3, with histories): L_Q = mean_t (Q(h_t, a_t) - [r_t + γ m_t max_a Q̄(h_{t+1}, a)])².
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { dqnLoss } from "./losses.ts";
+ * const { lossQ } = dqnLoss({
+ *   q: tf.tensor2d([[1, 0]]), targetQNext: tf.tensor2d([[0, 0]]),
+ *   actions: tf.tensor1d([0], "int32"), rewards: tf.tensor1d([3]), continues: tf.tensor1d([0]),
+ *   gamma: 0.9,
+ * });
+ * console.log(lossQ.dataSync()[0]); // (1 - 3)² = 4
+ * ```
+ */
+export function dqnLoss(x: QInputs): LossTensors {
+  return tf.tidy(() => {
+    checkRows(x);
+    const y = stopGradient(
+      tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), tf.max(x.targetQNext, 1))),
+    );
+    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask) as tf.Scalar;
+    return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.scalar(0) };
+  });
+}
+
+/**
+ * ADQN (paper eqs. 16-17): L_U = mean_t (U(h_t, s_t, a_t) - y_t)², L_Q = mean_t (Q(h_t, a_t) - y_t)²,
+ * y_t = r_t + γ m_t Ū(h_{t+1}, s_{t+1}, argmax_a Q̄(h_{t+1}, a)); total (L_U + L_Q) / 2.
+ */
+export function adqnLoss(x: AsymInputs): LossTensors {
+  return tf.tidy(() => {
+    checkRows(x, { u: x.u, targetUNext: x.targetUNext });
+    const y = asymTarget(x);
+    const lossU = maskedMean(tf.square(tf.sub(pick(x.u, x.actions), y)), x.mask);
+    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask);
+    return total(lossQ, lossU);
+  });
+}
+
+/**
+ * ADQN-VR (paper eqs. 18-19): L_U as {@link adqnLoss}; L_Q = mean_{t,a} (Q(h_t, a) - Ū(h_t, s_t, a))²
+ * over all actions; total (L_U + L_Q) / 2.
+ */
+export function adqnVrLoss(x: VrInputs): LossTensors {
+  return tf.tidy(() => {
+    checkRows(x, { u: x.u, targetUNext: x.targetUNext, targetU: x.targetU });
+    const y = asymTarget(x);
+    const lossU = maskedMean(tf.square(tf.sub(pick(x.u, x.actions), y)), x.mask);
+    const perStep: tf.Tensor1D = tf.mean(
+      tf.square(tf.sub(x.q, stopGradient(x.targetU))),
+      1,
+    ) as tf.Tensor1D;
+    const lossQ = maskedMean(perStep, x.mask);
+    return total(lossQ, lossU);
+  });
+}
+
+/**
+ * ADQN-State (paper eqs. 20-21): as {@link adqnLoss} with U(s_t, ·) and Ū(s_{t+1}, ·):
+ * yˢ_t = r_t + γ m_t Ū(s_{t+1}, argmax_a Q̄(h_{t+1}, a)).
+ */
+export function adqnStateLoss(x: AsymInputs): LossTensors {
+  return adqnLoss(x);
+}
+
+/**
+ * ADQN-State-VR (paper eqs. 22-23): as {@link adqnVrLoss} with U(s_t, ·), Ū(s_{t+1}, ·) and
+ * L_Q = mean_{t,a} (Q(h_t, a) - Ū(s_t, a))².
+ */
+export function adqnStateVrLoss(x: VrInputs): LossTensors {
+  return adqnVrLoss(x);
+}
+
+/** a*_t = argmax_a Q̄(h_{t+1}, a), first maximal index on ties, as int32 [N]. */
+export function greedyActions(targetQNext: tf.Tensor2D): tf.Tensor1D {
+  return tf.argMax(targetQNext, 1) as tf.Tensor1D;
+}
+
+/** v[t, a_t] for each row t: `v` [N, |A|], `actions` int32 [N] (differentiable in `v`). */
+export function pick(v: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
+  return tf.sum(tf.mul(v, tf.oneHot(actions, v.shape[1])), 1) as tf.Tensor1D;
+}
+
+/** mean of `values` [N] over rows with mask 1 (plain mean without a mask). */
+export function maskedMean(values: tf.Tensor1D, mask?: tf.Tensor1D): tf.Scalar {
+  if (mask === undefined) return tf.mean(values) as tf.Scalar;
+  return tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+}
+
+function asymTarget(x: AsymInputs): tf.Tensor1D {
+  const a = greedyActions(x.targetQNext);
+  const next = pick(x.targetUNext, a);
+  return stopGradient(tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), next)));
+}
+
+function total(lossQ: tf.Scalar, lossU: tf.Scalar): LossTensors {
+  return { loss: tf.div(tf.add(lossU, lossQ), 2) as tf.Scalar, lossQ, lossU };
+}
+
+function checkRows(x: QInputs, more: Record<string, tf.Tensor2D> = {}): void {
+  const [N, A] = x.q.shape;
+  const bad = (t: tf.Tensor, shape: number[]) =>
+    t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]);
+  const problems: string[] = [];
+  for (const [name, t] of Object.entries({ targetQNext: x.targetQNext, ...more })) {
+    if (t === undefined) problems.push(`${name} missing`);
+    else if (bad(t, [N, A])) problems.push(`${name} [${t.shape}]`);
+  }
+  const rows = { actions: x.actions, rewards: x.rewards, continues: x.continues, mask: x.mask };
+  for (const [name, t] of Object.entries(rows)) {
+    if (t !== undefined && bad(t, [N])) problems.push(`${name} [${t.shape}]`);
+  }
+  if (x.actions.dtype !== "int32") problems.push(`actions dtype ${x.actions.dtype} (need int32)`);
+  if (!Number.isFinite(x.gamma) || x.gamma < 0 || x.gamma > 1) problems.push(`gamma ${x.gamma}`);
+  if (problems.length > 0) {
+    throw new Error(`loss: inputs do not fit q [${N}, ${A}]: ${problems.join(", ")}`);
+  }
+}

@@ -1,0 +1,400 @@
+/**
+ * The DQN-family agent the training loop drives (lib/train/agent.ts): online and target networks,
+ * the algorithm's loss and one Adam optimizer over every online parameter.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Env } from "../envs/types.ts";
+import {
+  adqnLoss,
+  adqnStateLoss,
+  adqnStateVrLoss,
+  adqnVrLoss,
+  dqnLoss,
+  type LossTensors,
+  type QInputs,
+} from "../losses/losses.ts";
+import { Adam, assignChecked, copyData } from "../nn/adam.ts";
+import { scoped } from "../nn/scope.ts";
+import { makeRng, type Seed } from "../rng.ts";
+import {
+  type Agent,
+  type AgentSnapshot,
+  type AlgoId,
+  checkAlgoId,
+  type Episode,
+  type TrainStepLosses,
+  type TrainStepOptions,
+} from "../train/agent.ts";
+import { NetworkLayout, type SequenceTensors, uKindOf, type Weights } from "./network.ts";
+import { type ModelConfig, resolveModelConfig } from "./presets.ts";
+
+/** Options of {@link makeAgent}. */
+export interface AgentOptions {
+  /** Seed of the weight initialisation (same seed, same initial weights). */
+  seed: Seed;
+  /** Adam learning rate (default 1e-4). */
+  lr?: number;
+  /** Adam ε (default 1e-4). */
+  adamEps?: number;
+  /** Overrides of the environment's model preset (lib/models/presets.ts). */
+  model?: Partial<ModelConfig> | Record<string, unknown>;
+}
+
+/** The parts of an environment an agent needs. */
+export type AgentEnv = Pick<Env, "id" | "numActions" | "obsSpec" | "stateSpec">;
+
+/**
+ * Build the agent of algorithm `algo` for `env`, with the env's model preset (plus overrides).
+ * The tensor backend must have been set up first (`await initBackend()` of lib/nn/backend.ts).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../nn/backend.ts";
+ * import { makeHeavenHell } from "../envs/heaven_hell.ts";
+ * import { makeAgent } from "./agent.ts";
+ * await initBackend();
+ * const env = makeHeavenHell(3);
+ * const agent = makeAgent(env, "adqn", { seed: 1 });
+ * const { q } = agent.act(agent.initialHidden(), -1, env.encodeObs(env.reset(() => 0.5).obs));
+ * console.log(q.length); // 4
+ * agent.dispose();
+ * ```
+ */
+export function makeAgent(env: AgentEnv, algo: AlgoId, options: AgentOptions): RecurrentAgent {
+  return new RecurrentAgent(env, checkAlgoId(algo), options);
+}
+
+const LOSSES: Record<AlgoId, (x: QInputs) => LossTensors> = {
+  "dqn": dqnLoss,
+  "adqn": adqnLoss as (x: QInputs) => LossTensors,
+  "adqn-vr": adqnVrLoss as (x: QInputs) => LossTensors,
+  "adqn-state": adqnStateLoss as (x: QInputs) => LossTensors,
+  "adqn-state-vr": adqnStateVrLoss as (x: QInputs) => LossTensors,
+};
+
+/** A padded, time-major batch of whole episodes, on the host. */
+interface HostBatch {
+  /** Longest episode T. */
+  steps: number;
+  /** Number of episodes B. */
+  batch: number;
+  /** Raw inputs of rows 0..(T+1)·B-1: rows t ≤ T_b hold episode b (row T_b its final step). */
+  prevAction: Float32Array;
+  obs: Float32Array;
+  state: Float32Array | undefined;
+  /** Per stored step (T·B rows). */
+  actions: Int32Array;
+  rewards: Float32Array;
+  continues: Float32Array;
+  mask: Float32Array;
+}
+
+/** The {@link Agent} of lib/models: a recurrent Q network (plus U) with targets and Adam. */
+export class RecurrentAgent implements Agent {
+  /** The algorithm. */
+  readonly algo: AlgoId;
+  /** GRU hidden size. */
+  readonly hiddenSize: number;
+  /** The network structure. */
+  readonly layout: NetworkLayout;
+  /** The environment id the agent was built for. */
+  readonly envId: string;
+  /** Online weights (trainable). */
+  readonly online: Weights;
+  /** Target weights (hard copies, not trainable). */
+  readonly target: Weights;
+  /** The optimizer. */
+  readonly optimizer: Adam;
+  #disposed = false;
+
+  /** Use {@link makeAgent}. */
+  constructor(env: AgentEnv, algo: AlgoId, options: AgentOptions) {
+    this.algo = algo;
+    this.envId = env.id;
+    const config = resolveModelConfig(env.id, options.model ?? {});
+    this.layout = new NetworkLayout(env, uKindOf(algo), config);
+    this.hiddenSize = this.layout.hidden;
+    this.online = this.layout.initWeights(makeRng(options.seed), true);
+    this.target = this.layout.copyWeights(this.online, false);
+    this.optimizer = new Adam(this.online, {
+      lr: options.lr ?? 1e-4,
+      eps: options.adamEps ?? 1e-4,
+    });
+  }
+
+  /** Zeros of width {@link RecurrentAgent.hiddenSize}. */
+  initialHidden(): Float32Array {
+    return new Float32Array(this.hiddenSize);
+  }
+
+  /** One GRU step and Q(h_t, ·) of the online network (see lib/train/agent.ts). */
+  act(
+    hidden: Float32Array,
+    prevAction: number,
+    obs: Float32Array,
+  ): { q: Float32Array; hidden: Float32Array } {
+    this.#live();
+    return this.layout.act(this.online, hidden, prevAction, obs);
+  }
+
+  /** One Adam step on the algorithm's loss over the given whole episodes. */
+  trainStep(episodes: Episode[], options: TrainStepOptions): TrainStepLosses {
+    this.#live();
+    const out = scoped(() => {
+      const { value, grads, lossQ, lossU } = this.#gradients(episodes, options, this.online);
+      this.optimizer.apply(grads);
+      const all = tf.stack([value, lossQ, lossU]).dataSync();
+      lossQ.dispose();
+      lossU.dispose();
+      return all;
+    });
+    return { loss: out[0], lossQ: out[1], lossU: out[2] };
+  }
+
+  /**
+   * Diagnostics: the losses of `episodes` and the gradient of one term (the optimised total, L_Q or
+   * L_U) with respect to the online or the target weights, as host arrays (null where that term
+   * does not depend on a weight at all). Changes nothing.
+   */
+  lossGradients(
+    episodes: Episode[],
+    options: TrainStepOptions,
+    of: "online" | "target",
+    term: "total" | "q" | "u" = "total",
+  ): { loss: number; lossQ: number; lossU: number; grads: Record<string, Float32Array | null> } {
+    this.#live();
+    return scoped(() => {
+      const W = of === "online" ? this.online : this.target;
+      const r = this.#gradients(episodes, options, W, term);
+      const grads: Record<string, Float32Array | null> = {};
+      for (const name of Object.keys(W)) {
+        grads[name] = r.grads[name] ? copyData(r.grads[name]) : null;
+      }
+      const [loss, lossQ, lossU] = tf.stack([r.value, r.lossQ, r.lossU]).dataSync();
+      r.lossQ.dispose();
+      r.lossU.dispose();
+      return { loss, lossQ, lossU, grads };
+    });
+  }
+
+  /**
+   * Diagnostics: Q (and U when the algorithm has one) of the online network over whole episodes
+   * from a zero state, as [T·B × |A|] time-major host arrays (the inputs of {@link trainStep}).
+   */
+  evaluate(episodes: Episode[]): { q: Float32Array; u: Float32Array | null; steps: number } {
+    this.#live();
+    return scoped(() => {
+      const hb = this.#hostBatch(episodes, false);
+      const prep = this.layout.prepare(hb, (hb.steps + 1) * hb.batch);
+      const x = this.layout.toTensors(prep, hb.steps * hb.batch);
+      const out = this.layout.forward(this.online, x, hb.steps, hb.batch, { grad: false, u: true });
+      return {
+        q: copyData(out.q),
+        u: out.u ? copyData(out.u) : null,
+        steps: hb.steps,
+      };
+    });
+  }
+
+  /** Hard-copy every online weight into the target network. */
+  updateTargets(): void {
+    this.#live();
+    for (const name of Object.keys(this.online)) this.target[name].assign(this.online[name]);
+  }
+
+  /** Every tensor (online, target, Adam moments) and the Adam step count. */
+  snapshot(): AgentSnapshot {
+    this.#live();
+    const tensors: AgentSnapshot["tensors"] = {};
+    for (const [name, v] of Object.entries(this.online)) {
+      tensors[`online/${name}`] = { shape: [...v.shape], data: copyData(v) };
+    }
+    for (const [name, v] of Object.entries(this.target)) {
+      tensors[`target/${name}`] = { shape: [...v.shape], data: copyData(v) };
+    }
+    const adam = this.optimizer.getState();
+    for (const [name, s] of Object.entries(adam.m)) tensors[`adam.m/${name}`] = s;
+    for (const [name, s] of Object.entries(adam.v)) tensors[`adam.v/${name}`] = s;
+    return { tensors, scalars: { "adam.step": adam.step } };
+  }
+
+  /** Restore a {@link RecurrentAgent.snapshot}; every name must be present with its shape. */
+  restore(snapshot: AgentSnapshot): void {
+    this.#live();
+    const get = (key: string) => {
+      const s = snapshot.tensors[key];
+      if (s === undefined) {
+        throw new Error(`restore: snapshot lacks tensor "${key}" (was it made for this agent?)`);
+      }
+      return s;
+    };
+    // Check everything before changing anything.
+    const names = Object.keys(this.online);
+    for (const name of names) {
+      for (const prefix of ["online", "target", "adam.m", "adam.v"]) {
+        const s = get(`${prefix}/${name}`);
+        const v = this.online[name];
+        const ok = s.shape.length === v.shape.length && s.shape.every((d, i) => d === v.shape[i]) &&
+          s.data.length === v.size;
+        if (!ok) {
+          throw new Error(
+            `restore: tensor "${prefix}/${name}" has shape [${s.shape}], expected [${v.shape}]`,
+          );
+        }
+      }
+    }
+    const step = snapshot.scalars["adam.step"];
+    if (!Number.isInteger(step) || step < 0) {
+      throw new Error(`restore: invalid scalar adam.step ${step}; expected a non-negative integer`);
+    }
+    for (const name of names) {
+      assignChecked(this.online[name], get(`online/${name}`), `online/${name}`);
+      assignChecked(this.target[name], get(`target/${name}`), `target/${name}`);
+    }
+    const m: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const v: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const name of names) {
+      m[name] = get(`adam.m/${name}`);
+      v[name] = get(`adam.v/${name}`);
+    }
+    this.optimizer.setState({ step, m, v });
+  }
+
+  /** Free every tensor; the agent is unusable afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.optimizer.dispose();
+    for (const v of Object.values(this.online)) v.dispose();
+    for (const v of Object.values(this.target)) v.dispose();
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new Error("agent: used after dispose()");
+  }
+
+  /** Loss and gradients with respect to `wrt` (call inside a tidy; lossQ/lossU are kept). */
+  #gradients(
+    episodes: Episode[],
+    options: TrainStepOptions,
+    wrt: Weights,
+    term: "total" | "q" | "u" = "total",
+  ) {
+    const gamma = options.gamma;
+    if (!Number.isFinite(gamma) || gamma < 0 || gamma > 1) {
+      throw new Error(`trainStep: invalid gamma ${gamma}; expected a number in [0, 1]`);
+    }
+    const hb = this.#hostBatch(episodes, options.bootstrapOnTruncation ?? false);
+    const { steps: T, batch: B } = hb;
+    const N = T * B, A = this.layout.numActions;
+    const hasU = this.layout.uKind !== "none";
+    const vr = this.algo === "adqn-vr" || this.algo === "adqn-state-vr";
+    const prep = this.layout.prepare(hb, (T + 1) * B);
+    const xTarget: SequenceTensors = this.layout.toTensors(prep);
+    const xOnline: SequenceTensors = this.layout.toTensors(prep, N);
+    const td = {
+      actions: tf.tensor1d(hb.actions, "int32"),
+      rewards: tf.tensor1d(hb.rewards),
+      continues: tf.tensor1d(hb.continues),
+      mask: B > 1 ? tf.tensor1d(hb.mask) : undefined,
+      gamma,
+    };
+    let lossQ: tf.Scalar | undefined, lossU: tf.Scalar | undefined;
+    const f = () => {
+      // Target network over T+1 steps; row t+1 gives the values at h_{t+1}. The loss functions
+      // stop every gradient through these values.
+      const tgt = this.layout.forward(this.target, xTarget, T + 1, B, { grad: false, u: hasU });
+      const next = (v: tf.Tensor2D) => tf.slice(v, [B, 0], [N, A]);
+      const on = this.layout.forward(this.online, xOnline, T, B, { grad: true, u: hasU });
+      const inputs = {
+        ...td,
+        q: on.q,
+        targetQNext: next(tgt.q),
+        u: on.u,
+        targetUNext: tgt.u ? next(tgt.u) : undefined,
+        targetU: tgt.u && vr ? tf.slice(tgt.u, [0, 0], [N, A]) : undefined,
+      };
+      const l = LOSSES[this.algo](inputs as QInputs);
+      lossQ = tf.keep(l.lossQ);
+      lossU = tf.keep(l.lossU);
+      return term === "total" ? l.loss : term === "q" ? l.lossQ : l.lossU;
+    };
+    const names = Object.keys(wrt);
+    const { value, grads } = tf.engine().gradients(f, names.map((n) => wrt[n]), undefined, true);
+    const byName: Record<string, tf.Tensor> = {};
+    names.forEach((name, i) => {
+      if (grads[i]) byName[name] = grads[i];
+    });
+    return { value, grads: byName, lossQ: lossQ as tf.Scalar, lossU: lossU as tf.Scalar };
+  }
+
+  #hostBatch(episodes: Episode[], bootstrapOnTruncation: boolean): HostBatch & { rows: number } {
+    if (!Array.isArray(episodes) || episodes.length === 0) {
+      throw new Error("trainStep: expected a non-empty array of episodes");
+    }
+    const A = this.layout.numActions;
+    const ow = this.layout.obs.spec.size;
+    const needState = this.layout.state !== null;
+    const sw = needState ? this.layout.state!.spec.size : 0;
+    const B = episodes.length;
+    let T = 0;
+    episodes.forEach((ep, b) => {
+      const L = ep.length;
+      const fail = (what: string) => {
+        throw new Error(`trainStep: episode ${b} (length ${L}): ${what}`);
+      };
+      if (!Number.isInteger(L) || L < 1) fail("length must be a positive integer");
+      if (ep.obs.length !== L * ow) fail(`obs has ${ep.obs.length} values, expected ${L}×${ow}`);
+      if (needState && ep.states.length !== L * sw) {
+        fail(`states has ${ep.states.length} values, expected ${L}×${sw}`);
+      }
+      if (ep.actions.length !== L || ep.rewards.length !== L) fail("actions/rewards length differ");
+      for (let t = 0; t < L; t++) {
+        const a = ep.actions[t];
+        if (!Number.isInteger(a) || a < 0 || a >= A) {
+          fail(`action ${a} at step ${t} not in 0..${A - 1}`);
+        }
+      }
+      if (bootstrapOnTruncation && ep.truncated && !ep.terminated) {
+        if (ep.finalObs.length !== ow) {
+          fail(`finalObs has ${ep.finalObs.length} values, expected ${ow}`);
+        }
+        if (needState && ep.finalState.length !== sw) {
+          fail(`finalState has ${ep.finalState.length} values, expected ${sw}`);
+        }
+      }
+      T = Math.max(T, L);
+    });
+    const rows = (T + 1) * B, N = T * B;
+    const prevAction = new Float32Array(rows * A);
+    const obs = new Float32Array(rows * ow);
+    const state = needState ? new Float32Array(rows * sw) : undefined;
+    const actions = new Int32Array(N);
+    const rewards = new Float32Array(N);
+    const continues = new Float32Array(N);
+    const mask = new Float32Array(N);
+    episodes.forEach((ep, b) => {
+      const L = ep.length;
+      const boot = bootstrapOnTruncation && ep.truncated && !ep.terminated;
+      for (let t = 0; t < L; t++) {
+        const row = t * B + b;
+        if (t > 0) prevAction[row * A + ep.actions[t - 1]] = 1;
+        obs.set(ep.obs.subarray(t * ow, (t + 1) * ow), row * ow);
+        if (state) state.set(ep.states.subarray(t * sw, (t + 1) * sw), row * sw);
+        actions[row] = ep.actions[t];
+        rewards[row] = ep.rewards[t];
+        mask[row] = 1;
+        continues[row] = t + 1 < L || boot ? 1 : 0;
+      }
+      if (boot) {
+        const row = L * B + b;
+        prevAction[row * A + ep.actions[L - 1]] = 1;
+        obs.set(ep.finalObs, row * ow);
+        if (state) state.set(ep.finalState, row * sw);
+      }
+    });
+    return { steps: T, batch: B, rows, prevAction, obs, state, actions, rewards, continues, mask };
+  }
+}

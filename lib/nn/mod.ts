@@ -1,0 +1,13 @@
+/**
+ * Tensor building blocks on TensorFlow.js: backend set-up, dense layers and a GRU with
+ * hand-written gradients, one-hot embeddings, seeded initialisers and Adam.
+ *
+ * @module
+ */
+export * from "./adam.ts";
+export * from "./backend.ts";
+export * from "./dense.ts";
+export * from "./embedding.ts";
+export * from "./gru.ts";
+export * from "./init.ts";
+export * from "./scope.ts";
