@@ -1,6 +1,7 @@
 /**
- * Matrix products and a GRU-like recurrent loop on the tfjs backends `wasm`, `cpu` and `cpu-blas`
- * (cpu with OpenBLAS products through Deno FFI, lib/nn/fast_backend.ts), all in one process.
+ * Matrix products and a GRU-like recurrent loop on the tfjs backends `wasm`, `cpu`, and their
+ * native-product versions `wasm-blas` and `cpu-blas` (OpenBLAS through Deno FFI,
+ * lib/nn/fast_backend.ts), all in one process.
  *
  *   deno bench -A bench/blas_bench.ts            # Deno's bench runner (times per iteration)
  *   deno run -A bench/blas_bench.ts [--quick]    # a table in GFLOP/s and ms, for reports
@@ -9,7 +10,7 @@
  * recurrent workload is T = 100 steps of h·W_h ([B,128]×[128,384]) plus the GRU gate arithmetic
  * written as ordinary tfjs ops (split, add, sigmoid, tanh, mul, sub: 14 ops per step), forward
  * only ("fwd") and forward + backward through tfjs autodiff ("fwd+bwd", gradients of W_h and b_h).
- * Without the native library (or --allow-ffi) the cpu-blas cases are skipped with a warning.
+ * Without the native library (or --allow-ffi) the *-blas cases are skipped with a warning.
  *
  * @module
  */
@@ -17,7 +18,11 @@ import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import { parseArgs } from "node:util";
 import { blasError, openBlas } from "../lib/nn/blas.ts";
-import { BLAS_BACKEND_NAME, registerBlasBackend } from "../lib/nn/fast_backend.ts";
+import {
+  BLAS_BACKENDS,
+  type BlasBackendName,
+  registerBlasBackend,
+} from "../lib/nn/fast_backend.ts";
 import { makeRng } from "../lib/rng.ts";
 
 tf.enableProdMode();
@@ -31,11 +36,12 @@ const SHAPES: [number, number, number][] = [
 ];
 const T = 100, H = 128, H3 = 3 * H;
 
-const blasStatus = registerBlasBackend();
+const NATIVE = Object.keys(BLAS_BACKENDS) as BlasBackendName[];
+const blasStatus = NATIVE.map((name) => registerBlasBackend(name))[0];
 if (!blasStatus.ok) {
-  console.warn(`WARNING bench/blas_bench.ts: cpu-blas SKIPPED: ${blasStatus.reason}`);
+  console.warn(`WARNING bench/blas_bench.ts: wasm-blas and cpu-blas SKIPPED: ${blasStatus.reason}`);
 }
-const BACKENDS = ["wasm", "cpu", ...(blasStatus.ok ? [BLAS_BACKEND_NAME] : [])];
+const BACKENDS = ["wasm", "cpu", ...(blasStatus.ok ? NATIVE : [])];
 
 async function use(backend: string): Promise<void> {
   if (tf.getBackend() !== backend && !(await tf.setBackend(backend))) {
@@ -210,7 +216,9 @@ async function table(quick: boolean): Promise<void> {
     }
     console.log(`| ${m}×${k}×${n} | ${cells.join(" | ")} |`);
   }
-  console.log(`\n| GRU-like loop, T=${T}, H=${H} | ${BACKENDS.map((b) => `${b} ms`).join(" | ")} |`);
+  console.log(
+    `\n| GRU-like loop, T=${T}, H=${H} | ${BACKENDS.map((b) => `${b} ms`).join(" | ")} |`,
+  );
   console.log(`|---|${BACKENDS.map(() => "---:").join("|")}|`);
   for (const batch of [1, 32]) {
     for (const pass of ["fwd", "fwd+bwd"] as const) {

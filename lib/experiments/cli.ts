@@ -34,6 +34,7 @@ import {
   checkPresetId,
   FIGURE_IDS,
   type FigureId,
+  type Overrides,
   PRESET_IDS,
   type PresetId,
   PRESETS,
@@ -47,6 +48,7 @@ import {
   RateMeter,
 } from "./progress.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
+import { buildGrid } from "./grid.ts";
 import { type BackendName, BACKENDS, realTrainer, runOne, type Trainer } from "./runner.ts";
 import { figureRuns, finalReturns } from "./figures.ts";
 import { ENV_IDS } from "../envs/mod.ts";
@@ -77,8 +79,28 @@ type OptionSpec = Record<
 function parse(args: string[], options: OptionSpec) {
   let parsed;
   const valid = Object.keys(options).map((k) => `--${k}`).join(", ");
+  // "--seed -1": a value starting with one dash is a (bad) value here, not an option.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i], next = args[i + 1];
+    const name = a.startsWith("--") && !a.includes("=") ? a.slice(2) : undefined;
+    if (
+      name && options[name]?.type === "string" && next !== undefined && /^-(?!-)/.test(next)
+    ) {
+      joined.push(`${a}=${next}`);
+      i++;
+    } else {
+      joined.push(a);
+    }
+  }
   try {
-    parsed = parseArgs({ args, options, strict: true, allowPositionals: true, tokens: true });
+    parsed = parseArgs({
+      args: joined,
+      options,
+      strict: true,
+      allowPositionals: true,
+      tokens: true,
+    });
   } catch (e) {
     const msg = (e as Error).message;
     const unknown = /Unknown option '([^']+)'/.exec(msg);
@@ -216,6 +238,30 @@ function presetFlag(v: unknown): PresetId | undefined {
   }
 }
 
+function extraFlag(sets: unknown, check: (extra: Overrides) => void): Overrides {
+  const list = (sets as string[] | undefined) ?? [];
+  for (const s of list) {
+    const key = s.slice(0, Math.max(0, s.indexOf("="))).trim();
+    if (key === "env" || key === "algo" || key === "seed") {
+      throw new UsageError(
+        `invalid --set ${show(s)}: the grid sets env, algo and seed (use --figure and --seeds)`,
+      );
+    }
+  }
+  let extra: Overrides;
+  try {
+    extra = applySettings({}, list) as Overrides;
+  } catch (e) {
+    throw new UsageError(`invalid --set: ${(e as Error).message}`);
+  }
+  try {
+    check(extra);
+  } catch (e) {
+    throw new UsageError(`invalid settings (--set): ${(e as Error).message}`);
+  }
+  return extra;
+}
+
 /** Parsed `deno task train` arguments. */
 export interface TrainArgs {
   /** The resolved configuration. */
@@ -263,10 +309,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   });
   if (v.help) throw new HelpRequest(TRAIN_USAGE);
   if (v.env === undefined) {
-    throw new UsageError("missing --env; expected one of the environment ids or pomdp:<file>");
-  }
-  if (v.algo === undefined) {
-    throw new UsageError(`missing --algo; expected one of ${ALGO_IDS.join(", ")}`);
+    throw new UsageError(`missing --env; expected one of ${ENV_IDS.join(", ")} or pomdp:<file>`);
   }
   let env: string;
   try {
@@ -282,6 +325,9 @@ export function parseTrainArgs(args: string[]): TrainArgs {
       if (e instanceof UsageError) throw e;
       bad("env", env, "pomdp:<path of an existing .pomdp file>");
     }
+  }
+  if (v.algo === undefined) {
+    throw new UsageError(`missing --algo; expected one of ${ALGO_IDS.join(", ")}`);
   }
   let algo: string;
   try {
@@ -441,17 +487,21 @@ export interface ReproduceArgs {
   keepCheckpoints: boolean;
   /** Render PNG files. */
   png: boolean;
+  /** Overrides applied to every run after the preset's (--set). */
+  extra: Overrides;
 }
 
 /** Usage of `deno task reproduce`. */
 export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d|1e|all|list>
        [--preset quick|paper] [--seeds N] [--workers N] [--db path] [--out dir]
        [--checkpoint-dir dir] [--backend wasm|cpu|webgpu] [--lease-timeout seconds]
-       [--keep-checkpoints] [--skip-png]
+       [--keep-checkpoints] [--skip-png] [--set key=value ...]
 
 Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
 core), resumable after a kill at any moment (rerun the same command), then writes
 <out>/figure<id>-<preset>.{json,html,png} and prints final returns (mean ± standard error).
+--set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
+than the preset's, and their figure files get a suffix naming the overrides.
 Presets: ${
   PRESET_IDS.map((p) => `${p} (${PRESETS[p].seeds} seeds: ${PRESETS[p].description})`).join("; ")
 }.
@@ -471,6 +521,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     "lease-timeout": { type: "string" },
     "keep-checkpoints": { type: "boolean" },
     "skip-png": { type: "boolean" },
+    "set": { type: "string", multiple: true },
     "help": { type: "boolean", short: "h" },
   });
   if (v.help) throw new HelpRequest(REPRODUCE_USAGE);
@@ -481,6 +532,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     Math.max(1, navigator.hardwareConcurrency || 1);
   const out = dirFlag("out", v.out, "out");
   const checkpointDir = dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs");
+  const extra = extraFlag(v.set, (x) => buildGrid({ figures, preset, seeds: 1, extra: x }));
   if (out === checkpointDir) {
     throw new UsageError(`contradictory options: --out and --checkpoint-dir are both ${show(out)}`);
   }
@@ -496,6 +548,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
     keepCheckpoints: v["keep-checkpoints"] === true,
     png: v["skip-png"] !== true,
+    extra,
   };
 }
 
@@ -527,6 +580,7 @@ export async function reproduceMain(
       leaseTimeoutMs: a.leaseTimeoutMs,
       keepCheckpoints: a.keepCheckpoints,
       png: a.png,
+      extra: a.extra,
       signal: abort.signal,
       workerCommand: options.workerCommand,
     });
@@ -554,15 +608,18 @@ export interface FiguresArgs {
   png: boolean;
   /** Also write runs.csv and metrics.csv. */
   csv: boolean;
+  /** Overrides the runs were made with (--set, as given to reproduce). */
+  extra: Overrides;
 }
 
 /** Usage of `deno task figures`. */
 export const FIGURES_USAGE =
   `Usage: deno task figures [--figure <1a|...|1e|all|list>] [--preset quick|paper]
-       [--db path] [--out dir] [--skip-png] [--csv]
+       [--db path] [--out dir] [--skip-png] [--csv] [--set key=value ...]
 
 Regenerates <out>/figure<id>-<preset>.{json,html,png} from the results database (default
 ${DEFAULT_DB_PATH}) and prints final returns; --csv also writes <out>/runs.csv and metrics.csv.
+Runs are selected by configuration: pass the same --preset and --set as to reproduce.
 `;
 
 /** Parse and validate `deno task figures` arguments (throws {@link UsageError}). */
@@ -574,14 +631,24 @@ export function parseFiguresArgs(args: string[]): FiguresArgs {
     "out": { type: "string" },
     "skip-png": { type: "boolean" },
     "csv": { type: "boolean" },
+    "set": { type: "string", multiple: true },
     "help": { type: "boolean", short: "h" },
   });
   if (v.help) throw new HelpRequest(FIGURES_USAGE);
+  const figures = figuresFlag(v.figure, true);
+  const preset = presetFlag(v.preset);
+  const out = dirFlag("out", v.out, "out");
+  const extra = extraFlag(v.set, (x) => {
+    for (const p of preset ? [preset] : PRESET_IDS) {
+      buildGrid({ figures, preset: p, seeds: 1, extra: x });
+    }
+  });
   return {
-    figures: figuresFlag(v.figure, true),
-    preset: presetFlag(v.preset),
+    figures,
+    preset,
+    extra,
     db: dbFlag(v.db, true),
-    out: dirFlag("out", v.out, "out"),
+    out,
     png: v["skip-png"] !== true,
     csv: v.csv === true,
   };
@@ -602,6 +669,7 @@ export async function figuresMain(args: string[]): Promise<number> {
       preset: a.preset,
       outDir: a.out,
       png: a.png,
+      extra: a.extra,
     });
     for (const w of r.written) {
       console.log(
@@ -613,7 +681,7 @@ export async function figuresMain(args: string[]): Promise<number> {
     if (r.pngSkipped) console.log(r.pngSkipped);
     for (const f of r.missing) console.error(`figure ${f}: no runs with data in ${a.db}`);
     const rows = r.written.flatMap((w) =>
-      finalReturns(db, w.figure, figureRuns(db, w.figure, w.preset))
+      finalReturns(db, w.figure, figureRuns(db, w.figure, w.preset, a.extra))
     );
     if (rows.length > 0) console.log("\n" + formatFinalTable(rows));
     if (a.csv) {

@@ -13,7 +13,8 @@
  * @module
  */
 import type { ResultsDb, RunRecord } from "../results/db.ts";
-import { configHash } from "../train/config.ts";
+import { createHash } from "node:crypto";
+import { canonicalJson, configHash } from "../train/config.ts";
 import { ALGO_LABELS, figure1Panel, type PanelInput, type PlotlyFigure } from "../plots/figure1.ts";
 import { type FigureFiles, renderPngs, writeFigureFiles } from "../plots/export.ts";
 import { finalReturn, meanStdErr } from "../plots/stats.ts";
@@ -21,29 +22,48 @@ import {
   FIGURE_ALGOS,
   type FigureId,
   FIGURES,
+  type Overrides,
   PRESET_IDS,
   presetConfig,
   type PresetId,
   PRESETS,
 } from "./presets.ts";
 
-/** The configuration hashes of a panel's runs under a preset (one per algorithm). */
-export function presetHashes(figure: FigureId, preset: PresetId): Map<string, string> {
+/**
+ * The configuration hashes of a panel's runs under a preset and extra overrides (one per
+ * algorithm), mapped to the algorithm.
+ */
+export function presetHashes(
+  figure: FigureId,
+  preset: PresetId,
+  extra: Overrides = {},
+): Map<string, string> {
   const out = new Map<string, string>();
-  for (const algo of FIGURE_ALGOS) out.set(configHash(presetConfig(preset, figure, algo, 0)), algo);
+  for (const algo of FIGURE_ALGOS) {
+    out.set(configHash(presetConfig(preset, figure, algo, 0, extra)), algo);
+  }
   return out;
 }
 
-/** Every run of a panel under a preset stored in the database (any seed, any status). */
-export function figureRuns(db: ResultsDb, figure: FigureId, preset: PresetId): RunRecord[] {
-  const hashes = presetHashes(figure, preset);
+/** Every run of a panel under a preset (and extra overrides) stored in the database. */
+export function figureRuns(
+  db: ResultsDb,
+  figure: FigureId,
+  preset: PresetId,
+  extra: Overrides = {},
+): RunRecord[] {
+  const hashes = presetHashes(figure, preset, extra);
   return db.listRuns({ env: FIGURES[figure].env }).filter((r) => hashes.has(r.hash));
 }
 
-/** Presets with at least one logged point for this panel. */
-export function presetsWithData(db: ResultsDb, figure: FigureId): PresetId[] {
+/** Presets with at least one logged point for this panel (with these extra overrides). */
+export function presetsWithData(
+  db: ResultsDb,
+  figure: FigureId,
+  extra: Overrides = {},
+): PresetId[] {
   return PRESET_IDS.filter((p) => {
-    const runs = figureRuns(db, figure, p);
+    const runs = figureRuns(db, figure, p, extra);
     const m = db.metricsOf(runs.map((r) => r.id));
     return runs.some((r) => (m.get(r.id) ?? []).length > 0);
   });
@@ -106,7 +126,9 @@ export interface WriteFiguresOptions {
   outDir: string;
   /** Render PNG files (default true; skipped with a reason when Chromium is missing). */
   png?: boolean;
-  /** Restrict to these runs (default: all stored runs of the panel). */
+  /** Overrides applied on top of the preset's when selecting runs by configuration. */
+  extra?: Overrides;
+  /** Plot exactly these runs (those of each panel's environment) instead of selecting by preset. */
   runs?: readonly RunRecord[];
 }
 
@@ -120,7 +142,16 @@ export interface WriteFiguresResult {
   pngSkipped?: string;
 }
 
-/** Write `<outDir>/figure<id>-<preset>.{json,html,png}` for each panel with data. */
+/** "" without overrides, else "-" and 8 hex digits identifying them (for file names). */
+export function extraSuffix(extra: Overrides = {}): string {
+  if (Object.keys(extra).length === 0) return "";
+  return "-" + createHash("sha256").update(canonicalJson(extra)).digest("hex").slice(0, 8);
+}
+
+/**
+ * Write `<outDir>/figure<id>-<preset>[-<overrides>].{json,html,png}` for each panel with data
+ * (the suffix identifies extra overrides, see {@link extraSuffix}).
+ */
 export async function writeFigures(
   db: ResultsDb,
   options: WriteFiguresOptions,
@@ -129,17 +160,18 @@ export async function writeFigures(
   const missing: FigureId[] = [];
   const pngJobs: { figure: PlotlyFigure; path: string; w: WrittenFigure }[] = [];
   for (const figure of options.figures) {
-    const presets = options.preset ? [options.preset] : presetsWithData(db, figure);
+    const presets = options.preset ? [options.preset] : presetsWithData(db, figure, options.extra);
     let any = false;
     for (const preset of presets) {
-      const runs = (options.runs ?? figureRuns(db, figure, preset)).filter((r) =>
-        r.env === FIGURES[figure].env && presetHashes(figure, preset).has(r.hash)
-      );
+      const runs = options.runs
+        ? options.runs.filter((r) => r.env === FIGURES[figure].env)
+        : figureRuns(db, figure, preset, options.extra);
       const input = panelInput(db, figure, preset, runs);
       if (!input.runs.some((r) => r.points.length > 0)) continue;
       any = true;
       const fig = figure1Panel(input);
-      const base = `${options.outDir.replace(/\/+$/, "") || "."}/figure${figure}-${preset}`;
+      const base = `${options.outDir.replace(/\/+$/, "") || "."}/figure${figure}-${preset}` +
+        extraSuffix(options.extra);
       const files = await writeFigureFiles(fig, base, {
         png: false,
         title: `Figure ${figure} (${preset})`,

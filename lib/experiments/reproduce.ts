@@ -31,7 +31,7 @@ import {
   type WriteFiguresResult,
 } from "./figures.ts";
 import { buildGrid, registerGrid } from "./grid.ts";
-import { type FigureId, type PresetId, PRESETS } from "./presets.ts";
+import { type FigureId, type Overrides, type PresetId, PRESETS } from "./presets.ts";
 import {
   formatCount,
   formatDuration,
@@ -81,6 +81,8 @@ export interface ReproduceOptions {
   preset: PresetId;
   /** Seeds per (panel, algorithm) (default the preset's). */
   seeds?: number;
+  /** Overrides applied to every run after the preset's (they change the runs' hashes). */
+  extra?: Overrides;
   /** Parallel worker processes. */
   workers: number;
   /** Results database file. */
@@ -165,6 +167,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       figures: options.figures,
       preset: options.preset,
       seeds: options.seeds,
+      extra: options.extra,
     });
     const registered = registerGrid(db, grid, options.checkpointDir);
     const ids = registered.map((r) => r.id);
@@ -375,6 +378,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       preset: options.preset,
       outDir: options.outDir,
       png: options.png,
+      extra: options.extra,
       runs,
     });
     for (const w of figures.written) {

@@ -27,7 +27,13 @@ import {
   type TrainStepLosses,
   type TrainStepOptions,
 } from "../train/agent.ts";
-import { NetworkLayout, type SequenceTensors, uKindOf, type Weights } from "./network.ts";
+import {
+  type ActCache,
+  NetworkLayout,
+  type SequenceTensors,
+  uKindOf,
+  type Weights,
+} from "./network.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";
 
 /** Options of {@link makeAgent}. */
@@ -108,6 +114,8 @@ export class RecurrentAgent implements Agent {
   /** The optimizer. */
   readonly optimizer: Adam;
   #disposed = false;
+  /** Host copies for acting; null whenever the online weights changed since it was built. */
+  #actCache: ActCache | null = null;
 
   /** Use {@link makeAgent}. */
   constructor(env: AgentEnv, algo: AlgoId, options: AgentOptions) {
@@ -136,7 +144,8 @@ export class RecurrentAgent implements Agent {
     obs: Float32Array,
   ): { q: Float32Array; hidden: Float32Array } {
     this.#live();
-    return this.layout.act(this.online, hidden, prevAction, obs);
+    this.#actCache ??= this.layout.actCache(this.online);
+    return this.layout.act(this.online, this.#actCache, hidden, prevAction, obs);
   }
 
   /** One Adam step on the algorithm's loss over the given whole episodes. */
@@ -145,6 +154,7 @@ export class RecurrentAgent implements Agent {
     const out = scoped(() => {
       const { value, grads, lossQ, lossU } = this.#gradients(episodes, options, this.online);
       this.optimizer.apply(grads);
+      this.#actCache = null;
       const all = tf.stack([value, lossQ, lossU]).dataSync();
       lossQ.dispose();
       lossU.dispose();
@@ -260,6 +270,7 @@ export class RecurrentAgent implements Agent {
       v[name] = get(`adam.v/${name}`);
     }
     this.optimizer.setState({ step, m, v });
+    this.#actCache = null;
   }
 
   /** Free every tensor; the agent is unusable afterwards. */

@@ -182,6 +182,50 @@ export class FeatureEncoder {
     return [rows * s.count, s.vocab];
   }
 
+  /** Width of one row of input `i`, flattened (a categorical input's row holds count × vocab). */
+  inputRowWidth(i: number): number {
+    const s = this.#segments[i];
+    if (s === undefined) throw new Error(`${this.name} encoder: no input ${i}`);
+    if (s.kind === "identity") return s.width;
+    if (s.kind === "onehot") return s.size;
+    return s.count * s.vocab;
+  }
+
+  /**
+   * Fold a following linear map into the encoder: given `w` [outSize, K] (the rows of a layer's
+   * weight that read this encoder's output), return M [Σ_i inputRowWidth(i), K] such that
+   * apply(inputs) · w equals the concatenated flattened input rows times M. Used to act with one
+   * sparse host-side product instead of several kernel calls.
+   */
+  foldInto(weights: Record<string, tf.Tensor>, w: tf.Tensor2D): tf.Tensor2D {
+    if (w.shape[0] !== this.outSize) {
+      throw new Error(
+        `${this.name} encoder: cannot fold a [${w.shape}] map into width ${this.outSize}`,
+      );
+    }
+    const K = w.shape[1];
+    return tf.tidy(() => {
+      const parts: tf.Tensor2D[] = [];
+      let o = 0;
+      for (const s of this.#segments) {
+        if (s.kind === "identity") {
+          parts.push(tf.slice(w, [o, 0], [s.width, K]));
+          o += s.width;
+        } else if (s.kind === "onehot") {
+          parts.push(tf.matMul(weights[s.param] as tf.Tensor2D, tf.slice(w, [o, 0], [s.dim, K])));
+          o += s.dim;
+        } else {
+          // Row c·V + v of M is table[v] · w[o + c·d .. o + (c+1)·d).
+          const table = tf.reshape(weights[s.param], [1, s.vocab, s.dim]);
+          const wc = tf.reshape(tf.slice(w, [o, 0], [s.count * s.dim, K]), [s.count, s.dim, K]);
+          parts.push(tf.reshape(tf.matMul(table, wc), [s.count * s.vocab, K]));
+          o += s.count * s.dim;
+        }
+      }
+      return parts.length === 1 ? parts[0] : tf.concat(parts, 0);
+    });
+  }
+
   /**
    * Turn `rows` raw rows (row-major, `spec.size` each) into the input arrays of
    * {@link FeatureEncoder.apply}. Throws on a categorical code outside its vocabulary.

@@ -287,16 +287,39 @@ export class NetworkLayout {
   }
 
   /**
+   * Host copies for fast acting: the GRU input map with the embeddings folded in (see
+   * {@link FeatureEncoder.foldInto}) and the GRU biases. Valid until the weights change.
+   */
+  actCache(W: Weights): ActCache {
+    return tf.tidy(() => {
+      const wi = W["gru.wi"] as tf.Tensor2D;
+      const dA = this.action.outSize, dO = this.obs.outSize, K = 3 * this.hidden;
+      const mA = this.action.foldInto(W, tf.slice(wi, [0, 0], [dA, K]));
+      const mO = this.obs.foldInto(W, tf.slice(wi, [dA, 0], [dO, K]));
+      return {
+        inputMap: copy(tf.concat([mA, mO], 0)),
+        bi: copy(W["gru.bi"]),
+        bh: copy(W["gru.bh"]),
+      };
+    });
+  }
+
+  /**
    * One acting step from host arrays: feed (a_{t-1}, o_t) to the GRU state `hidden` (not modified),
-   * get Q(h_t, ·) and the next state. `prevAction` -1 means "no previous action".
+   * get Q(h_t, ·) and the next state. `prevAction` -1 means "no previous action". `cache` must
+   * come from {@link NetworkLayout.actCache} of the same weights.
+   *
+   * Cost: the input projection is a sparse product on the host (the inputs are mostly one-hot);
+   * the backend does h·W_hh and the Q head (5 kernel calls, 2 reads).
    */
   act(
     W: Weights,
+    cache: ActCache,
     hidden: Float32Array,
     prevAction: number,
     obs: Float32Array,
   ): { q: Float32Array; hidden: Float32Array } {
-    const A = this.numActions, H = this.hidden;
+    const A = this.numActions, H = this.hidden, K = 3 * H;
     if (!Number.isInteger(prevAction) || prevAction < -1 || prevAction >= A) {
       throw new Error(`act: invalid previous action ${prevAction}; expected -1..${A - 1}`);
     }
@@ -305,22 +328,28 @@ export class NetworkLayout {
     }
     const aRaw = new Float32Array(A);
     if (prevAction >= 0) aRaw[prevAction] = 1;
-    const aIn = this.action.prepare(aRaw, 1);
-    const oIn = this.obs.prepare(obs, 1);
+    // gi = bi + Σ_k x_k · M[k, :] over the non-zero inputs x_k.
+    const gi = Float64Array.from(cache.bi);
+    const M = cache.inputMap;
+    let base = 0;
+    for (
+      const [enc, inputs] of [[this.action, this.action.prepare(aRaw, 1)], [
+        this.obs,
+        this.obs.prepare(obs, 1),
+      ]] as const
+    ) {
+      inputs.forEach((x, i) => {
+        for (let k = 0; k < x.length; k++) {
+          const v = x[k];
+          if (v === 0) continue;
+          const off = (base + k) * K;
+          for (let j = 0; j < K; j++) gi[j] += v * M[off + j];
+        }
+        base += enc.inputRowWidth(i);
+      });
+    }
+    const h = gruCell(Float32Array.from(gi), hidden, W["gru.wh"] as tf.Tensor2D, cache.bh);
     return tf.tidy(() => {
-      const up = (enc: FeatureEncoder, arrays: Float32Array[]) =>
-        arrays.map((a, i) => tf.tensor2d(a, enc.inputShape(i, 1)));
-      const x = tf.concat([
-        this.action.apply(up(this.action, aIn), W, 1),
-        this.obs.apply(up(this.obs, oIn), W, 1),
-      ], 1);
-      const gi = tf.fused.matMul({ a: x, b: W["gru.wi"], bias: W["gru.bi"] });
-      const h = gruCell(
-        gi.dataSync() as Float32Array,
-        hidden,
-        W["gru.wh"] as tf.Tensor2D,
-        W["gru.bh"].dataSync() as Float32Array,
-      );
       let y: tf.Tensor2D = tf.tensor2d(h, [1, H]);
       const L = this.config.headHidden.length;
       for (let i = 0; i <= L; i++) {
@@ -334,6 +363,20 @@ export class NetworkLayout {
       return { q: Float32Array.from(y.dataSync() as Float32Array), hidden: h };
     });
   }
+}
+
+/** Host-side values {@link NetworkLayout.act} needs (derived from the weights). */
+export interface ActCache {
+  /** GRU input map with the encoders folded in: [Σ input row widths, 3H], row-major. */
+  inputMap: Float32Array;
+  /** GRU input bias [3H]. */
+  bi: Float32Array;
+  /** GRU recurrent bias [3H]. */
+  bh: Float32Array;
+}
+
+function copy(t: tf.Tensor): Float32Array {
+  return Float32Array.from(t.dataSync() as Float32Array);
 }
 
 /** The GRU weights inside a {@link Weights} record. */

@@ -97,16 +97,17 @@ export function dense(
     });
     return op(x, w) as tf.Tensor2D;
   }
-  // x is data: closed over, so the tape holds no gradient path into it.
+  // x is data: not an input of the op, so the tape holds no gradient path into it. It is saved
+  // (not merely closed over): tfjs disposes the forward pass's intermediates before backprop.
   if (b !== null) {
     const op = tf.customGrad((wv, bv, save) => {
       const y = forward(x, wv as tf.Tensor2D, bv as tf.Tensor1D);
-      (save as tf.GradSaveFunc)(relu ? [y] : []);
+      (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[0] as tf.Tensor2D | undefined);
-          return [dwOf(g, x), dbOf(g)];
+          const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
+          return [dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
         },
       };
     });
@@ -114,12 +115,12 @@ export function dense(
   }
   const op = tf.customGrad((wv, save) => {
     const y = forward(x, wv as tf.Tensor2D, null);
-    (save as tf.GradSaveFunc)(relu ? [y] : []);
+    (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = preGrad(dy as tf.Tensor2D, saved[0] as tf.Tensor2D | undefined);
-        return [dwOf(g, x)];
+        const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
+        return [dwOf(g, saved[0] as tf.Tensor2D)];
       },
     };
   });

@@ -1,52 +1,60 @@
 /**
- * The `cpu-blas` TensorFlow.js backend: tfjs's pure-JavaScript `cpu` backend with its matrix
- * products (`BatchMatMul`, `_FusedMatMul`) replaced by native OpenBLAS `sgemm` calls through Deno
- * FFI (see {@link openBlas}).
+ * TensorFlow.js backends whose matrix products run in native OpenBLAS (`sgemm` through Deno FFI,
+ * see {@link openBlas}):
  *
- * `tf.matMul`, `tf.dot` and `tf.fused.matMul` (used by tf.layers' Dense) dispatch to these two
- * kernels, and tfjs's gradients of both are written with `tf.matMul`, so forward and backward
- * products both run natively. Transposed operands cost nothing extra (they become BLAS transpose
- * flags), unlike on the wasm backend. Batch dimensions broadcast with the usual numpy rules. All
- * other kernels are the `cpu` backend's own (copied under the new backend name), so every op tfjs
- * has on `cpu` works, and reads stay synchronous (`dataSync`). Non-float32 products fall back to
- * the `cpu` kernels.
+ * - `wasm-blas`: the `wasm` backend (SIMD elementwise kernels) with native products. The product
+ *   reads its operands straight from the WebAssembly heap and writes its result into it: no
+ *   copies. The fastest choice when the library is present.
+ * - `cpu-blas`: the pure-JavaScript `cpu` backend with native products. Products are fast, but the
+ *   `cpu` backend's other kernels are slow (strided `slice`/`split`, broadcasting binary ops,
+ *   `transpose` cost 10-100× their wasm versions), so it mainly serves as a second reference.
  *
- * The plain `cpu` backend is left untouched, so both can be compared in one process.
+ * Each is registered as a new backend that reuses the base backend's factory and kernels, with
+ * `BatchMatMul` and `_FusedMatMul` replaced. `tf.matMul`, `tf.dot` and `tf.fused.matMul` (used by
+ * tf.layers' Dense) dispatch to these two kernels, and tfjs's gradients of both are written with
+ * `tf.matMul`, so forward and backward products both run natively. Transposed operands cost
+ * nothing extra (they become BLAS transpose flags), unlike on plain `wasm`, whose transposed
+ * products are ~20× slower. Batch dimensions broadcast with numpy rules (tfjs 4.22's own `cpu` and
+ * `wasm` kernels mis-handle e.g. [2,1,…]×[1,3,…]). Reads stay synchronous (`dataSync`).
+ * Non-float32 products go to the base backend's own kernel. The base backends are left untouched,
+ * so all can be compared in one process.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import "@tensorflow/tfjs-backend-wasm";
 import { type Blas, blasError, openBlas, type OpenBlasOptions } from "./blas.ts";
 
-/** Name under which {@link registerBlasBackend} registers the backend. */
-export const BLAS_BACKEND_NAME = "cpu-blas";
+/** The native-product backends and the tfjs backend each one extends. */
+export const BLAS_BACKENDS = { "wasm-blas": "wasm", "cpu-blas": "cpu" } as const;
 
-/** Registry priority of the backend: below `cpu` (1), so tfjs never picks it by itself. */
+/** Name of a backend of {@link BLAS_BACKENDS}. */
+export type BlasBackendName = keyof typeof BLAS_BACKENDS;
+
+/** The recommended native-product backend (wasm elementwise kernels + OpenBLAS products). */
+export const BLAS_BACKEND_NAME: BlasBackendName = "wasm-blas";
+
+/** Registry priority: below `cpu` (1) and `wasm` (2), so tfjs never picks these by itself. */
 const PRIORITY = 0;
 
 /** What {@link registerBlasBackend} and {@link enableBlasBackend} report. */
 export interface BlasBackendStatus {
   /** Whether the backend is registered (and, for {@link enableBlasBackend}, active). */
   ok: boolean;
+  /** The backend name. */
+  backend: BlasBackendName;
   /** Why not, when `ok` is false. */
   reason?: string;
   /** The library loaded, when `ok`. */
   library?: string;
 }
 
-/** Counters of the kernels of the `cpu-blas` backend (for tests and profiling). */
+/** Counters of the kernels of the native-product backends (for tests and profiling). */
 export interface BlasKernelStats {
   /** Products computed by native `sgemm` (one kernel call may make several). */
   sgemmCalls: number;
-  /** Kernel calls handed to the `cpu` backend's own kernel (non-float32 operands). */
+  /** Kernel calls handed to the base backend's own kernel (non-float32 operands). */
   fallbacks: number;
-}
-
-/** The parts of tfjs's `MathBackendCPU` these kernels use. */
-interface CpuBackendLike {
-  data: { get(dataId: unknown): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
 
 interface KernelArgs {
@@ -55,17 +63,80 @@ interface KernelArgs {
   attrs?: tf.NamedAttrMap;
 }
 
+/** How the kernels reach a base backend's float32 storage. */
+interface Storage {
+  /** The float32 values of `t` (a view, valid until the next allocation), or null. */
+  values(backend: unknown, t: tf.TensorInfo): Float32Array | null;
+  /** A new zeroed float32 output and a view of its values. */
+  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; view: Float32Array };
+  /** Free an intermediate result. */
+  dispose(backend: unknown, t: tf.TensorInfo): void;
+}
+
+/** The `cpu` backend keeps each tensor's values in a typed array. */
+const cpuStorage: Storage = {
+  values(backend, t) {
+    if (t.dtype !== "float32") return null;
+    const v = (backend as CpuBackendLike).data.get(t.dataId).values;
+    return v instanceof Float32Array ? v : null;
+  },
+  alloc(backend, shape) {
+    const view = new Float32Array(sizeOf(shape));
+    return { info: (backend as CpuBackendLike).makeTensorInfo(shape, "float32", view), view };
+  },
+  dispose(backend, t) {
+    (backend as CpuBackendLike).disposeIntermediateTensorInfo(t);
+  },
+};
+
+/** The `wasm` backend keeps each tensor in its WebAssembly heap. */
+const wasmStorage: Storage = {
+  values(backend, t) {
+    if (t.dtype !== "float32") return null;
+    return (backend as WasmBackendLike).typedArrayFromHeap(t) as Float32Array;
+  },
+  alloc(backend, shape) {
+    const b = backend as WasmBackendLike;
+    const info = b.makeOutput(shape, "float32");
+    const view = b.typedArrayFromHeap(info) as Float32Array;
+    view.fill(0); // malloc'd memory is not zeroed
+    return { info, view };
+  },
+  dispose(backend, t) {
+    (backend as WasmBackendLike).disposeData(t.dataId);
+  },
+};
+
+/** The parts of tfjs's `MathBackendCPU` used here. */
+interface CpuBackendLike {
+  data: { get(dataId: unknown): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+/** The parts of tfjs's `BackendWasm` used here. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: unknown): boolean;
+}
+
+const STORAGE: Record<BlasBackendName, Storage> = {
+  "wasm-blas": wasmStorage,
+  "cpu-blas": cpuStorage,
+};
+
 let blas: Blas | null = null;
 const stats: BlasKernelStats = { sgemmCalls: 0, fallbacks: 0 };
 
 /**
- * A copy of the kernel counters of the `cpu-blas` backend since the process started.
+ * A copy of the kernel counters of the native-product backends since the process started.
  *
  * @example
  * ```ts
  * import { blasKernelStats } from "./fast_backend.ts";
  * const before = blasKernelStats().sgemmCalls;
- * // ... tf.matMul on the cpu-blas backend ...
+ * // ... tf.matMul on the wasm-blas backend ...
  * console.log(blasKernelStats().sgemmCalls - before);
  * ```
  */
@@ -74,58 +145,75 @@ export function blasKernelStats(): BlasKernelStats {
 }
 
 /**
- * Load the native BLAS and register the `cpu-blas` backend (idempotent; does not switch to it).
- * Returns `{ ok: false, reason }` when the library or `--allow-ffi` is missing or the `cpu` backend
+ * Load the native BLAS and register a native-product backend (idempotent; does not switch to it).
+ * Returns `{ ok: false, reason }` when the library or `--allow-ffi` is missing or the base backend
  * is not registered; never throws for those.
  *
+ * @param name `"wasm-blas"` (default) or `"cpu-blas"`.
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { BLAS_BACKEND_NAME, registerBlasBackend } from "./fast_backend.ts";
- * const status = registerBlasBackend();
- * if (status.ok) await tf.setBackend(BLAS_BACKEND_NAME);
+ * import { registerBlasBackend } from "./fast_backend.ts";
+ * const status = registerBlasBackend("wasm-blas");
+ * if (status.ok) await tf.setBackend(status.backend);
  * else console.warn(status.reason);
  * ```
  */
-export function registerBlasBackend(options: OpenBlasOptions = {}): BlasBackendStatus {
+export function registerBlasBackend(
+  name: BlasBackendName = BLAS_BACKEND_NAME,
+  options: OpenBlasOptions = {},
+): BlasBackendStatus {
+  const base = BLAS_BACKENDS[name];
+  if (base === undefined) {
+    throw new Error(
+      `registerBlasBackend: unknown backend "${name}"; expected ${
+        Object.keys(BLAS_BACKENDS).join(" or ")
+      }`,
+    );
+  }
   const lib = openBlas(options);
-  if (lib === null) return { ok: false, reason: blasError() ?? "openBlas failed" };
+  if (lib === null) return { ok: false, backend: name, reason: blasError() ?? "openBlas failed" };
   blas = lib;
-  if (tf.findBackendFactory(BLAS_BACKEND_NAME) === null) {
-    const cpuFactory = tf.findBackendFactory("cpu");
-    if (cpuFactory === null) {
-      return { ok: false, reason: "registerBlasBackend: the tfjs cpu backend is not registered" };
+  if (tf.findBackendFactory(name) === null) {
+    const factory = tf.findBackendFactory(base);
+    const baseMatMul = tf.getKernel(tf.BatchMatMul, base);
+    const baseFused = tf.getKernel(tf._FusedMatMul, base);
+    if (factory === null || baseMatMul === undefined || baseFused === undefined) {
+      return {
+        ok: false,
+        backend: name,
+        reason: `registerBlasBackend: the tfjs "${base}" backend or its matMul kernels are not ` +
+          `registered`,
+      };
     }
-    const cpuMatMul = tf.getKernel(tf.BatchMatMul, "cpu");
-    const cpuFused = tf.getKernel(tf._FusedMatMul, "cpu");
-    if (cpuMatMul === undefined || cpuFused === undefined) {
-      return { ok: false, reason: "registerBlasBackend: the cpu backend lacks the matMul kernels" };
-    }
-    for (const config of tf.getKernelsForBackend("cpu")) {
+    for (const config of tf.getKernelsForBackend(base)) {
       if (config.kernelName === tf.BatchMatMul || config.kernelName === tf._FusedMatMul) continue;
-      if (tf.getKernel(config.kernelName, BLAS_BACKEND_NAME) === undefined) {
-        tf.registerKernel({ ...config, backendName: BLAS_BACKEND_NAME });
+      if (tf.getKernel(config.kernelName, name) === undefined) {
+        tf.registerKernel({ ...config, backendName: name });
       }
     }
+    const storage = STORAGE[name];
     tf.registerKernel({
       kernelName: tf.BatchMatMul,
-      backendName: BLAS_BACKEND_NAME,
-      kernelFunc: (args) => batchMatMulKernel(args, cpuMatMul.kernelFunc),
+      backendName: name,
+      kernelFunc: (args) => batchMatMulKernel(args, storage, baseMatMul.kernelFunc),
     });
     tf.registerKernel({
       kernelName: tf._FusedMatMul,
-      backendName: BLAS_BACKEND_NAME,
-      kernelFunc: (args) => fusedMatMulKernel(args, cpuFused.kernelFunc),
+      backendName: name,
+      kernelFunc: (args) => fusedMatMulKernel(args, storage, name, baseFused.kernelFunc),
     });
-    tf.registerBackend(BLAS_BACKEND_NAME, cpuFactory, PRIORITY);
+    tf.registerBackend(name, factory, PRIORITY);
   }
-  return { ok: true, library: lib.path };
+  return { ok: true, backend: name, library: lib.path };
 }
 
 /**
- * Load the native BLAS, register the `cpu-blas` backend and make it tfjs's current backend
- * (production mode is left to the caller). On failure nothing changes and `reason` says why.
+ * Load the native BLAS, register a native-product backend and make it tfjs's current backend
+ * (production mode is left to the caller). On failure the current backend is kept and `reason`
+ * says why.
  *
+ * @param name `"wasm-blas"` (default) or `"cpu-blas"`.
  * @example
  * ```ts
  * import { enableBlasBackend } from "./fast_backend.ts";
@@ -133,17 +221,24 @@ export function registerBlasBackend(options: OpenBlasOptions = {}): BlasBackendS
  * if (!ok) console.warn(`staying on the current backend: ${reason}`);
  * ```
  */
-export async function enableBlasBackend(options: OpenBlasOptions = {}): Promise<BlasBackendStatus> {
-  const status = registerBlasBackend(options);
+export async function enableBlasBackend(
+  name: BlasBackendName = BLAS_BACKEND_NAME,
+  options: OpenBlasOptions = {},
+): Promise<BlasBackendStatus> {
+  const status = registerBlasBackend(name, options);
   if (!status.ok) return status;
+  const previous = tf.getBackend();
   let ok = false;
-  let reason = `tf.setBackend("${BLAS_BACKEND_NAME}") returned false`;
+  let reason = `tf.setBackend("${name}") returned false`;
   try {
-    ok = await tf.setBackend(BLAS_BACKEND_NAME);
+    ok = await tf.setBackend(name);
   } catch (e) {
-    reason = `tf.setBackend("${BLAS_BACKEND_NAME}") failed: ${(e as Error).message}`;
+    reason = `tf.setBackend("${name}") failed: ${(e as Error).message}`;
   }
-  if (!ok) return { ok: false, reason };
+  if (!ok) {
+    if (previous !== undefined && previous !== name) await tf.setBackend(previous);
+    return { ok: false, backend: name, reason };
+  }
   await tf.ready();
   return status;
 }
@@ -151,23 +246,39 @@ export async function enableBlasBackend(options: OpenBlasOptions = {}): Promise<
 // ---------------------------------------------------------------------------------------------
 // Kernels.
 
-function batchMatMulKernel(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorInfo {
+function batchMatMulKernel(
+  args: KernelArgs,
+  storage: Storage,
+  fallback: tf.KernelFunc,
+): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA = false, transposeB = false } = (args.attrs ?? {}) as {
     transposeA?: boolean;
     transposeB?: boolean;
   };
-  const backend = args.backend as CpuBackendLike;
-  const av = float32Values(backend, a), bv = float32Values(backend, b);
-  if (blas === null || av === null || bv === null) {
+  if (blas === null || a.dtype !== "float32" || b.dtype !== "float32") {
     stats.fallbacks++;
     return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  const { shape, values } = product(blas, a.shape, av, b.shape, bv, transposeA, transposeB, null);
-  return backend.makeTensorInfo(shape, "float32", values);
+  const plan = planProduct(a.shape, b.shape, transposeA, transposeB);
+  const out = storage.alloc(args.backend, plan.shape);
+  // Views of the inputs only now: an allocation may grow (and move) the wasm heap.
+  const av = storage.values(args.backend, a), bv = storage.values(args.backend, b);
+  if (av === null || bv === null) {
+    storage.dispose(args.backend, out.info);
+    stats.fallbacks++;
+    return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  }
+  runProduct(blas, plan, av, bv, out.view, null);
+  return out.info;
 }
 
-function fusedMatMulKernel(args: KernelArgs, fallback: tf.KernelFunc): tf.TensorInfo {
+function fusedMatMulKernel(
+  args: KernelArgs,
+  storage: Storage,
+  backendName: string,
+  fallback: tf.KernelFunc,
+): tf.TensorInfo {
   const { a, b, bias, preluActivationWeights } = args.inputs as {
     a: tf.TensorInfo;
     b: tf.TensorInfo;
@@ -181,61 +292,49 @@ function fusedMatMulKernel(args: KernelArgs, fallback: tf.KernelFunc): tf.Tensor
     leakyreluAlpha?: number;
   };
   const activation = attrs.activation ?? "linear";
-  const backend = args.backend as CpuBackendLike;
-  const av = float32Values(backend, a), bv = float32Values(backend, b);
-  const biasValues = bias === undefined ? null : float32Values(backend, bias);
-  if (blas === null || av === null || bv === null || (bias !== undefined && biasValues === null)) {
+  if (
+    blas === null || a.dtype !== "float32" || b.dtype !== "float32" ||
+    (bias !== undefined && bias.dtype !== "float32")
+  ) {
     stats.fallbacks++;
     return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
+  const plan = planProduct(a.shape, b.shape, attrs.transposeA ?? false, attrs.transposeB ?? false);
   // A bias that is one row (shape [..., 1, N] or [N]) or a scalar is written into the output
   // first and accumulated by sgemm (beta = 1); any other broadcast goes through the Add kernel.
-  const n = attrs.transposeB ? b.shape[b.shape.length - 2] : b.shape[b.shape.length - 1];
-  const rowBias = bias !== undefined && biasValues !== null && isRowBias(bias.shape, n)
-    ? biasValues
-    : null;
-  const { shape, values } = product(
-    blas,
-    a.shape,
-    av,
-    b.shape,
-    bv,
-    attrs.transposeA ?? false,
-    attrs.transposeB ?? false,
-    rowBias,
-  );
-  const biasPending = bias !== undefined && rowBias === null;
-  if (!biasPending && applyInPlace(values, activation, attrs.leakyreluAlpha ?? 0.2)) {
-    return backend.makeTensorInfo(shape, "float32", values);
+  const rowBias = bias !== undefined && isRowBias(bias.shape, plan.n);
+  const out = storage.alloc(args.backend, plan.shape);
+  const av = storage.values(args.backend, a), bv = storage.values(args.backend, b);
+  const biasValues = rowBias ? storage.values(args.backend, bias!) : null;
+  if (av === null || bv === null || (rowBias && biasValues === null)) {
+    storage.dispose(args.backend, out.info);
+    stats.fallbacks++;
+    return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  let current = backend.makeTensorInfo(shape, "float32", values);
+  runProduct(blas, plan, av, bv, out.view, biasValues);
+  const biasPending = bias !== undefined && !rowBias;
+  if (!biasPending && applyInPlace(out.view, activation, attrs.leakyreluAlpha ?? 0.2)) {
+    return out.info;
+  }
+  let current = out.info;
   if (biasPending) {
-    const sum = runCpuKernel(tf.Add, { a: current, b: bias }, backend, {});
-    backend.disposeIntermediateTensorInfo(current);
+    const sum = runKernel(backendName, tf.Add, { a: current, b: bias }, args.backend, {});
+    storage.dispose(args.backend, current);
     current = sum;
   }
   if (activation !== "linear") {
     const act = activationKernel(activation, current, preluActivationWeights, attrs);
-    const next = runCpuKernel(act.name, act.inputs, backend, act.attrs);
-    backend.disposeIntermediateTensorInfo(current);
+    const next = runKernel(backendName, act.name, act.inputs, args.backend, act.attrs);
+    storage.dispose(args.backend, current);
     current = next;
   }
   return current;
 }
 
-/** The float32 values of a tensor on a cpu-like backend, or null (other dtypes, odd storage). */
-function float32Values(backend: CpuBackendLike, t: tf.TensorInfo): Float32Array | null {
-  if (t.dtype !== "float32") return null;
-  const values = backend.data.get(t.dataId).values;
-  return values instanceof Float32Array ? values : null;
-}
-
 /** Whether a bias of this shape adds the same N values to every output row (or is a scalar). */
 function isRowBias(shape: number[], n: number): boolean {
-  const size = shape.reduce((p, d) => p * d, 1);
-  if (size === 1) return true;
-  if (shape.length === 0 || shape[shape.length - 1] !== n || size !== n) return false;
-  return true;
+  const size = sizeOf(shape);
+  return size === 1 || (shape.length > 0 && shape[shape.length - 1] === n && size === n);
 }
 
 /** Apply an activation in place; false when it must go through a kernel (prelu, unknown). */
@@ -270,6 +369,11 @@ function activationKernel(
   attrs: { leakyreluAlpha?: number },
 ): { name: string; inputs: tf.NamedTensorInfoMap; attrs: tf.NamedAttrMap } {
   switch (activation) {
+    case "prelu":
+      if (preluWeights === undefined) {
+        throw new Error("fused matMul: activation prelu needs preluActivationWeights");
+      }
+      return { name: tf.Prelu, inputs: { x, alpha: preluWeights }, attrs: {} };
     case "relu":
       return { name: tf.Relu, inputs: { x }, attrs: {} };
     case "relu6":
@@ -280,11 +384,6 @@ function activationKernel(
       return { name: tf.Sigmoid, inputs: { x }, attrs: {} };
     case "leakyrelu":
       return { name: tf.LeakyRelu, inputs: { x }, attrs: { alpha: attrs.leakyreluAlpha ?? 0.2 } };
-    case "prelu":
-      if (preluWeights === undefined) {
-        throw new Error("fused matMul: activation prelu needs preluActivationWeights");
-      }
-      return { name: tf.Prelu, inputs: { x, alpha: preluWeights }, attrs: {} };
     default:
       throw new Error(
         `fused matMul: activation "${activation}" is not implemented; expected linear, relu, ` +
@@ -293,35 +392,41 @@ function activationKernel(
   }
 }
 
-function runCpuKernel(
+function runKernel(
+  backendName: string,
   name: string,
   inputs: tf.NamedTensorInfoMap,
-  backend: CpuBackendLike,
+  backend: unknown,
   attrs: tf.NamedAttrMap,
 ): tf.TensorInfo {
-  const kernel = tf.getKernel(name, BLAS_BACKEND_NAME);
-  if (kernel === undefined) throw new Error(`cpu-blas: kernel ${name} is not registered`);
+  const kernel = tf.getKernel(name, backendName);
+  if (kernel === undefined) throw new Error(`${backendName}: kernel ${name} is not registered`);
   return kernel.kernelFunc({
     inputs,
-    backend: backend as unknown as tf.KernelBackend,
+    backend: backend as tf.KernelBackend,
     attrs,
   }) as tf.TensorInfo;
 }
 
-/**
- * op(A)·op(B) over broadcast batch dimensions, row-major, into a new array (prefilled with
- * `rowBias` repeated on every row when given, which sgemm then accumulates onto).
- */
-function product(
-  lib: Blas,
+/** Sizes of op(A)·op(B) over broadcast batch dimensions. */
+interface ProductPlan {
+  shape: number[];
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  outer: number[];
+  aOuter: number[];
+  bOuter: number[];
+}
+
+function planProduct(
   aShape: number[],
-  av: Float32Array,
   bShape: number[],
-  bv: Float32Array,
   transA: boolean,
   transB: boolean,
-  rowBias: Float32Array | null,
-): { shape: number[]; values: Float32Array } {
+): ProductPlan {
   const ra = aShape.length, rb = bShape.length;
   if (ra < 2 || rb < 2) {
     throw new Error(`matMul: operands must have rank >= 2, got shapes [${aShape}] and [${bShape}]`);
@@ -337,11 +442,25 @@ function product(
     );
   }
   const aOuter = aShape.slice(0, -2), bOuter = bShape.slice(0, -2);
-  const outOuter = broadcastShape(aOuter, bOuter, aShape, bShape);
-  const batch = sizeOf(outOuter), batchA = sizeOf(aOuter), batchB = sizeOf(bOuter);
-  const shape = [...outOuter, m, n];
-  const out = new Float32Array(batch * m * n);
-  if (out.length === 0) return { shape, values: out };
+  const outer = broadcastShape(aOuter, bOuter, aShape, bShape);
+  return { shape: [...outer, m, n], m, n, k, transA, transB, outer, aOuter, bOuter };
+}
+
+/**
+ * op(A)·op(B) into `out` (zeroed, or prefilled with `rowBias` repeated on every row when given,
+ * which sgemm then accumulates onto).
+ */
+function runProduct(
+  lib: Blas,
+  plan: ProductPlan,
+  av: Float32Array,
+  bv: Float32Array,
+  out: Float32Array,
+  rowBias: Float32Array | null,
+): void {
+  const { m, n, k, transA, transB, outer, aOuter, bOuter } = plan;
+  if (out.length === 0) return;
+  const batch = sizeOf(outer), batchA = sizeOf(aOuter), batchB = sizeOf(bOuter);
   let beta = 0;
   if (rowBias !== null) {
     beta = 1;
@@ -354,9 +473,9 @@ function product(
     // Shared B and stacked, untransposed A: one product of (batch·m)×k by k×n.
     lib.sgemm(false, transB, batch * m, n, k, 1, av, lda, bv, ldb, beta, out, n);
     stats.sgemmCalls++;
-    return { shape, values: out };
+    return;
   }
-  const aIndex = batchIndex(outOuter, aOuter), bIndex = batchIndex(outOuter, bOuter);
+  const aIndex = batchIndex(outer, aOuter), bIndex = batchIndex(outer, bOuter);
   for (let i = 0; i < batch; i++) {
     const ai = aIndex[i] * aMat, bi = bIndex[i] * bMat;
     lib.sgemm(
@@ -376,7 +495,6 @@ function product(
     );
   }
   stats.sgemmCalls += batch;
-  return { shape, values: out };
 }
 
 function sizeOf(shape: number[]): number {

@@ -98,7 +98,8 @@ export function gruRecurrence(
   batch: number,
 ): tf.Tensor2D {
   const H = checkRecurrence(gi, wh, bh, steps, batch);
-  const op = tf.customGrad((giT, whT, bhT) => {
+  const op = tf.customGrad((giT, whT, bhT, save) => {
+    (save as tf.GradSaveFunc)([whT as tf.Tensor]); // intermediates are disposed before backprop
     const trace = newTrace(steps * batch * H);
     const hs = runForward(
       (giT as tf.Tensor).dataSync() as Float32Array,
@@ -112,13 +113,13 @@ export function gruRecurrence(
     );
     return {
       value: tf.tensor2d(hs, [steps * batch, H]),
-      gradFunc: (dy: tf.Tensor) => {
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const { dGi, dGh, dbh, hPrev } = runBackward(
           dy.dataSync() as Float32Array,
           steps,
           batch,
           H,
-          whT as tf.Tensor2D,
+          saved[0] as tf.Tensor2D,
           hs,
           trace,
         );

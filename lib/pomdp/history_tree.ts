@@ -35,7 +35,7 @@
  * import { heavenHellModel } from "./heaven_hell.ts";
  * import { buildHistoryTree } from "./history_tree.ts";
  * const tree = buildHistoryTree(heavenHellModel(3), { horizon: 15 });
- * console.log(tree.numNodes, tree.totalHistories); // a few hundred nodes for ~10^8 histories
+ * console.log(tree.numNodes, tree.totalHistories); // 297 nodes standing for 394,742,143 histories
  * ```
  * @module
  */
@@ -312,9 +312,18 @@ export function buildHistoryTree(model: TabularPOMDP, options: HistoryTreeOption
           const s2 = sp.tNext[t];
           for (let q = sp.oStart[a * S + s2]; q < sp.oStart[a * S + s2 + 1]; q++) {
             const c = obsChild[a * O + sp.oObs[q]];
-            const e = findEntry(beliefStart.data, beliefState.data, beliefState.length, c, s2, numNodes);
+            const e = findEntry(
+              beliefStart.data,
+              beliefState.data,
+              beliefState.length,
+              c,
+              s2,
+              numNodes,
+            );
             if (c < 0 || e < 0) {
-              throw new Error(`buildHistoryTree: internal error: no entry for state ${s2} in child ${c}`);
+              throw new Error(
+                `buildHistoryTree: internal error: no entry for state ${s2} in child ${c}`,
+              );
             }
             uNextEntry.push(e);
             uNextNode.push(c);
@@ -372,7 +381,12 @@ export function buildHistoryTree(model: TabularPOMDP, options: HistoryTreeOption
 }
 
 /** The child of `node` after (action, observation): a node index, or -1 (impossible or at depth H). */
-export function findChild(tree: HistoryTree, node: number, action: number, observation: number): number {
+export function findChild(
+  tree: HistoryTree,
+  node: number,
+  action: number,
+  observation: number,
+): number {
   const i = tree.edgeStart[node * tree.numActions + action];
   const j = tree.edgeStart[node * tree.numActions + action + 1];
   for (let e = i; e < j; e++) if (tree.edgeObs[e] === observation) return tree.edgeChild[e];
@@ -419,7 +433,9 @@ export function nodeOf(tree: HistoryTree, actions: number[], observations: numbe
     );
   }
   let n = 0;
-  for (let t = 0; t < actions.length && n >= 0; t++) n = findChild(tree, n, actions[t], observations[t]);
+  for (let t = 0; t < actions.length && n >= 0; t++) {
+    n = findChild(tree, n, actions[t], observations[t]);
+  }
   return n;
 }
 

@@ -8,3 +8,6 @@ export * from "./model.ts";
 export * from "./parser.ts";
 export * from "./writer.ts";
 export * from "./heaven_hell.ts";
+export * from "./belief.ts";
+export * from "./history_tree.ts";
+export * from "./random.ts";

@@ -85,6 +85,8 @@ function checkCount(name: string, v: number): number {
 }
 
 function checkProb(name: string, v: number): number {
-  if (!(v >= 0 && v <= 1)) throw new Error(`randomPOMDP: invalid ${name} ${v}; expected a number in [0, 1]`);
+  if (!(v >= 0 && v <= 1)) {
+    throw new Error(`randomPOMDP: invalid ${name} ${v}; expected a number in [0, 1]`);
+  }
   return v;
 }

@@ -16,7 +16,7 @@
  * import { buildHistoryTree } from "../pomdp/history_tree.ts";
  * import { asymmetricPolicyIteration } from "./api.ts";
  * const res = asymmetricPolicyIteration(buildHistoryTree(heavenHellModel(3), { horizon: 15 }));
- * console.log(res.iterations, res.trace.at(-1)!.rootValue); // ..., 0.99^14
+ * console.log(res.iterations, res.trace.at(-1)!.rootValue); // 11 0.8687458127689781 (0.99^14)
  * ```
  * @module
  */
@@ -59,9 +59,13 @@ export interface ApiOptions {
 
 /** Run API; returns the final U, Q = E U, the greedy-stable policy and a per-iteration trace. */
 export function asymmetricPolicyIteration(tree: HistoryTree, options: ApiOptions = {}): {
+  /** U^π of the final policy. */
   U: Float64Array;
+  /** Q = E U. */
   Q: Float64Array;
+  /** The final (optimal) policy. */
   policy: Int32Array;
+  /** Number of U-evaluations (= trace.length). */
   iterations: number;
   converged: boolean;
   trace: PolicyTracePoint[];
@@ -70,11 +74,15 @@ export function asymmetricPolicyIteration(tree: HistoryTree, options: ApiOptions
   let U = options.U0 ? Float64Array.from(options.U0) : zerosU(tree);
   checkU(tree, U);
   if (options.reference) checkQ(tree, options.reference);
-  let policy = options.policy0 ? Int32Array.from(options.policy0) : greedy(tree, expectation(tree, U));
+  let policy = options.policy0
+    ? Int32Array.from(options.policy0)
+    : greedy(tree, expectation(tree, U));
   checkPolicy(tree, policy);
   const mode = options.evaluation ?? "sweeps";
   if (mode !== "sweeps" && mode !== "exact") {
-    throw new Error(`asymmetricPolicyIteration: invalid evaluation "${mode}"; expected "sweeps" or "exact"`);
+    throw new Error(
+      `asymmetricPolicyIteration: invalid evaluation "${mode}"; expected "sweeps" or "exact"`,
+    );
   }
   const evalTol = options.evaluationTolerance ?? 0;
   const maxSweeps = options.maxEvaluationSweeps ?? 10 * tree.horizon + 10;

@@ -28,21 +28,13 @@
  * import { asymmetricQLearning } from "./aql.ts";
  * const tree = buildHistoryTree(randomPOMDP(makeRng(3), { states: 2, actions: 2, observations: 2 }), { horizon: 2 });
  * const res = asymmetricQLearning(tree, makeRng(4), { episodes: 20_000, reference: backwardInduction(tree).Q });
- * console.log(res.trace.at(-1)!.errorQ); // small
+ * console.log(res.trace.at(-1)!.errorQ); // about 0.02
  * ```
  * @module
  */
 import { entryOf, findChild, type HistoryTree } from "../pomdp/history_tree.ts";
 import { randInt } from "../rng.ts";
-import {
-  checkQ,
-  checkU,
-  expectation,
-  greedy,
-  maxAbsDiff,
-  rootValue,
-  zerosU,
-} from "./operators.ts";
+import { checkQ, checkU, expectation, greedy, maxAbsDiff, rootValue, zerosU } from "./operators.ts";
 import { PomdpSampler } from "./sampler.ts";
 import { policyValue } from "./value_iteration.ts";
 
@@ -103,7 +95,9 @@ export function asymmetricQLearning(
     throw new Error(`asymmetricQLearning: invalid episodes ${episodes}; expected an integer ≥ 1`);
   }
   const eps = options.epsilon ?? 1;
-  if (!(eps >= 0 && eps <= 1)) throw new Error(`asymmetricQLearning: invalid epsilon ${eps}; expected [0, 1]`);
+  if (!(eps >= 0 && eps <= 1)) {
+    throw new Error(`asymmetricQLearning: invalid epsilon ${eps}; expected [0, 1]`);
+  }
   const omega = options.omega ?? 1;
   if (!(omega > 0.5 && omega <= 1)) {
     throw new Error(`asymmetricQLearning: invalid omega ${omega}; expected a number in (0.5, 1]`);
@@ -162,6 +156,9 @@ export function asymmetricQLearning(
         nextNode = findChild(tree, node, a, step.observation);
         if (nextNode >= 0) {
           nextEntry = entryOf(tree, nextNode, step.next);
+          if (nextEntry < 0) {
+            throw new Error(`AQL: state ${step.next} missing from node ${nextNode}`);
+          }
           y += gamma * U[nextEntry * A + argmaxQ(nextNode)];
         }
       }

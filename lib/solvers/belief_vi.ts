@@ -64,9 +64,13 @@ export function beliefValue(
 ): BeliefValue {
   const { S, A, O } = sizes(model);
   if (!Number.isInteger(stepsLeft) || stepsLeft < 0) {
-    throw new Error(`beliefValue: invalid number of actions left ${stepsLeft}; expected an integer ≥ 0`);
+    throw new Error(
+      `beliefValue: invalid number of actions left ${stepsLeft}; expected an integer ≥ 0`,
+    );
   }
-  if (belief.length !== S) throw new Error(`beliefValue: belief has length ${belief.length}; expected ${S}`);
+  if (belief.length !== S) {
+    throw new Error(`beliefValue: belief has length ${belief.length}; expected ${S}`);
+  }
   const gamma = options.discount ?? model.discount;
   const memo = options.memo ?? true;
   const digits = options.digits ?? 12;

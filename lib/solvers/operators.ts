@@ -134,7 +134,11 @@ export function bellmanQ(
 }
 
 /** B on Q: R(h,a) + γ Σ_o Pr(o|h,a) max_a' Q(hao, a'). */
-export function bellmanOptimalityQ(tree: HistoryTree, Q: Float64Array, out?: Float64Array): Float64Array {
+export function bellmanOptimalityQ(
+  tree: HistoryTree,
+  Q: Float64Array,
+  out?: Float64Array,
+): Float64Array {
   checkQ(tree, Q);
   const A = tree.numActions, g = tree.discount;
   const res = out ?? zerosQ(tree);
@@ -180,7 +184,9 @@ export function bellmanU(
 /** max_i |x_i - y_i| (tables of equal length). */
 export function maxAbsDiff(x: ArrayLike<number>, y: ArrayLike<number>): number {
   if (x.length !== y.length) {
-    throw new Error(`maxAbsDiff: lengths ${x.length} and ${y.length} differ; expected equal lengths`);
+    throw new Error(
+      `maxAbsDiff: lengths ${x.length} and ${y.length} differ; expected equal lengths`,
+    );
   }
   let m = 0;
   for (let i = 0; i < x.length; i++) {
@@ -213,7 +219,9 @@ export function checkQ(tree: HistoryTree, Q: Float64Array): void {
 export function checkU(tree: HistoryTree, U: Float64Array): void {
   if (U.length !== tree.numEntries * tree.numActions) {
     throw new Error(
-      `U table has ${U.length} values; expected numEntries·|A| = ${tree.numEntries * tree.numActions}`,
+      `U table has ${U.length} values; expected numEntries·|A| = ${
+        tree.numEntries * tree.numActions
+      }`,
     );
   }
 }
@@ -225,7 +233,9 @@ export function checkPolicy(tree: HistoryTree, policy: Int32Array): void {
   }
   for (let n = 0; n < policy.length; n++) {
     if (!(policy[n] >= 0 && policy[n] < tree.numActions)) {
-      throw new Error(`policy[${n}] = ${policy[n]}; expected an action in 0..${tree.numActions - 1}`);
+      throw new Error(
+        `policy[${n}] = ${policy[n]}; expected an action in 0..${tree.numActions - 1}`,
+      );
     }
   }
 }

@@ -26,7 +26,7 @@ import { evaluatePolicy } from "./value_iteration.ts";
 
 /** One iteration of (asymmetric) policy iteration. */
 export interface PolicyTracePoint {
-  /** Iteration k (Q_k = Q^{π_{k-1}}; k = 0 is the initial policy's value). */
+  /** Iteration k: policy π_k was evaluated (PI: Q^{π_k}; API: Q_{k+1} = E U_{k+1} = Q^{π_k}). */
   iteration: number;
   /** V^{π_k}(root) = Q^{π_k}(root, π_k(root)) of the policy evaluated at this iteration. */
   rootValue: number;
@@ -56,7 +56,9 @@ export interface PolicyIterationOptions {
 export function policyIteration(tree: HistoryTree, options: PolicyIterationOptions = {}): {
   /** Q^π of the final policy. */
   Q: Float64Array;
+  /** The final (optimal) policy. */
   policy: Int32Array;
+  /** Number of policy evaluations (= trace.length). */
   iterations: number;
   converged: boolean;
   trace: PolicyTracePoint[];

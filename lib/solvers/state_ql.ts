@@ -21,7 +21,7 @@
  * import { stateOnlyQLearning } from "./state_ql.ts";
  * const tree = buildHistoryTree(heavenHellModel(3), { horizon: 40 });
  * const res = stateOnlyQLearning(tree, makeRng(1), { episodes: 2_000 });
- * console.log(res.trace.at(-1)!.greedyValue);
+ * console.log(res.trace.at(-1)!.greedyValue); // 0: its greedy policy never uses the priest
  * ```
  * @module
  */
@@ -73,10 +73,14 @@ export function stateOnlyQLearning(
   }
   const variant = options.variant ?? "bootstrap";
   if (variant !== "bootstrap" && variant !== "vr") {
-    throw new Error(`stateOnlyQLearning: invalid variant "${variant}"; expected "bootstrap" or "vr"`);
+    throw new Error(
+      `stateOnlyQLearning: invalid variant "${variant}"; expected "bootstrap" or "vr"`,
+    );
   }
   const eps = options.epsilon ?? 1;
-  if (!(eps >= 0 && eps <= 1)) throw new Error(`stateOnlyQLearning: invalid epsilon ${eps}; expected [0, 1]`);
+  if (!(eps >= 0 && eps <= 1)) {
+    throw new Error(`stateOnlyQLearning: invalid epsilon ${eps}; expected [0, 1]`);
+  }
   const omega = options.omega ?? 1;
   if (!(omega > 0.5 && omega <= 1)) {
     throw new Error(`stateOnlyQLearning: invalid omega ${omega}; expected a number in (0.5, 1]`);
@@ -184,7 +188,9 @@ export function stateOnlyValueIteration(tree: HistoryTree, options: StateViOptio
 } {
   const variant = options.variant ?? "bootstrap";
   if (variant !== "bootstrap" && variant !== "vr") {
-    throw new Error(`stateOnlyValueIteration: invalid variant "${variant}"; expected "bootstrap" or "vr"`);
+    throw new Error(
+      `stateOnlyValueIteration: invalid variant "${variant}"; expected "bootstrap" or "vr"`,
+    );
   }
   if (options.reference) checkQ(tree, options.reference);
   const maxIt = options.maxIterations ?? 10 * tree.horizon + 10;
@@ -239,7 +245,9 @@ export function stateOnlyValueIteration(tree: HistoryTree, options: StateViOptio
       }
     }
     for (let s = 0; s < S; s++) {
-      for (let a = 0; a < A; a++) nextU[s * A + a] = weight[s] > 0 ? nextU[s * A + a] / weight[s] : 0;
+      for (let a = 0; a < A; a++) {
+        nextU[s * A + a] = weight[s] > 0 ? nextU[s * A + a] / weight[s] : 0;
+      }
     }
     const deltaU = maxAbsDiff(nextU, U), deltaQ = maxAbsDiff(nextQ, Q);
     U = nextU;

@@ -122,9 +122,8 @@ export interface TrainResult {
 
 const defaultMakeAgent: AgentFactory = async (env, algo, options) => {
   const mod = await import("../models/agent.ts");
-  return mod.makeAgent(env, algo, options as Parameters<typeof mod.makeAgent>[2]);
+  return mod.makeAgent(env, algo, options);
 };
-
 
 /** Index of the first maximal entry (ties: first; NaN entries never win unless all are NaN). */
 export function argmax(q: ArrayLike<number>): number {

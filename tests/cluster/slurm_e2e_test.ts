@@ -176,7 +176,8 @@ Deno.test({
             "checkpoint-every": "1000",
             set: [...TINY, "totalSteps=30000", "logEvery=1000"],
           }));
-          const total = 30000;
+          const total = 12000;
+          const t1 = Date.now();
           const job = (await slurm("sbatch", "--parsable", script)).split(";")[0];
           submitted.push(job);
           const task = `${job}_0`;
@@ -187,8 +188,10 @@ Deno.test({
             180_000,
             plan.dir,
           );
+          console.log(`cancelling ${task} after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
           await slurm("scancel", task);
           await waitGone(task, plan.dir, 60_000);
+          console.log(`cancelled after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
           const stopped = readTaskEvents(plan.dir, 0).filter((e) => e.event === "run-end");
           assert.equal(stopped.length, 1, logs(plan.dir));
           assert.equal(stopped[0].status, "interrupted", logs(plan.dir));
@@ -200,6 +203,7 @@ Deno.test({
           await slurm("scontrol", "requeue", task);
           await slurm("scontrol", "update", `JobId=${task}`, "StartTime=now");
           await waitGone(task, plan.dir, 240_000);
+          console.log(`resumed task done after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
 
           const events = readTaskEvents(plan.dir, 0);
           const ends = events.filter((e) => e.event === "run-end");

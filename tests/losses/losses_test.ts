@@ -51,7 +51,10 @@ function values(l: { loss: tf.Scalar; lossQ: tf.Scalar; lossU: tf.Scalar }) {
 
 function close(got: number, want: number, what: string) {
   // Values up to ~100 in float32: 1e-4 relative.
-  assert.ok(Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)), `${what}: ${got} vs ${want}`);
+  assert.ok(
+    Math.abs(got - want) <= 1e-4 * Math.max(1, Math.abs(want)),
+    `${what}: ${got} vs ${want}`,
+  );
 }
 
 Deno.test("`dqnLoss()` equals the hand-computed DQN loss", () => {
@@ -95,8 +98,19 @@ Deno.test("losses differentiate the online values only, by hand", () => {
   tf.tidy(() => {
     const x = inputs();
     // ADQN total = (L_U + L_Q)/2: d/dQ(h_t, a_t) = (Q - y)/N, zero for other actions.
-    const [gq, gu, gtq, gtu] = tf.grads((q: tf.Tensor, u: tf.Tensor, tq: tf.Tensor, tu: tf.Tensor) =>
-      adqnLoss({ ...x, q: q as tf.Tensor2D, u: u as tf.Tensor2D, targetQNext: tq as tf.Tensor2D, targetUNext: tu as tf.Tensor2D }).loss
+    const [gq, gu, gtq, gtu] = tf.grads((
+      q: tf.Tensor,
+      u: tf.Tensor,
+      tq: tf.Tensor,
+      tu: tf.Tensor,
+    ) =>
+      adqnLoss({
+        ...x,
+        q: q as tf.Tensor2D,
+        u: u as tf.Tensor2D,
+        targetQNext: tq as tf.Tensor2D,
+        targetUNext: tu as tf.Tensor2D,
+      }).loss
     )([x.q, x.u, x.targetQNext, x.targetUNext]);
     const want = (vals: number[], ys: number[]) => {
       const out = [0, 0, 0, 0, 0, 0];
@@ -106,13 +120,17 @@ Deno.test("losses differentiate the online values only, by hand", () => {
     const y = [10, 16, 2];
     Array.from(gq.dataSync()).forEach((g, i) => close(g, want([2, 0.5, 3], y)[i], `dQ[${i}]`));
     Array.from(gu.dataSync()).forEach((g, i) => close(g, want([3, 2, 0], y)[i], `dU[${i}]`));
-    for (const g of [gtq, gtu]) assert.ok(g.dataSync().every((v) => v === 0), "targets get no gradient");
+    for (const g of [gtq, gtu]) {
+      assert.ok(g.dataSync().every((v) => v === 0), "targets get no gradient");
+    }
     // VR: d L_Q / dQ(h_t, a) = 2 (Q - Ū(h_t, s_t, a)) / (N·|A|) / 2 for the total; Ū gets nothing.
     const [gq2, gtu2] = tf.grads((q: tf.Tensor, tu: tf.Tensor) =>
       adqnVrLoss({ ...x, q: q as tf.Tensor2D, targetU: tu as tf.Tensor2D }).loss
     )([x.q, x.targetU]);
     const flatQ = Q.flat(), flatTU = TU.flat();
-    Array.from(gq2.dataSync()).forEach((g, i) => close(g, (flatQ[i] - flatTU[i]) / 6, `VR dQ[${i}]`));
+    Array.from(gq2.dataSync()).forEach((g, i) =>
+      close(g, (flatQ[i] - flatTU[i]) / 6, `VR dQ[${i}]`)
+    );
     assert.ok(gtu2.dataSync().every((v) => v === 0));
   });
 });
@@ -130,9 +148,15 @@ Deno.test("`greedyActions()` breaks ties by the first index on wasm and cpu", as
 
 Deno.test("losses reject inconsistent inputs", () => {
   tf.tidy(() => {
-    assert.throws(() => dqnLoss({ ...inputs(), targetQNext: tf.zeros([2, 2]) }), /targetQNext \[2,2\]/);
+    assert.throws(
+      () => dqnLoss({ ...inputs(), targetQNext: tf.zeros([2, 2]) }),
+      /targetQNext \[2,2\]/,
+    );
     assert.throws(() => dqnLoss({ ...inputs(), actions: tf.tensor1d([0, 1, 0]) }), /int32/);
-    assert.throws(() => adqnVrLoss({ ...inputs(), targetU: undefined as unknown as tf.Tensor2D }), /targetU missing/);
+    assert.throws(
+      () => adqnVrLoss({ ...inputs(), targetU: undefined as unknown as tf.Tensor2D }),
+      /targetU missing/,
+    );
     assert.throws(() => dqnLoss({ ...inputs(), gamma: 2 }), /gamma 2/);
   });
 });

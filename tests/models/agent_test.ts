@@ -5,7 +5,7 @@ import { makeEnv } from "../../lib/envs/mod.ts";
 import { makeAgent, type RecurrentAgent } from "../../lib/models/agent.ts";
 import type { ModelConfig } from "../../lib/models/presets.ts";
 import { initBackend } from "../../lib/nn/backend.ts";
-import { ALGO_IDS, type AlgoId, type AgentSnapshot, type Episode } from "../../lib/train/agent.ts";
+import { type AgentSnapshot, ALGO_IDS, type AlgoId, type Episode } from "../../lib/train/agent.ts";
 import { extendByFinalStep, maxAbsDiff, randomEpisode } from "./helpers.ts";
 
 await initBackend("wasm");
@@ -127,7 +127,10 @@ Deno.test("`makeAgent()` loss gradients match finite differences end to end", ()
       for (const k of [1, g.length - 2]) {
         const fd = (lossWith(name, k, eps_) - lossWith(name, k, -eps_)) / (2 * eps_);
         // float32 losses of O(1): rounding ~1e-7/ε ≈ 3e-5, truncation O(ε²); 2e-3 + 2% is safe.
-        assert.ok(Math.abs(fd - g[k]) < 2e-3 + 0.02 * Math.abs(g[k]), `${algo} ${name}[${k}]: ${fd} vs ${g[k]}`);
+        assert.ok(
+          Math.abs(fd - g[k]) < 2e-3 + 0.02 * Math.abs(g[k]),
+          `${algo} ${name}[${k}]: ${fd} vs ${g[k]}`,
+        );
       }
     }
     agent.dispose();
@@ -147,7 +150,11 @@ Deno.test("`makeAgent()` acting step by step equals the whole-episode forward", 
     let h = agent.initialHidden();
     for (let t = 0; t < ep.length; t++) {
       const h0 = Float32Array.from(h);
-      const out = agent.act(h, t === 0 ? -1 : ep.actions[t - 1], ep.obs.subarray(t * ow, (t + 1) * ow));
+      const out = agent.act(
+        h,
+        t === 0 ? -1 : ep.actions[t - 1],
+        ep.obs.subarray(t * ow, (t + 1) * ow),
+      );
       assert.deepEqual(h, h0, "act must not modify its input state");
       const want = whole.subarray(t * A, (t + 1) * A);
       assert.ok(maxAbsDiff(out.q, want) < 1e-5, `${algo} step ${t}: ${out.q} vs ${want}`);
@@ -170,19 +177,27 @@ Deno.test("`makeAgent()` shares the history encoder with U only in ADQN and ADQN
     const q = agent.lossGradients(eps, opts, "online", "q").grads;
     // The Q loss never reaches U's head or U's state encoder.
     for (const [name, g] of Object.entries(q)) {
-      if (name.startsWith("u.") || name.startsWith("state.")) assert.ok(!nonzero(g), `${algo}: L_Q → ${name}`);
-      if (name.startsWith("gru.") || name.startsWith("q.")) assert.ok(nonzero(g), `${algo}: L_Q ↛ ${name}`);
+      if (name.startsWith("u.") || name.startsWith("state.")) {
+        assert.ok(!nonzero(g), `${algo}: L_Q → ${name}`);
+      }
+      if (name.startsWith("gru.") || name.startsWith("q.")) {
+        assert.ok(nonzero(g), `${algo}: L_Q ↛ ${name}`);
+      }
     }
     if (algo === "dqn") {
       assert.ok(!Object.keys(q).some((n) => n.startsWith("u.")), "DQN has no U");
     } else {
       const u = agent.lossGradients(eps, opts, "online", "u").grads;
       const shared = algo === "adqn" || algo === "adqn-vr";
-      for (const name of ["gru.wi", "gru.wh", "gru.bi", "gru.bh", "action.onehot0", "obs.onehot0"]) {
+      for (
+        const name of ["gru.wi", "gru.wh", "gru.bi", "gru.bh", "action.onehot0", "obs.onehot0"]
+      ) {
         assert.equal(nonzero(u[name]), shared, `${algo}: L_U → ${name} should be ${shared}`);
       }
       for (const name of ["q.0.w", "q.1.w"]) assert.ok(!nonzero(u[name]), `${algo}: L_U → ${name}`);
-      for (const name of ["u.0.w", "u.1.b", "state.onehot0"]) assert.ok(nonzero(u[name]), `${algo}: ${name}`);
+      for (const name of ["u.0.w", "u.1.b", "state.onehot0"]) {
+        assert.ok(nonzero(u[name]), `${algo}: ${name}`);
+      }
     }
     agent.dispose();
   }
@@ -193,7 +208,11 @@ Deno.test("`makeAgent()` targets get no gradient and change only through updateT
   for (const algo of ALGO_IDS) {
     const agent = small(algo);
     const before = agent.snapshot();
-    const { grads } = agent.lossGradients(eps, { gamma: GAMMA, bootstrapOnTruncation: true }, "target");
+    const { grads } = agent.lossGradients(
+      eps,
+      { gamma: GAMMA, bootstrapOnTruncation: true },
+      "target",
+    );
     for (const [name, g] of Object.entries(grads)) {
       assert.ok(g === null || g.every((v) => v === 0), `${algo}: gradient reaches target ${name}`);
     }
@@ -202,7 +221,11 @@ Deno.test("`makeAgent()` targets get no gradient and change only through updateT
     let onlineChanged = false;
     for (const key of Object.keys(before.tensors)) {
       if (key.startsWith("target/")) {
-        assert.deepEqual(after.tensors[key].data, before.tensors[key].data, `${algo}: ${key} changed`);
+        assert.deepEqual(
+          after.tensors[key].data,
+          before.tensors[key].data,
+          `${algo}: ${key} changed`,
+        );
       } else if (key.startsWith("online/")) {
         onlineChanged ||= maxAbsDiff(after.tensors[key].data, before.tensors[key].data) > 0;
       }
@@ -327,7 +350,11 @@ Deno.test("`makeAgent()` trains on the real presets of Car-Flag, Cleaner and Mem
       const eps = [randomEpisode(e, 1, 4), randomEpisode(e, 2, 3)];
       const l = agent.trainStep(eps, { gamma: 0.99, bootstrapOnTruncation: true });
       assert.ok(Number.isFinite(l.loss), `${id} ${algo}`);
-      const { q, hidden } = agent.act(agent.initialHidden(), -1, eps[0].obs.subarray(0, e.obsSpec.size));
+      const { q, hidden } = agent.act(
+        agent.initialHidden(),
+        -1,
+        eps[0].obs.subarray(0, e.obsSpec.size),
+      );
       assert.equal(q.length, e.numActions);
       assert.equal(hidden.length, id === "memory-four-rooms-7x7" ? 64 : 128);
       agent.dispose();
@@ -338,7 +365,10 @@ Deno.test("`makeAgent()` trains on the real presets of Car-Flag, Cleaner and Mem
 Deno.test("`makeAgent()` rejects bad algorithms, options and episodes with clear errors", () => {
   assert.throws(() => makeAgent(env, "ddqn" as AlgoId, { seed: 0 }), /unknown algorithm "ddqn"/);
   assert.throws(() => makeAgent(env, "dqn", { seed: 0, model: { gruHidden: -1 } }), /gruHidden/);
-  assert.throws(() => makeAgent(env, "dqn", { seed: 0, lr: 0, model: SMALL }), /lr must be positive/);
+  assert.throws(
+    () => makeAgent(env, "dqn", { seed: 0, lr: 0, model: SMALL }),
+    /lr must be positive/,
+  );
   const agent = small("adqn");
   const ep = randomEpisode(env, 3, 4);
   assert.throws(() => agent.trainStep([], { gamma: 0.9 }), /non-empty/);

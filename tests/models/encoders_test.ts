@@ -40,6 +40,9 @@ Deno.test("`FeatureEncoder` reads one-hot, vector and categorical parts as docum
   const id = new FeatureEncoder("s", spec, { onehot: 0, categorical: 1 });
   assert.equal(id.outSize, 2 + 1 + 3 + 3);
   assert.throws(() => enc.prepare(new Float32Array([0, 1, 0.5, 3, 0, 0, 0, 1, 1]), 1), /code 3/);
-  assert.throws(() => new FeatureEncoder("s", spec, { onehot: 2, categorical: 0 }), /categorical width/);
+  assert.throws(
+    () => new FeatureEncoder("s", spec, { onehot: 2, categorical: 0 }),
+    /categorical width/,
+  );
   Object.values(W).forEach((t) => t.dispose());
 });

@@ -57,8 +57,14 @@ Deno.test("`resolveModelConfig()` applies overrides and rejects bad ones clearly
   assert.equal(c.gruHidden, 16);
   assert.deepEqual(c.headHidden, [8, 4]);
   assert.equal(c.actionEmbedding, 0);
-  assert.throws(() => resolveModelConfig("car-flag", { gruHiden: 3 }), /unknown model setting "gruHiden"/);
-  assert.throws(() => resolveModelConfig("car-flag", { gruHidden: 0 }), /gruHidden must be an integer ≥ 1/);
+  assert.throws(
+    () => resolveModelConfig("car-flag", { gruHiden: 3 }),
+    /unknown model setting "gruHiden"/,
+  );
+  assert.throws(
+    () => resolveModelConfig("car-flag", { gruHidden: 0 }),
+    /gruHidden must be an integer ≥ 1/,
+  );
   assert.throws(() => resolveModelConfig("car-flag", { obsEmbedding: 1.5 }), /obsEmbedding/);
   assert.throws(() => resolveModelConfig("car-flag", { headHidden: [0] }), /headHidden/);
   // The preset object itself is never modified.

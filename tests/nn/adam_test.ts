@@ -27,7 +27,10 @@ Deno.test("`Adam` follows PyTorch's update with bias correction", () => {
   const got = w.dataSync();
   const want0 = pytorchAdam(1, grads.map((g) => g[0]), 0.1, 1e-4);
   const want1 = pytorchAdam(-2, grads.map((g) => g[1]), 0.1, 1e-4);
-  assert.ok(Math.abs(got[0] - want0) < 1e-6 && Math.abs(got[1] - want1) < 1e-6, `${got} vs ${want0}, ${want1}`);
+  assert.ok(
+    Math.abs(got[0] - want0) < 1e-6 && Math.abs(got[1] - want1) < 1e-6,
+    `${got} vs ${want0}, ${want1}`,
+  );
   // The first step of Adam moves each weight by about lr·sign(g) (here: ε-corrected).
   assert.equal(opt.step, 3);
   opt.dispose();

@@ -32,10 +32,17 @@ for (const activation of ["linear", "relu"] as const) {
         tf.sum(tf.mul(f(xv, wv, bv), R));
       const g1 = tf.grads(loss(ours))([x, w, b]);
       const g2 = tf.grads(loss(plain))([x, w, b]);
-      g1.forEach((g, i) => assert.ok(maxAbsDiff(g.dataSync(), g2[i].dataSync()) < 1e-5, `input ${i}`));
+      g1.forEach((g, i) =>
+        assert.ok(maxAbsDiff(g.dataSync(), g2[i].dataSync()) < 1e-5, `input ${i}`)
+      );
       // Without bias, and with x as data: gradients of w agree with the full version's.
       const [gw] = tf.grads((wv: tf.Tensor) =>
-        tf.sum(tf.mul(dense(x as tf.Tensor2D, wv as tf.Tensor2D, null, { activation, inputGrad: false }), R))
+        tf.sum(
+          tf.mul(
+            dense(x as tf.Tensor2D, wv as tf.Tensor2D, null, { activation, inputGrad: false }),
+            R,
+          ),
+        )
       )([w]);
       const [, gwRef] = tf.grads((xv: tf.Tensor, wv: tf.Tensor) =>
         tf.sum(tf.mul(plain(xv, wv, tf.zeros([OUT])), R))
@@ -49,7 +56,12 @@ Deno.test("`dense()` gradients match central finite differences", () => {
   tf.tidy(() => {
     const x = rnd(5, [N, IN]), w = rnd(6, [IN, OUT]), b = rnd(7, [OUT]), R = rnd(8, [N, OUT]);
     const f = (wv: tf.Tensor) =>
-      tf.sum(tf.mul(dense(x as tf.Tensor2D, wv as tf.Tensor2D, b as tf.Tensor1D, { activation: "relu" }), R));
+      tf.sum(
+        tf.mul(
+          dense(x as tf.Tensor2D, wv as tf.Tensor2D, b as tf.Tensor1D, { activation: "relu" }),
+          R,
+        ),
+      );
     const g = tf.grad(f)(w).dataSync();
     const base = w.dataSync();
     const eps = 1e-3;
@@ -57,7 +69,8 @@ Deno.test("`dense()` gradients match central finite differences", () => {
       const p = Float32Array.from(base), m = Float32Array.from(base);
       p[k] += eps;
       m[k] -= eps;
-      const fd = (f(tf.tensor(p, w.shape)).dataSync()[0] - f(tf.tensor(m, w.shape)).dataSync()[0]) / (2 * eps);
+      const fd = (f(tf.tensor(p, w.shape)).dataSync()[0] - f(tf.tensor(m, w.shape)).dataSync()[0]) /
+        (2 * eps);
       // Piecewise-linear in w away from ReLU kinks: FD is exact up to float32 rounding (~1e-4 here).
       assert.ok(Math.abs(fd - g[k]) < 2e-3, `w[${k}]: fd ${fd} vs ${g[k]}`);
     }

@@ -59,13 +59,23 @@ Deno.test("`gruSequence()` gradients match tfjs autodiff of the reference", () =
     const w = randomWeights(3);
     const x = randomInput(4);
     const R = readout(5);
-    const lossOf = (run: typeof gruSequence) => (xv: tf.Tensor, wi: tf.Tensor, wh: tf.Tensor, bi: tf.Tensor, bh: tf.Tensor) =>
-      tf.sum(tf.mul(run(xv as tf.Tensor2D, {
-        wi: wi as tf.Tensor2D,
-        wh: wh as tf.Tensor2D,
-        bi: bi as tf.Tensor1D,
-        bh: bh as tf.Tensor1D,
-      }, T, B), R));
+    const lossOf =
+      (run: typeof gruSequence) =>
+      (xv: tf.Tensor, wi: tf.Tensor, wh: tf.Tensor, bi: tf.Tensor, bh: tf.Tensor) =>
+        tf.sum(tf.mul(
+          run(
+            xv as tf.Tensor2D,
+            {
+              wi: wi as tf.Tensor2D,
+              wh: wh as tf.Tensor2D,
+              bi: bi as tf.Tensor1D,
+              bh: bh as tf.Tensor1D,
+            },
+            T,
+            B,
+          ),
+          R,
+        ));
     const args = [x, w.wi, w.wh, w.bi, w.bh];
     const ours = tf.grads(lossOf(gruSequence))(args);
     const ref = tf.grads(lossOf((xv, wv, s, b) => gruSequenceReference(xv, wv, s, b)))(args);
@@ -87,18 +97,29 @@ Deno.test("`gruSequence()` gradients match central finite differences", () => {
       tf.sum(tf.mul(gruSequence(xv, wv, T, B), R)).dataSync()[0];
     const [gWh, gBi, gX] = tf.grads((wh: tf.Tensor, bi: tf.Tensor, xv: tf.Tensor) =>
       tf.sum(tf.mul(
-        gruSequence(xv as tf.Tensor2D, { ...w, wh: wh as tf.Tensor2D, bi: bi as tf.Tensor1D }, T, B),
+        gruSequence(
+          xv as tf.Tensor2D,
+          { ...w, wh: wh as tf.Tensor2D, bi: bi as tf.Tensor1D },
+          T,
+          B,
+        ),
         R,
       ))
     )([w.wh, w.bi, x]).map((g) => g.dataSync());
     const eps = 1e-2;
-    const check = (name: string, base: tf.Tensor, grad: ArrayLike<number>, make: (t: tf.Tensor) => number) => {
+    const check = (
+      name: string,
+      base: tf.Tensor,
+      grad: ArrayLike<number>,
+      make: (t: tf.Tensor) => number,
+    ) => {
       const data = base.dataSync();
       for (const k of [0, 7, data.length - 1]) {
         const plus = Float32Array.from(data), minus = Float32Array.from(data);
         plus[k] += eps;
         minus[k] -= eps;
-        const fd = (make(tf.tensor(plus, base.shape)) - make(tf.tensor(minus, base.shape))) / (2 * eps);
+        const fd = (make(tf.tensor(plus, base.shape)) - make(tf.tensor(minus, base.shape))) /
+          (2 * eps);
         // Central differences in float32 with ε = 1e-2: truncation O(ε²) plus rounding ~1e-5.
         assert.ok(Math.abs(fd - grad[k]) < 2e-3, `${name}[${k}]: fd ${fd} vs grad ${grad[k]}`);
       }
@@ -123,11 +144,21 @@ Deno.test("`gruCell()` and `gruRecurrenceNoGrad()` continue from a given state l
     let h = h0;
     const bh = w.bh.dataSync() as Float32Array;
     for (let t = 0; t < T; t++) {
-      const next = gruCell(giData.slice(t * B * 3 * H, (t + 1) * B * 3 * H) as Float32Array, h, w.wh, bh, B);
+      const next = gruCell(
+        giData.slice(t * B * 3 * H, (t + 1) * B * 3 * H) as Float32Array,
+        h,
+        w.wh,
+        bh,
+        B,
+      );
       assert.ok(maxAbsDiff(next, ref.slice(t * B * H, (t + 1) * B * H)) < 1e-5, `step ${t}`);
       h = next;
     }
-    assert.deepEqual(Array.from(h0), Array.from(normalArray(makeRng(11), B * H, 0.5)), "h0 unchanged");
+    assert.deepEqual(
+      Array.from(h0),
+      Array.from(normalArray(makeRng(11), B * H, 0.5)),
+      "h0 unchanged",
+    );
   });
 });
 
@@ -149,7 +180,10 @@ Deno.test("`gruSequence()` follows PyTorch's gate equations on a hand-computed s
     const r2 = sig(3 * h1 + 0.5), z2 = sig(3 * h1), n2 = Math.tanh(0.25 + r2 * (3 * h1 + 2));
     const h2 = (1 - z2) * n2 + z2 * h1;
     const out = gruSequence(tf.tensor2d([[1], [0]]), w, 2, 1).dataSync();
-    assert.ok(Math.abs(out[0] - h1) < 1e-6 && Math.abs(out[1] - h2) < 1e-6, `${out} vs ${h1}, ${h2}`);
+    assert.ok(
+      Math.abs(out[0] - h1) < 1e-6 && Math.abs(out[1] - h2) < 1e-6,
+      `${out} vs ${h1}, ${h2}`,
+    );
   });
 });
 
@@ -157,6 +191,9 @@ Deno.test("`gruSequence()` rejects inconsistent shapes", () => {
   tf.tidy(() => {
     const w = randomWeights(12);
     assert.throws(() => gruSequence(randomInput(1, 7), w, T, B), /rows/);
-    assert.throws(() => gruSequence(tf.zeros([T * B, I + 1]) as tf.Tensor2D, w, T, B), /inconsistent/);
+    assert.throws(
+      () => gruSequence(tf.zeros([T * B, I + 1]) as tf.Tensor2D, w, T, B),
+      /inconsistent/,
+    );
   });
 });

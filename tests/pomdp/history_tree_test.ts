@@ -5,8 +5,8 @@ import {
   buildHistoryTree,
   entryOf,
   findChild,
-  type HistoryTree,
   historyOf,
+  type HistoryTree,
   nodeBelief,
   nodeOf,
   treeStats,
@@ -48,7 +48,10 @@ Deno.test("`buildHistoryTree()` merging by belief keeps every history's count", 
     const dag = buildHistoryTree(model, { horizon: H, merge: "belief" });
     assert.ok(dag.numNodes <= tree.numNodes);
     assert.deepEqual(historiesPerDepth(dag), historiesPerDepth(tree));
-    assert.deepEqual(historiesPerDepth(tree), Array.from({ length: H }, (_, d) => tree.layerStart[d + 1] - tree.layerStart[d]));
+    assert.deepEqual(
+      historiesPerDepth(tree),
+      Array.from({ length: H }, (_, d) => tree.layerStart[d + 1] - tree.layerStart[d]),
+    );
     assert.equal(dag.totalHistories, tree.numNodes);
     assert.equal(dag.truncatedHistories, tree.truncatedHistories);
   }
@@ -80,7 +83,10 @@ Deno.test("`buildHistoryTree()` beliefs, rewards and Pr(o|h,a) agree with direct
               assert.ok(Math.abs(cb[s] - u.belief![s]) < 1e-11, `child ${c} of ${n}: state ${s}`);
             }
           }
-          assert.ok(Math.abs(total - 1) < 1e-12, `Σ_o Pr(o|h,a) + Pr(end) = ${total} at (${n}, ${a})`);
+          assert.ok(
+            Math.abs(total - 1) < 1e-12,
+            `Σ_o Pr(o|h,a) + Pr(end) = ${total} at (${n}, ${a})`,
+          );
         }
       }
     }
@@ -96,7 +102,9 @@ Deno.test("`buildHistoryTree()` U transitions carry T·O mass except on ends and
     assert.equal(entryOf(tree, n, s), k);
     for (let a = 0; a < A; a++) {
       let mass = 0;
-      for (let t = tree.uStart[k * A + a]; t < tree.uStart[k * A + a + 1]; t++) mass += tree.uProb[t];
+      for (let t = tree.uStart[k * A + a]; t < tree.uStart[k * A + a + 1]; t++) {
+        mass += tree.uProb[t];
+      }
       const expected = model.reset[a * S + s] || tree.depth[n] === tree.horizon - 1 ? 0 : 1;
       assert.ok(Math.abs(mass - expected) < 1e-12, `entry ${k} action ${a}: ${mass}`);
     }
@@ -109,7 +117,9 @@ Deno.test("`buildHistoryTree()` ends Heaven-Hell episodes in the end cells", () 
   let endNodes = 0;
   for (let n = 0; n < tree.numNodes; n++) {
     const cells = new Set<number>();
-    for (let k = tree.beliefStart[n]; k < tree.beliefStart[n + 1]; k++) cells.add(tree.beliefState[k] % C);
+    for (let k = tree.beliefStart[n]; k < tree.beliefStart[n + 1]; k++) {
+      cells.add(tree.beliefState[k] % C);
+    }
     if (!cells.has(6) && !cells.has(9)) continue;
     assert.equal(cells.size, 1, "cells are observed, so a belief sits on one cell");
     endNodes++;

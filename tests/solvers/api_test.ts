@@ -2,7 +2,11 @@ import assert from "assert";
 import { makeRng } from "../../lib/rng.ts";
 import { asymmetricPolicyIteration } from "../../lib/solvers/api.ts";
 import { expectation, maxAbsDiff, randomU } from "../../lib/solvers/operators.ts";
-import { backwardInduction, evaluatePolicyU, policyValue } from "../../lib/solvers/value_iteration.ts";
+import {
+  backwardInduction,
+  evaluatePolicyU,
+  policyValue,
+} from "../../lib/solvers/value_iteration.ts";
 import { exactProblems, treeOf } from "./problems.ts";
 
 Deno.test("`asymmetricPolicyIteration()` reaches the Q* of value iteration (Theorem 4.1)", () => {

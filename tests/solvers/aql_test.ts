@@ -37,7 +37,10 @@ Deno.test("`asymmetricQLearning()` converges to Q* and U* on small POMDPs (Theor
     assert.ok(last.errorU < TOLERANCE, `seed ${seed}: max |U - U*| = ${last.errorU}`);
     assert.ok(last.errorQ < first.errorQ, `seed ${seed}: the error must shrink`);
     assert.ok(last.consistencyGap < TOLERANCE, `seed ${seed}: gap ${last.consistencyGap}`);
-    assert.ok(Math.abs(last.greedyValue - opt.V[0]) < 1e-9, `seed ${seed}: greedy policy not optimal`);
+    assert.ok(
+      Math.abs(last.greedyValue - opt.V[0]) < 1e-9,
+      `seed ${seed}: greedy policy not optimal`,
+    );
     assert.equal(res.samples, last.samples);
   }
 });
@@ -46,7 +49,11 @@ Deno.test("`asymmetricQLearning()` without the Pr(s|h) factor leaves Q and E U i
   for (const seed of [1, 2, 3]) {
     const { tree, opt } = smallProblem(seed);
     const rng = makeRng(`aql-run/${seed}`);
-    const res = asymmetricQLearning(tree, rng, { episodes: EPISODES, stateFactor: false, reference: opt.Q });
+    const res = asymmetricQLearning(tree, rng, {
+      episodes: EPISODES,
+      stateFactor: false,
+      reference: opt.Q,
+    });
     const last = res.trace.at(-1)!;
     const gap = maxAbsDiff(res.Q, expectation(tree, res.U));
     assert.equal(gap, last.consistencyGap);
@@ -59,6 +66,12 @@ Deno.test("`asymmetricQLearning()` rejects invalid options", () => {
   const { tree } = smallProblem(1);
   const rng = makeRng(0);
   assert.throws(() => asymmetricQLearning(tree, rng, { episodes: 0 }), /invalid episodes 0/);
-  assert.throws(() => asymmetricQLearning(tree, rng, { episodes: 1, epsilon: 2 }), /invalid epsilon 2/);
-  assert.throws(() => asymmetricQLearning(tree, rng, { episodes: 1, omega: 0.4 }), /invalid omega 0.4/);
+  assert.throws(
+    () => asymmetricQLearning(tree, rng, { episodes: 1, epsilon: 2 }),
+    /invalid epsilon 2/,
+  );
+  assert.throws(
+    () => asymmetricQLearning(tree, rng, { episodes: 1, omega: 0.4 }),
+    /invalid omega 0.4/,
+  );
 });

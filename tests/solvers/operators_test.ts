@@ -38,7 +38,10 @@ Deno.test("`bellmanU()` also satisfies E B_π U = B_π E U for any policy π", (
     const tree = buildHistoryTree(randomTestModel(seed), { horizon: 5 });
     const U = randomU(tree, rng);
     const pi = new Int32Array(tree.numNodes).map(() => Math.floor(rng() * tree.numActions));
-    const gap = maxAbsDiff(expectation(tree, bellmanU(tree, U, pi)), bellmanQ(tree, expectation(tree, U), pi));
+    const gap = maxAbsDiff(
+      expectation(tree, bellmanU(tree, U, pi)),
+      bellmanQ(tree, expectation(tree, U), pi),
+    );
     assert.ok(gap <= 1e-10, `seed ${seed}: gap ${gap}`);
   }
 });

@@ -4,7 +4,11 @@
  * @module
  */
 import { heavenHellModel } from "../../lib/pomdp/heaven_hell.ts";
-import { buildHistoryTree, type HistoryTree, type MergeMode } from "../../lib/pomdp/history_tree.ts";
+import {
+  buildHistoryTree,
+  type HistoryTree,
+  type MergeMode,
+} from "../../lib/pomdp/history_tree.ts";
 import type { TabularPOMDP } from "../../lib/pomdp/model.ts";
 import { parsePOMDP } from "../../lib/pomdp/parser.ts";
 import { randomPOMDP } from "../../lib/pomdp/random.ts";

@@ -27,7 +27,10 @@ Deno.test("`randomPOMDP()` draws valid, seeded models with reset pairs", () => {
 
 Deno.test("`randomPOMDP()` rejects bad sizes and probabilities", () => {
   const rng = makeRng(1);
-  assert.throws(() => randomPOMDP(rng, { states: 0, actions: 1, observations: 1 }), /invalid states 0/);
+  assert.throws(
+    () => randomPOMDP(rng, { states: 0, actions: 1, observations: 1 }),
+    /invalid states 0/,
+  );
   assert.throws(
     () => randomPOMDP(rng, { states: 1, actions: 1, observations: 1, density: 2 }),
     /invalid density 2; expected a number in \[0, 1\]/,

@@ -6,7 +6,12 @@ import { makeRng } from "../../lib/rng.ts";
 import { PomdpSampler } from "../../lib/solvers/sampler.ts";
 
 Deno.test("`PomdpSampler` draws starts, transitions, observations and rewards at model frequencies", () => {
-  const m = randomPOMDP(makeRng("sampler"), { states: 3, actions: 2, observations: 3, rewardNoise: 0.5 });
+  const m = randomPOMDP(makeRng("sampler"), {
+    states: 3,
+    actions: 2,
+    observations: 3,
+    rewardNoise: 0.5,
+  });
   const sim = new PomdpSampler(m);
   const rng = makeRng(1);
   const N = 100_000, S = 3, O = 3;
@@ -33,7 +38,22 @@ Deno.test("`PomdpSampler` draws starts, transitions, observations and rewards at
 Deno.test("`PomdpSampler` ends Heaven-Hell episodes with ±1 in the end cells", () => {
   const sim = new PomdpSampler(heavenHellModel(3));
   const rng = makeRng(2);
-  assert.deepEqual({ ...sim.step(6, 0, rng) }, { next: -1, observation: -1, reward: 1, ended: true });
-  assert.deepEqual({ ...sim.step(14 + 6, 2, rng) }, { next: -1, observation: -1, reward: -1, ended: true });
-  assert.deepEqual({ ...sim.step(14 + 12, 2, rng) }, { next: 14 + 13, observation: 14, reward: 0, ended: false });
+  assert.deepEqual({ ...sim.step(6, 0, rng) }, {
+    next: -1,
+    observation: -1,
+    reward: 1,
+    ended: true,
+  });
+  assert.deepEqual({ ...sim.step(14 + 6, 2, rng) }, {
+    next: -1,
+    observation: -1,
+    reward: -1,
+    ended: true,
+  });
+  assert.deepEqual({ ...sim.step(14 + 12, 2, rng) }, {
+    next: 14 + 13,
+    observation: 14,
+    reward: 0,
+    ended: false,
+  });
 });

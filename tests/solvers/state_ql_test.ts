@@ -15,10 +15,20 @@ Deno.test("`stateOnlyValueIteration()` is biased on Heaven-Hell: it never finds 
     const tree = buildHistoryTree(heavenHellModel(n), { horizon: H });
     const opt = backwardInduction(tree);
     for (const variant of ["bootstrap", "vr"] as const) {
-      const res = stateOnlyValueIteration(tree, { variant, reference: opt.Q, maxIterations: 3 * H });
+      const res = stateOnlyValueIteration(tree, {
+        variant,
+        reference: opt.Q,
+        maxIterations: 3 * H,
+      });
       for (const point of res.trace) {
-        assert.ok(point.greedyValue < 0.01, `HH-${n} H=${H} ${variant} k=${point.iteration}: ${point.greedyValue}`);
-        assert.ok(point.rootValue < opt.V[0] - 0.5, `HH-${n} H=${H} ${variant}: root ${point.rootValue}`);
+        assert.ok(
+          point.greedyValue < 0.01,
+          `HH-${n} H=${H} ${variant} k=${point.iteration}: ${point.greedyValue}`,
+        );
+        assert.ok(
+          point.rootValue < opt.V[0] - 0.5,
+          `HH-${n} H=${H} ${variant}: root ${point.rootValue}`,
+        );
       }
     }
   }
@@ -53,7 +63,9 @@ Deno.test("`stateOnlyQLearning()` fails on Heaven-Hell-1 where history-state AQL
     const aql = asymmetricQLearning(tree, makeRng(`hh1/${seed}`), opts).trace.at(-1)!;
     assert.ok(aql.greedyValue > 0.9 && aql.greedyValue <= vStar + 1e-12, `AQL: ${aql.greedyValue}`);
     for (const variant of ["bootstrap", "vr"] as const) {
-      const st = stateOnlyQLearning(tree, makeRng(`hh1/${seed}`), { ...opts, variant }).trace.at(-1)!;
+      const st = stateOnlyQLearning(tree, makeRng(`hh1/${seed}`), { ...opts, variant }).trace.at(
+        -1,
+      )!;
       assert.ok(st.greedyValue < 0.5, `state-only ${variant}, seed ${seed}: ${st.greedyValue}`);
       assert.ok(st.rootValue < 0.3, `state-only ${variant}, seed ${seed}: root ${st.rootValue}`);
     }
@@ -68,5 +80,8 @@ Deno.test("`stateOnlyQLearning()` rejects invalid options", () => {
     () => stateOnlyQLearning(tree, rng, { episodes: 1, variant: "x" as "vr" }),
     /invalid variant "x"/,
   );
-  assert.throws(() => stateOnlyValueIteration(tree, { variant: "y" as "vr" }), /invalid variant "y"/);
+  assert.throws(
+    () => stateOnlyValueIteration(tree, { variant: "y" as "vr" }),
+    /invalid variant "y"/,
+  );
 });

@@ -53,7 +53,9 @@ Deno.test("`backwardInduction()` greedy policy visits the priest, then walks to 
         actions.push(a);
         if (model.reset[a * 2 * C + s]) break;
         let next = -1;
-        for (let s2 = 0; s2 < 2 * C; s2++) if (model.T[(a * 2 * C + s) * 2 * C + s2] === 1) next = s2;
+        for (let s2 = 0; s2 < 2 * C; s2++) {
+          if (model.T[(a * 2 * C + s) * 2 * C + s2] === 1) next = s2;
+        }
         s = next;
         let o = -1;
         for (let q = 0; q <= C; q++) if (model.O[(a * 2 * C + s) * (C + 1) + q] === 1) o = q;
@@ -73,7 +75,12 @@ Deno.test("`backwardInduction()` matches the tiger problem's hand-computed value
   const expected = [-1, -1.95, -1.95 + 0.95 ** 2 * (4.975 - 0.255)];
   for (let H = 1; H <= 3; H++) {
     for (const merge of ["none", "belief"] as const) {
-      close(backwardInduction(buildHistoryTree(model, { horizon: H, merge })).V[0], expected[H - 1], 1e-12, `H=${H}`);
+      close(
+        backwardInduction(buildHistoryTree(model, { horizon: H, merge })).V[0],
+        expected[H - 1],
+        1e-12,
+        `H=${H}`,
+      );
     }
   }
 });
@@ -84,7 +91,9 @@ Deno.test("`beliefValueIteration()` oracle agrees with the history-tree solution
     const { V, Q } = backwardInduction(tree);
     const oracle = beliefValueIteration(p.model, { horizon: p.horizon });
     close(V[0], oracle.value, 1e-9, p.name);
-    for (let a = 0; a < tree.numActions; a++) close(Q[a], oracle.q[a], 1e-9, `${p.name} Q(root, ${a})`);
+    for (let a = 0; a < tree.numActions; a++) {
+      close(Q[a], oracle.q[a], 1e-9, `${p.name} Q(root, ${a})`);
+    }
   }
 });
 
@@ -95,7 +104,12 @@ Deno.test("`beliefValue()` agrees with V* at every node of small trees, memoised
     const { V } = backwardInduction(tree);
     for (let n = 0; n < tree.numNodes; n++) {
       const left = H - tree.depth[n];
-      close(V[n], beliefValue(model, nodeBelief(tree, n), left, { memo: n % 2 === 0 }).value, 1e-9, `node ${n}`);
+      close(
+        V[n],
+        beliefValue(model, nodeBelief(tree, n), left, { memo: n % 2 === 0 }).value,
+        1e-9,
+        `node ${n}`,
+      );
     }
   }
   assert.throws(() => beliefValue(tigerModel(), [1, 0], -1), /invalid number of actions left -1/);
@@ -123,7 +137,9 @@ Deno.test("`policyIteration()` reaches Q* with monotonically improving policies"
     assert.ok(maxAbsDiff(pi.Q, Q) <= 1e-9, p.name);
     for (let k = 1; k < pi.iterates.length; k++) {
       const prev = pi.iterates[k - 1], cur = pi.iterates[k];
-      for (let i = 0; i < cur.length; i++) assert.ok(cur[i] >= prev[i] - 1e-12, `${p.name}: k=${k} i=${i}`);
+      for (let i = 0; i < cur.length; i++) {
+        assert.ok(cur[i] >= prev[i] - 1e-12, `${p.name}: k=${k} i=${i}`);
+      }
     }
     close(policyValue(tree, pi.policy), Math.max(...Q.slice(0, tree.numActions)), 1e-9, p.name);
     assert.ok(maxAbsDiff(evaluatePolicy(tree, backwardInduction(tree).policy), Q) <= 1e-12, p.name);

@@ -65,25 +65,28 @@ async function withMaze<T>(f: (env: string) => Promise<T>): Promise<T> {
 
 const strip = (ms: MetricPoint[]) => ms.map(({ wallSeconds: _, ...rest }) => rest);
 
+function shortConfig(env: string, seed: number) {
+  return resolveTrainConfig({
+    env,
+    algo: "adqn",
+    seed,
+    totalSteps: 300,
+    timeLimit: 12,
+    prepopulateSteps: 50,
+    replayRatio: 1,
+    epsilonDecaySteps: 100,
+    targetUpdateSteps: 50,
+    logEvery: 50,
+    returnWindow: 10,
+    lr: 1e-3,
+    model: SMALL_MODEL,
+  });
+}
+
 Deno.test("`train()` with the real agent: same seed ⇒ bit-identical curve, other seed differs", async () => {
   await initBackend();
   await withMaze(async (env) => {
-    const config = (seed: number) =>
-      resolveTrainConfig({
-        env,
-        algo: "adqn",
-        seed,
-        totalSteps: 300,
-        timeLimit: 12,
-        prepopulateSteps: 50,
-        replayRatio: 1,
-        epsilonDecaySteps: 100,
-        targetUpdateSteps: 50,
-        logEvery: 50,
-        returnWindow: 10,
-        lr: 1e-3,
-        model: SMALL_MODEL,
-      });
+    const config = (seed: number) => shortConfig(env, seed);
     const a = await train(config(1), { keepAgent: true });
     const b = await train(config(1), { keepAgent: true });
     const c = await train(config(2));
@@ -139,3 +142,34 @@ for (const algo of ["dqn", "adqn"] as AlgoId[]) {
     });
   });
 }
+
+Deno.test("`train()` with the real agent resumes from a checkpoint bit-identically", async () => {
+  await initBackend();
+  await withMaze(async (env) => {
+    const config = shortConfig(env, 3);
+    const full = await train(config, { keepAgent: true });
+    const dir = await Deno.makeTempDir();
+    try {
+      const checkpointPath = join(dir, "run.ckpt");
+      const controller = new AbortController();
+      const first = await train(config, {
+        checkpointPath,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.envStep >= 160) controller.abort();
+        },
+      });
+      assert.equal(first.finished, false);
+      const second = await train(config, { checkpointPath, keepAgent: true });
+      assert.equal(second.finished, true);
+      const merged = new Map<number, MetricPoint>();
+      for (const p of [...first.metrics, ...second.metrics]) merged.set(p.envStep, p);
+      assert.deepEqual(strip([...merged.values()]), strip(full.metrics));
+      assert.deepEqual(second.agent!.snapshot(), full.agent!.snapshot());
+      second.agent!.dispose();
+    } finally {
+      full.agent!.dispose();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+});

@@ -1,0 +1,90 @@
+import assert from "assert";
+import {
+  figureHtml,
+  findChromium,
+  findPlotlyJs,
+  inspectHtml,
+  renderPngs,
+  scriptJson,
+  writeFigureFiles,
+} from "../../lib/plots/export.ts";
+import { figure1Panel } from "../../lib/plots/figure1.ts";
+
+const chromium = findChromium();
+if (!chromium) {
+  console.warn(
+    "SKIPPED browser tests of tests/plots/export_test.ts: Chromium not found at /usr/bin/chromium " +
+      "(apt-get install -y --no-install-recommends chromium fonts-liberation)",
+  );
+}
+
+function demo(id: string) {
+  return figure1Panel({
+    id,
+    title: "Heaven-Hell-3 </script><b>",
+    reference: { value: 1, label: "optimal return (1.0)" },
+    runs: [0, 1, 2].flatMap((seed) =>
+      ["dqn", "adqn"].map((algo) => ({
+        algo,
+        seed,
+        logEvery: 10,
+        points: [1, 2, 3, 4].map((k) => ({ envStep: 10 * k, avgReturn: k / 4 - seed / 10 })),
+      }))
+    ),
+  });
+}
+
+Deno.test("`findPlotlyJs()` finds plotly.min.js in node_modules", () => {
+  const p = findPlotlyJs();
+  assert.ok(p.endsWith("node_modules/plotly.js-dist-min/plotly.min.js"));
+});
+
+Deno.test("`figureHtml()` inlines plotly.js and the figure JSON safely", () => {
+  const html = figureHtml([demo("1a"), demo("1b")], { title: "t & <u>" });
+  assert.ok(html.length > 4_000_000, "plotly.min.js is inlined");
+  assert.ok(!/<script[^>]+src=/.test(html), "no external scripts");
+  assert.equal((html.match(/<\/script>/g) ?? []).length, 2, "the title cannot close a script");
+  assert.ok(html.includes("<title>t &amp; &lt;u&gt;</title>"));
+  assert.ok(html.includes('id="fig1"'));
+  assert.equal(scriptJson("</script>"), '"\\u003c/script>"');
+});
+
+Deno.test("`writeFigureFiles()` writes the figure JSON and HTML (PNG optional)", async () => {
+  const dir = Deno.makeTempDirSync();
+  const fig = demo("1a");
+  const out = await writeFigureFiles(fig, `${dir}/sub/fig`, { png: false });
+  assert.deepEqual(JSON.parse(Deno.readTextFileSync(out.json)), JSON.parse(JSON.stringify(fig)));
+  assert.ok(Deno.statSync(out.html).size > 4_000_000);
+  assert.equal(out.png, undefined);
+});
+
+Deno.test({
+  name: "the HTML file opens in headless Chromium without console errors (needs chromium)",
+  ignore: !chromium,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const path = `${dir}/fig.html`;
+    Deno.writeTextFileSync(path, figureHtml([demo("1a"), demo("1b")]));
+    const seen = await inspectHtml(path);
+    assert.deepEqual(seen, { errors: [], plots: 2 });
+    // A broken page is noticed.
+    Deno.writeTextFileSync(`${dir}/bad.html`, "<script>undefinedFunction()</script>");
+    const bad = await inspectHtml(`${dir}/bad.html`);
+    assert.equal(bad?.errors.length, 1);
+  },
+});
+
+Deno.test({
+  name: "`renderPngs()` writes PNG files at twice the layout size (needs chromium)",
+  ignore: !chromium,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const r = await renderPngs([{ figure: demo("1a"), path: `${dir}/a.png` }]);
+    assert.deepEqual(r.written, [`${dir}/a.png`]);
+    const b = Deno.readFileSync(`${dir}/a.png`);
+    assert.deepEqual([...b.slice(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10]);
+    const view = new DataView(b.buffer, b.byteOffset);
+    assert.equal(view.getUint32(16), 1440, "IHDR width");
+    assert.equal(view.getUint32(20), 880, "IHDR height");
+  },
+});
