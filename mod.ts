@@ -21,3 +21,5 @@
 export * from "./lib/rng.ts";
 export * from "./lib/envs/mod.ts";
 export * from "./lib/pomdp/mod.ts";
+export * from "./lib/solvers/mod.ts";
+export * from "./lib/train/mod.ts";

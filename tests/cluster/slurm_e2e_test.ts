@@ -168,61 +168,110 @@ Deno.test({
       });
 
       await t.step(
-        "cancel a task mid-run, requeue it: it resumes from its checkpoint",
+        "a warned task requeues itself, a cancelled one is requeued: both resume",
         async () => {
+          const step = 500;
+          const total = 12000;
           const { plan, script } = prepareSweep(sweepOptions(`${root}/resume`, {
             algos: "adqn",
             seeds: "1",
-            "checkpoint-every": "1000",
-            set: [...TINY, "totalSteps=30000", "logEvery=1000"],
+            "checkpoint-every": String(step),
+            set: [...TINY, `totalSteps=${total}`, `logEvery=${step}`],
           }));
-          const total = 12000;
           const t1 = Date.now();
+          const since = () => `${((Date.now() - t1) / 1000).toFixed(1)} s`;
           const job = (await slurm("sbatch", "--parsable", script)).split(";")[0];
           submitted.push(job);
           const task = `${job}_0`;
-          const ckptDir = `${plan.dir}/checkpoints`;
+          const ckpt = `${plan.dir}/checkpoints/${plan.runs[0].hash}-${plan.runs[0].seed}.ckpt`;
+          const mtime = () => {
+            try {
+              return Deno.statSync(ckpt).mtime?.getTime() ?? 0;
+            } catch {
+              return 0;
+            }
+          };
+          const ends = () => readTaskEvents(plan.dir, 0).filter((e) => e.event === "run-end");
+          const state = () => slurm("squeue", "-h", "-j", task, "-o", "%T");
+          /** Release a requeued task at once (Slurm holds it back ~2 min: BeginTime). */
+          const release = async () => {
+            const until = Date.now() + 60_000;
+            while ((await state()) !== "PENDING") {
+              if (Date.now() > until) throw new Error(`${task} not pending\n${logs(plan.dir)}`);
+              await sleep(200);
+            }
+            await slurm("scontrol", "update", `JobId=${task}`, "StartTime=now");
+          };
+
+          // 1. The time-limit warning, as --signal=B:TERM@grace sends it: SIGTERM to the batch
+          // shell (here the trainer) while the job keeps RUNNING. The task checkpoints, then
+          // requeues itself.
+          await waitFor("the first checkpoint", () => mtime() > 0, 180_000, plan.dir);
+          console.log(`warning ${task} after ${since()}`);
+          await slurm("scancel", "--signal=TERM", "--batch", task);
           await waitFor(
-            "the first checkpoint",
-            () => [...Deno.readDirSync(ckptDir)].some((e) => e.name.endsWith(".ckpt")),
+            "the self-requeue",
+            () => {
+              return readTaskEvents(plan.dir, 0).some((e) => e.event === "requeue");
+            },
+            60_000,
+            plan.dir,
+          );
+          assert.equal(ends().length, 1, logs(plan.dir));
+          assert.equal(ends()[0].status, "interrupted", logs(plan.dir));
+          const firstStop = ends()[0].envSteps!;
+          assert.ok(firstStop > 0 && firstStop < total, `stopped at ${firstStop}`);
+          const requeue = readTaskEvents(plan.dir, 0).find((e) => e.event === "requeue")!;
+          assert.match(requeue.message ?? "", /requeued itself after the time-limit warning/);
+          await release();
+
+          // 2. A cancel mid-run (after the resumed run wrote a new checkpoint), then a requeue.
+          const before = mtime();
+          await waitFor(
+            "a checkpoint of the second start",
+            () => mtime() > before,
             180_000,
             plan.dir,
           );
-          console.log(`cancelling ${task} after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+          console.log(`cancel ${task} after ${since()}`);
           await slurm("scancel", task);
           await waitGone(task, plan.dir, 60_000);
-          console.log(`cancelled after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
-          const stopped = readTaskEvents(plan.dir, 0).filter((e) => e.event === "run-end");
-          assert.equal(stopped.length, 1, logs(plan.dir));
-          assert.equal(stopped[0].status, "interrupted", logs(plan.dir));
-          const stopStep = stopped[0].envSteps!;
-          assert.ok(stopStep > 0 && stopStep < total, `stopped at ${stopStep}`);
-          assert.ok(readTaskEvents(plan.dir, 0).some((e) => e.event === "signal"));
-
-          // Requeue; Slurm holds a requeued job back (BeginTime, ~2 min): release it at once.
+          assert.equal(ends().length, 2, logs(plan.dir));
+          assert.equal(ends()[1].status, "interrupted", logs(plan.dir));
+          assert.equal(ends()[1].mode, "resumed");
+          const secondStop = ends()[1].envSteps!;
+          assert.ok(secondStop > firstStop && secondStop < total, `stopped at ${secondStop}`);
+          assert.ok(
+            !readTaskEvents(plan.dir, 0).some((e) => e.event === "requeue" && e.restart === 1),
+            "a cancelled task does not requeue itself",
+          );
           await slurm("scontrol", "requeue", task);
-          await slurm("scontrol", "update", `JobId=${task}`, "StartTime=now");
+          await release();
           await waitGone(task, plan.dir, 240_000);
-          console.log(`resumed task done after ${((Date.now() - t1) / 1000).toFixed(1)} s`);
+          console.log(`resumed task done after ${since()}`);
 
-          const events = readTaskEvents(plan.dir, 0);
-          const ends = events.filter((e) => e.event === "run-end");
-          assert.equal(ends.length, 2, logs(plan.dir));
-          assert.equal(ends[1].status, "finished", logs(plan.dir));
-          assert.equal(ends[1].mode, "resumed");
-          assert.equal(ends[1].restart, 1); // Slurm's restart count: the same task, requeued
-          assert.equal(ends[1].job, ends[0].job);
-          assert.match(logs(plan.dir), /resuming from checkpoint/);
+          const all = ends();
+          assert.equal(all.length, 3, logs(plan.dir));
+          assert.deepEqual(all.map((e) => [e.status, e.mode, e.restart]), [
+            ["interrupted", "started", 0],
+            ["interrupted", "resumed", 1],
+            ["finished", "resumed", 2],
+          ]);
+          assert.ok(all.every((e) => e.job === task));
+          assert.equal(readTaskEvents(plan.dir, 0).filter((e) => e.event === "signal").length, 2);
+          assert.equal(logs(plan.dir).match(/resuming from checkpoint/g)?.length, 2);
           const db = ResultsDb.open(taskDbPath(plan.dir, 0), { readOnly: true });
           try {
             const [run] = db.listRuns();
             assert.equal(run.status, "finished");
-            assert.equal(run.attempts, 2);
-            // Points from both attempts, one per logEvery, none missing.
-            const steps = db.metrics(run.id).map((p) => Math.floor(p.envStep / 1000));
-            for (let k = 1; k <= 29; k++) assert.ok(steps.includes(k), `no point near ${k}000`);
-            const before = db.metrics(run.id).filter((p) => p.envStep <= stopStep);
-            assert.ok(before.length >= 1, "points of the first attempt were kept");
+            assert.equal(run.attempts, 3);
+            // Points of all three starts, one per logEvery, none missing.
+            const points = db.metrics(run.id);
+            const slots = points.map((p) => Math.floor(p.envStep / step));
+            for (let k = 1; k < total / step; k++) {
+              assert.ok(slots.includes(k), `no point in [${k * step}, ${(k + 1) * step})`);
+            }
+            assert.ok(points.at(-1)!.envStep >= total);
           } finally {
             db.close();
           }
