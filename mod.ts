@@ -23,3 +23,6 @@ export * from "./lib/envs/mod.ts";
 export * from "./lib/pomdp/mod.ts";
 export * from "./lib/solvers/mod.ts";
 export * from "./lib/train/mod.ts";
+export * from "./lib/results/mod.ts";
+export * from "./lib/experiments/mod.ts";
+export * from "./lib/plots/mod.ts";

@@ -9,4 +9,5 @@ export * from "./plan.ts";
 export * from "./slurm.ts";
 export * from "./task.ts";
 export * from "./collect.ts";
+export * from "./published_db.ts";
 export * from "./sweep.ts";

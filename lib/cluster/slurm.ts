@@ -225,22 +225,30 @@ export interface CommandOutput {
   stderr: string;
 }
 
-/** Run a command to completion (never throws for a non-zero exit; throws if it cannot start). */
-export async function runCommand(cmd: string, args: readonly string[]): Promise<CommandOutput> {
+/**
+ * Run a command to completion (never throws for a non-zero exit; throws if it cannot start). With
+ * `timeoutMs`, the command is killed after that long (its exit code is then non-zero).
+ */
+export async function runCommand(
+  cmd: string,
+  args: readonly string[],
+  options: { timeoutMs?: number } = {},
+): Promise<CommandOutput> {
   const out = await new Deno.Command(cmd, {
     args: [...args],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
+    signal: options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs),
   }).output();
   const dec = new TextDecoder();
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
-/** Whether Slurm's client commands answer here (`sinfo` runs and exits 0). */
-export async function slurmAvailable(): Promise<boolean> {
+/** Whether Slurm's client commands answer here (`sinfo` exits 0 within `timeoutMs`). */
+export async function slurmAvailable(timeoutMs = 5000): Promise<boolean> {
   try {
-    const out = await runCommand("sinfo", ["-h", "-o", "%P"]);
+    const out = await runCommand("sinfo", ["-h", "-o", "%P"], { timeoutMs });
     return out.code === 0;
   } catch {
     return false;
@@ -260,7 +268,7 @@ export function currentSlurmJob(
 /** The state Slurm reports for a job (e.g. "RUNNING", "COMPLETING"), or null when unknown. */
 export async function jobState(jobId: string): Promise<string | null> {
   try {
-    const out = await runCommand("squeue", ["-h", "-j", jobId, "-o", "%T"]);
+    const out = await runCommand("squeue", ["-h", "-j", jobId, "-o", "%T"], { timeoutMs: 20_000 });
     if (out.code !== 0) return null;
     return out.stdout.trim().split("\n")[0]?.trim() || null;
   } catch {
@@ -280,7 +288,7 @@ export async function isTimeLimitWarning(jobId: string): Promise<boolean> {
 /** Requeue job `jobId` (`scontrol requeue`); returns Slurm's error text, or null on success. */
 export async function requeueJob(jobId: string): Promise<string | null> {
   try {
-    const out = await runCommand("scontrol", ["requeue", jobId]);
+    const out = await runCommand("scontrol", ["requeue", jobId], { timeoutMs: 30_000 });
     return out.code === 0 ? null : (out.stderr.trim() || `scontrol exited ${out.code}`);
   } catch (e) {
     return (e as Error).message;

@@ -1,8 +1,10 @@
 /**
  * What one Slurm array task does: train its batch of a sweep plan into its own results database.
  *
- * Task i takes the runs of batch i, opens `db/task-<i>.sqlite` in the sweep folder, and trains
- * each run with `runOne` of lib/experiments/runner.ts, which makes the task idempotent under the
+ * Task i takes the runs of batch i, opens its own results database `db/task-<i>.sqlite` in the
+ * sweep folder (written on node-local disk and published atomically after every metric point and
+ * run outcome: see published_db.ts), and trains each run with `runOne` of
+ * lib/experiments/runner.ts, which makes the task idempotent under the
  * results database's key (config hash, seed): a finished run is skipped, an interrupted one
  * resumes from its checkpoint (`checkpoints/<hash>-<seed>.ckpt`), a failed one is retried.
  *
@@ -21,7 +23,9 @@
  * ```
  * @module
  */
-import { processAlive, processStartTime, ResultsDb } from "../results/db.ts";
+import { processAlive, processStartTime } from "../results/db.ts";
+import { checkpointPathFor } from "../experiments/grid.ts";
+import { PublishedDb } from "./published_db.ts";
 import { realTrainer, runOne, type RunOutcome, type Trainer } from "../experiments/runner.ts";
 import type { TrainConfig } from "../train/config.ts";
 import {
@@ -92,6 +96,8 @@ export interface RunTaskOptions {
   progressSeconds?: number;
   /** How a job id's state is found (default squeue; for tests). */
   jobState?(job: string): Promise<string | null>;
+  /** Node-local folder for the database's working copy (default $TMPDIR, else /tmp). */
+  localDir?: string;
 }
 
 /** What {@link runTask} did. */
@@ -241,7 +247,9 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       `${runs.length} run(s) of ${plan.title || plan.dir}; database ${taskDbPath(plan.dir, task)}`,
     );
     const trainer = options.trainer ?? realTrainer(plan.options.backend ?? "wasm");
-    const db = ResultsDb.open(taskDbPath(plan.dir, task));
+    // The task writes a node-local copy and publishes it to the shared folder (published_db.ts).
+    const pdb = PublishedDb.open(taskDbPath(plan.dir, task), { localDir: options.localDir });
+    const db = pdb.db;
     try {
       for (const run of runs) {
         if (options.signal?.aborted) {
@@ -260,7 +268,11 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
           signal: options.signal,
           // This task holds the only lock on its database: any other lease in it is stale.
           leaseTimeoutMs: 0,
+          // Deleted below once the finished run is published, never before.
+          keepCheckpoint: true,
           log: say,
+          // Every stored point is published before the trainer writes the checkpoint after it.
+          onMetric: () => pdb.publish(),
           onProgress: (p) => {
             const now = Date.now();
             if (now - lastLine < every) return;
@@ -268,6 +280,15 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
             say(`${p.label}: step ${p.envStep}/${p.totalSteps}, ${p.episodes} episodes`);
           },
         });
+        pdb.publish();
+        if (outcome.status === "finished") {
+          const ckpt = checkpointPathFor(paths.checkpointDir, run.hash, run.seed);
+          try {
+            Deno.removeSync(ckpt);
+          } catch (e) {
+            if (!(e instanceof Deno.errors.NotFound)) throw e;
+          }
+        }
         say(outcome.message);
         record({
           event: "run-end",
@@ -285,7 +306,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
         }
       }
     } finally {
-      db.close();
+      pdb.close();
     }
   } finally {
     releaseTaskLock(plan.dir, task);

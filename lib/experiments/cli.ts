@@ -49,7 +49,8 @@ import {
 } from "./progress.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid } from "./grid.ts";
-import { type BackendName, BACKENDS, realTrainer, runOne, type Trainer } from "./runner.ts";
+import { realTrainer, runOne, type Trainer, TRAINER_BACKENDS } from "./runner.ts";
+import type { BackendName } from "../nn/backend.ts";
 import { figureRuns, finalReturns } from "./figures.ts";
 import { ENV_IDS } from "../envs/mod.ts";
 
@@ -189,8 +190,8 @@ function dbFlag(v: unknown, mustExist: boolean): string {
 
 function backendFlag(v: unknown): BackendName {
   if (v === undefined) return "wasm";
-  if (!(BACKENDS as readonly string[]).includes(String(v))) {
-    bad("backend", v, `one of ${BACKENDS.join(", ")}`);
+  if (!(TRAINER_BACKENDS as readonly string[]).includes(String(v))) {
+    bad("backend", v, `one of ${TRAINER_BACKENDS.join(", ")}`);
   }
   return v as BackendName;
 }

@@ -145,6 +145,8 @@ export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
     figures: {
       // Cleaner's own episodes last 200 steps: a shorter cap would change its maximum return.
       "1d": { timeLimit: 200 },
+      // MemoryFourRooms' network is the slowest to train (about 2x Heaven-Hell per trained step).
+      "1e": { replayRatio: 1 },
     },
     algos: {},
   },

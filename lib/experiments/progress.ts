@@ -118,7 +118,7 @@ export class ProgressView {
 
   #columns(): number {
     try {
-      return Deno.consoleSize().columns;
+      return Deno.consoleSize().columns || 120;
     } catch {
       return 120;
     }
@@ -137,13 +137,16 @@ export class ProgressView {
     this.#lastDraw = performance.now();
   }
 
-  /** Show the current state (`force` bypasses throttling). */
+  /**
+   * Show the current state. On a terminal, redraws are throttled unless `force`; otherwise the first
+   * line is printed at most every `plainEverySeconds` (and once more by {@link ProgressView.done}).
+   */
   update(lines: string[], force = false): void {
     this.#last = lines;
     const now = performance.now();
     if (this.tty) {
       if (force || now - this.#lastDraw >= this.#redrawMs) this.#draw(lines);
-    } else if (force || now - this.#lastPlain >= this.#plainMs) {
+    } else if (now - this.#lastPlain >= this.#plainMs) {
       this.#lastPlain = now;
       if (lines.length > 0) this.#write(lines[0] + "\n");
     }

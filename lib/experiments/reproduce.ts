@@ -40,7 +40,7 @@ import {
   ProgressView,
   RateMeter,
 } from "./progress.ts";
-import type { BackendName } from "./runner.ts";
+import type { BackendName } from "../nn/backend.ts";
 import type { WorkerEvent } from "./workers.ts";
 
 /** How to start a worker process: a command and its arguments. */
@@ -51,7 +51,7 @@ function fileUrlPath(u: URL): string {
 }
 
 /** The default worker: `deno run -A [--config deno.json] tasks/worker.ts <args>`. */
-export const defaultWorkerCommand: WorkerCommand = (workerArgs) => {
+export function defaultWorkerCommand(workerArgs: string[]): { command: string; args: string[] } {
   const script = new URL("../../tasks/worker.ts", import.meta.url);
   if (script.protocol !== "file:") {
     throw new Error(`worker script ${script} is not a local file; run reproduce from a checkout`);
@@ -71,7 +71,7 @@ export const defaultWorkerCommand: WorkerCommand = (workerArgs) => {
       ...workerArgs,
     ],
   };
-};
+}
 
 /** Options of {@link reproduce}. */
 export interface ReproduceOptions {
@@ -178,7 +178,9 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     })`;
     view.log(
       `reproduce ${name}: ${ids.length} runs (${options.figures.length} panel(s) × 5 algorithms × ` +
-        `${options.seeds ?? preset.seeds} seeds), ${formatCount(totalSteps)} environment steps; ` +
+        `${options.seeds ?? preset.seeds} seed(s)), ${
+          formatCount(totalSteps)
+        } environment steps; ` +
         `database ${options.dbPath}`,
     );
     if (retried > 0) view.log(`retrying ${retried} failed run${retried === 1 ? "" : "s"}`);

@@ -31,16 +31,14 @@ import {
 } from "../results/db.ts";
 import { configHash, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
+import type { BackendName } from "../nn/backend.ts";
 import { checkpointPathFor } from "./grid.ts";
 
 /** A training function with the contract of `train()` in lib/train/loop.ts. */
 export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
 
-/** Tensor backends accepted by `initBackend()` of lib/nn/backend.ts. */
-export const BACKENDS = ["wasm", "cpu", "webgpu"] as const;
-
-/** One of {@link BACKENDS}. */
-export type BackendName = typeof BACKENDS[number];
+/** Tensor backends the trainer can be asked for (`initBackend()` of lib/nn/backend.ts). */
+export const TRAINER_BACKENDS: readonly BackendName[] = ["wasm", "cpu", "webgpu"];
 
 const backendReady = new Map<string, Promise<string>>();
 

@@ -30,14 +30,14 @@ import {
   ResultsDb,
 } from "../results/db.ts";
 import {
-  type BackendName,
-  BACKENDS,
   executeRun,
   realTrainer,
   runLabel,
   type RunOutcomeStatus,
   type Trainer,
+  TRAINER_BACKENDS,
 } from "./runner.ts";
+import type { BackendName } from "../nn/backend.ts";
 
 /** What a worker reports, one JSON object per stdout line. */
 export type WorkerEvent =
@@ -217,8 +217,10 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
   const lease = Number(values["lease-timeout"] ?? DEFAULT_LEASE_TIMEOUT_MS / 1000);
   if (!(lease > 0)) throw new Error(`invalid --lease-timeout "${values["lease-timeout"]}"`);
   const backend = (values.backend ?? "wasm") as BackendName;
-  if (!BACKENDS.includes(backend)) {
-    throw new Error(`invalid --backend "${backend}"; expected one of ${BACKENDS.join(", ")}`);
+  if (!TRAINER_BACKENDS.includes(backend)) {
+    throw new Error(
+      `invalid --backend "${backend}"; expected one of ${TRAINER_BACKENDS.join(", ")}`,
+    );
   }
   const parent = values["parent-pid"] === undefined ? undefined : Number(values["parent-pid"]);
   if (parent !== undefined && !Number.isSafeInteger(parent)) {

@@ -59,11 +59,12 @@ export type AgentEnv = Pick<Env, "id" | "numActions" | "obsSpec" | "stateSpec">;
  * ```ts
  * import { initBackend } from "../nn/backend.ts";
  * import { makeHeavenHell } from "../envs/heaven_hell.ts";
+ * import { makeRng } from "../rng.ts";
  * import { makeAgent } from "./agent.ts";
  * await initBackend();
  * const env = makeHeavenHell(3);
  * const agent = makeAgent(env, "adqn", { seed: 1 });
- * const { q } = agent.act(agent.initialHidden(), -1, env.encodeObs(env.reset(() => 0.5).obs));
+ * const { q } = agent.act(agent.initialHidden(), -1, env.encodeObs(env.reset(makeRng(0)).obs));
  * console.log(q.length); // 4
  * agent.dispose();
  * ```
@@ -103,16 +104,18 @@ export class RecurrentAgent implements Agent {
   readonly algo: AlgoId;
   /** GRU hidden size. */
   readonly hiddenSize: number;
-  /** The network structure. */
-  readonly layout: NetworkLayout;
   /** The environment id the agent was built for. */
   readonly envId: string;
+  /** The resolved model configuration (preset plus overrides). */
+  readonly config: ModelConfig;
+  /** The network structure. */
+  readonly #layout: NetworkLayout;
   /** Online weights (trainable). */
-  readonly online: Weights;
+  readonly #online: Weights;
   /** Target weights (hard copies, not trainable). */
-  readonly target: Weights;
+  readonly #target: Weights;
   /** The optimizer. */
-  readonly optimizer: Adam;
+  readonly #optimizer: Adam;
   #disposed = false;
   /** Host copies for acting; null whenever the online weights changed since it was built. */
   #actCache: ActCache | null = null;
@@ -122,11 +125,12 @@ export class RecurrentAgent implements Agent {
     this.algo = algo;
     this.envId = env.id;
     const config = resolveModelConfig(env.id, options.model ?? {});
-    this.layout = new NetworkLayout(env, uKindOf(algo), config);
-    this.hiddenSize = this.layout.hidden;
-    this.online = this.layout.initWeights(makeRng(options.seed), true);
-    this.target = this.layout.copyWeights(this.online, false);
-    this.optimizer = new Adam(this.online, {
+    this.config = config;
+    this.#layout = new NetworkLayout(env, uKindOf(algo), config);
+    this.hiddenSize = this.#layout.hidden;
+    this.#online = this.#layout.initWeights(makeRng(options.seed), true);
+    this.#target = this.#layout.copyWeights(this.#online, false);
+    this.#optimizer = new Adam(this.#online, {
       lr: options.lr ?? 1e-4,
       eps: options.adamEps ?? 1e-4,
     });
@@ -144,28 +148,27 @@ export class RecurrentAgent implements Agent {
     obs: Float32Array,
   ): { q: Float32Array; hidden: Float32Array } {
     this.#live();
-    this.#actCache ??= this.layout.actCache(this.online);
-    return this.layout.act(this.online, this.#actCache, hidden, prevAction, obs);
+    this.#actCache ??= this.#layout.actCache(this.#online);
+    return this.#layout.act(this.#online, this.#actCache, hidden, prevAction, obs);
   }
 
   /** One Adam step on the algorithm's loss over the given whole episodes. */
   trainStep(episodes: Episode[], options: TrainStepOptions): TrainStepLosses {
     this.#live();
     const out = scoped(() => {
-      const { value, grads, lossQ, lossU } = this.#gradients(episodes, options, this.online);
-      this.optimizer.apply(grads);
+      const { grads, losses } = this.#gradients(episodes, options, this.#online);
+      this.#optimizer.apply(grads);
       this.#actCache = null;
-      const all = tf.stack([value, lossQ, lossU]).dataSync();
-      lossQ.dispose();
-      lossU.dispose();
+      const all = tf.stack(losses).dataSync();
+      losses.forEach((t) => t.dispose());
       return all;
     });
     return { loss: out[0], lossQ: out[1], lossU: out[2] };
   }
 
   /**
-   * Diagnostics: the losses of `episodes` and the gradient of one term (the optimised total, L_Q or
-   * L_U) with respect to the online or the target weights, as host arrays (null where that term
+   * Diagnostics: the losses of `episodes` (total, L_Q, L_U) and the gradient of one term (the
+   * optimised total, L_Q or L_U) with respect to the online or the target weights, as host arrays (null where that term
    * does not depend on a weight at all). Changes nothing.
    */
   lossGradients(
@@ -176,15 +179,14 @@ export class RecurrentAgent implements Agent {
   ): { loss: number; lossQ: number; lossU: number; grads: Record<string, Float32Array | null> } {
     this.#live();
     return scoped(() => {
-      const W = of === "online" ? this.online : this.target;
+      const W = of === "online" ? this.#online : this.#target;
       const r = this.#gradients(episodes, options, W, term);
       const grads: Record<string, Float32Array | null> = {};
       for (const name of Object.keys(W)) {
         grads[name] = r.grads[name] ? copyData(r.grads[name]) : null;
       }
-      const [loss, lossQ, lossU] = tf.stack([r.value, r.lossQ, r.lossU]).dataSync();
-      r.lossQ.dispose();
-      r.lossU.dispose();
+      const [loss, lossQ, lossU] = tf.stack(r.losses).dataSync();
+      r.losses.forEach((t) => t.dispose());
       return { loss, lossQ, lossU, grads };
     });
   }
@@ -197,9 +199,12 @@ export class RecurrentAgent implements Agent {
     this.#live();
     return scoped(() => {
       const hb = this.#hostBatch(episodes, false);
-      const prep = this.layout.prepare(hb, (hb.steps + 1) * hb.batch);
-      const x = this.layout.toTensors(prep, hb.steps * hb.batch);
-      const out = this.layout.forward(this.online, x, hb.steps, hb.batch, { grad: false, u: true });
+      const prep = this.#layout.prepare(hb, (hb.steps + 1) * hb.batch);
+      const x = this.#layout.toTensors(prep, hb.steps * hb.batch);
+      const out = this.#layout.forward(this.#online, x, hb.steps, hb.batch, {
+        grad: false,
+        u: true,
+      });
       return {
         q: copyData(out.q),
         u: out.u ? copyData(out.u) : null,
@@ -211,20 +216,20 @@ export class RecurrentAgent implements Agent {
   /** Hard-copy every online weight into the target network. */
   updateTargets(): void {
     this.#live();
-    for (const name of Object.keys(this.online)) this.target[name].assign(this.online[name]);
+    for (const name of Object.keys(this.#online)) this.#target[name].assign(this.#online[name]);
   }
 
   /** Every tensor (online, target, Adam moments) and the Adam step count. */
   snapshot(): AgentSnapshot {
     this.#live();
     const tensors: AgentSnapshot["tensors"] = {};
-    for (const [name, v] of Object.entries(this.online)) {
+    for (const [name, v] of Object.entries(this.#online)) {
       tensors[`online/${name}`] = { shape: [...v.shape], data: copyData(v) };
     }
-    for (const [name, v] of Object.entries(this.target)) {
+    for (const [name, v] of Object.entries(this.#target)) {
       tensors[`target/${name}`] = { shape: [...v.shape], data: copyData(v) };
     }
-    const adam = this.optimizer.getState();
+    const adam = this.#optimizer.getState();
     for (const [name, s] of Object.entries(adam.m)) tensors[`adam.m/${name}`] = s;
     for (const [name, s] of Object.entries(adam.v)) tensors[`adam.v/${name}`] = s;
     return { tensors, scalars: { "adam.step": adam.step } };
@@ -241,11 +246,11 @@ export class RecurrentAgent implements Agent {
       return s;
     };
     // Check everything before changing anything.
-    const names = Object.keys(this.online);
+    const names = Object.keys(this.#online);
     for (const name of names) {
       for (const prefix of ["online", "target", "adam.m", "adam.v"]) {
         const s = get(`${prefix}/${name}`);
-        const v = this.online[name];
+        const v = this.#online[name];
         const ok = s.shape.length === v.shape.length && s.shape.every((d, i) => d === v.shape[i]) &&
           s.data.length === v.size;
         if (!ok) {
@@ -260,8 +265,8 @@ export class RecurrentAgent implements Agent {
       throw new Error(`restore: invalid scalar adam.step ${step}; expected a non-negative integer`);
     }
     for (const name of names) {
-      assignChecked(this.online[name], get(`online/${name}`), `online/${name}`);
-      assignChecked(this.target[name], get(`target/${name}`), `target/${name}`);
+      assignChecked(this.#online[name], get(`online/${name}`), `online/${name}`);
+      assignChecked(this.#target[name], get(`target/${name}`), `target/${name}`);
     }
     const m: Record<string, { shape: number[]; data: Float32Array }> = {};
     const v: Record<string, { shape: number[]; data: Float32Array }> = {};
@@ -269,7 +274,7 @@ export class RecurrentAgent implements Agent {
       m[name] = get(`adam.m/${name}`);
       v[name] = get(`adam.v/${name}`);
     }
-    this.optimizer.setState({ step, m, v });
+    this.#optimizer.setState({ step, m, v });
     this.#actCache = null;
   }
 
@@ -277,16 +282,19 @@ export class RecurrentAgent implements Agent {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    this.optimizer.dispose();
-    for (const v of Object.values(this.online)) v.dispose();
-    for (const v of Object.values(this.target)) v.dispose();
+    this.#optimizer.dispose();
+    for (const v of Object.values(this.#online)) v.dispose();
+    for (const v of Object.values(this.#target)) v.dispose();
   }
 
   #live(): void {
     if (this.#disposed) throw new Error("agent: used after dispose()");
   }
 
-  /** Loss and gradients with respect to `wrt` (call inside a tidy; lossQ/lossU are kept). */
+  /**
+   * Gradients of one loss term with respect to `wrt`, and the kept scalars [loss, L_Q, L_U] (the
+   * caller disposes them). Call inside a scope.
+   */
   #gradients(
     episodes: Episode[],
     options: TrainStepOptions,
@@ -299,12 +307,12 @@ export class RecurrentAgent implements Agent {
     }
     const hb = this.#hostBatch(episodes, options.bootstrapOnTruncation ?? false);
     const { steps: T, batch: B } = hb;
-    const N = T * B, A = this.layout.numActions;
-    const hasU = this.layout.uKind !== "none";
+    const N = T * B, A = this.#layout.numActions;
+    const hasU = this.#layout.uKind !== "none";
     const vr = this.algo === "adqn-vr" || this.algo === "adqn-state-vr";
-    const prep = this.layout.prepare(hb, (T + 1) * B);
-    const xTarget: SequenceTensors = this.layout.toTensors(prep);
-    const xOnline: SequenceTensors = this.layout.toTensors(prep, N);
+    const prep = this.#layout.prepare(hb, (T + 1) * B);
+    const xTarget: SequenceTensors = this.#layout.toTensors(prep);
+    const xOnline: SequenceTensors = this.#layout.toTensors(prep, N);
     const td = {
       actions: tf.tensor1d(hb.actions, "int32"),
       rewards: tf.tensor1d(hb.rewards),
@@ -312,13 +320,13 @@ export class RecurrentAgent implements Agent {
       mask: B > 1 ? tf.tensor1d(hb.mask) : undefined,
       gamma,
     };
-    let lossQ: tf.Scalar | undefined, lossU: tf.Scalar | undefined;
+    let losses: tf.Scalar[] = [];
     const f = () => {
       // Target network over T+1 steps; row t+1 gives the values at h_{t+1}. The loss functions
       // stop every gradient through these values.
-      const tgt = this.layout.forward(this.target, xTarget, T + 1, B, { grad: false, u: hasU });
+      const tgt = this.#layout.forward(this.#target, xTarget, T + 1, B, { grad: false, u: hasU });
       const next = (v: tf.Tensor2D) => tf.slice(v, [B, 0], [N, A]);
-      const on = this.layout.forward(this.online, xOnline, T, B, { grad: true, u: hasU });
+      const on = this.#layout.forward(this.#online, xOnline, T, B, { grad: true, u: hasU });
       const inputs = {
         ...td,
         q: on.q,
@@ -328,27 +336,26 @@ export class RecurrentAgent implements Agent {
         targetU: tgt.u && vr ? tf.slice(tgt.u, [0, 0], [N, A]) : undefined,
       };
       const l = LOSSES[this.algo](inputs as QInputs);
-      lossQ = tf.keep(l.lossQ);
-      lossU = tf.keep(l.lossU);
+      losses = [l.loss, l.lossQ, l.lossU].map((t) => tf.keep(t));
       return term === "total" ? l.loss : term === "q" ? l.lossQ : l.lossU;
     };
     const names = Object.keys(wrt);
-    const { value, grads } = tf.engine().gradients(f, names.map((n) => wrt[n]), undefined, true);
+    const { grads } = tf.engine().gradients(f, names.map((n) => wrt[n]), undefined, true);
     const byName: Record<string, tf.Tensor> = {};
     names.forEach((name, i) => {
       if (grads[i]) byName[name] = grads[i];
     });
-    return { value, grads: byName, lossQ: lossQ as tf.Scalar, lossU: lossU as tf.Scalar };
+    return { grads: byName, losses };
   }
 
   #hostBatch(episodes: Episode[], bootstrapOnTruncation: boolean): HostBatch & { rows: number } {
     if (!Array.isArray(episodes) || episodes.length === 0) {
       throw new Error("trainStep: expected a non-empty array of episodes");
     }
-    const A = this.layout.numActions;
-    const ow = this.layout.obs.spec.size;
-    const needState = this.layout.state !== null;
-    const sw = needState ? this.layout.state!.spec.size : 0;
+    const A = this.#layout.numActions;
+    const ow = this.#layout.obs.spec.size;
+    const needState = this.#layout.state !== null;
+    const sw = needState ? this.#layout.state!.spec.size : 0;
     const B = episodes.length;
     let T = 0;
     episodes.forEach((ep, b) => {

@@ -1,9 +1,23 @@
 /**
- * Networks, presets and the DQN-family agent.
+ * The DQN-family agent of lib/train/agent.ts and its per-environment model presets.
  *
+ * The tensor-level modules behind it take and return TensorFlow.js tensors and are imported by
+ * path: `network.ts` (the recurrent Q/U networks) and `encoders.ts` (feature encoders); likewise
+ * lib/nn (ops, Adam) and lib/losses (the five losses).
+ *
+ * @example Train one step and act
+ * ```ts
+ * import { initBackend } from "../nn/backend.ts";
+ * import { makeEnv } from "../envs/mod.ts";
+ * import { makeAgent } from "./mod.ts";
+ * await initBackend();
+ * const env = makeEnv("car-flag");
+ * const agent = makeAgent(env, "adqn", { seed: 0, model: { gruHidden: 16, headHidden: [32] } });
+ * const { q } = agent.act(agent.initialHidden(), -1, new Float32Array(3));
+ * console.log(q.length); // 7
+ * agent.dispose();
+ * ```
  * @module
  */
 export * from "./agent.ts";
-export * from "./encoders.ts";
-export * from "./network.ts";
 export * from "./presets.ts";

@@ -21,7 +21,7 @@ import type { FeatureSpec } from "../envs/types.ts";
 import type { AlgoId } from "../train/agent.ts";
 import type { Rng } from "../rng.ts";
 import { dense } from "../nn/dense.ts";
-import { gruCell, gruSequence } from "../nn/gru.ts";
+import { gruCell, gruSequence, type GruWeights } from "../nn/gru.ts";
 import { normalArray, uniformArray, xavierNormal } from "../nn/init.ts";
 import { FeatureEncoder, type ParamSpec } from "./encoders.ts";
 import type { ModelConfig } from "./presets.ts";
@@ -348,8 +348,8 @@ export class NetworkLayout {
         base += enc.inputRowWidth(i);
       });
     }
-    const h = gruCell(Float32Array.from(gi), hidden, W["gru.wh"] as tf.Tensor2D, cache.bh);
     return tf.tidy(() => {
+      const h = gruCell(Float32Array.from(gi), hidden, W["gru.wh"] as tf.Tensor2D, cache.bh);
       let y: tf.Tensor2D = tf.tensor2d(h, [1, H]);
       const L = this.config.headHidden.length;
       for (let i = 0; i <= L; i++) {
@@ -380,7 +380,7 @@ function copy(t: tf.Tensor): Float32Array {
 }
 
 /** The GRU weights inside a {@link Weights} record. */
-export function gruWeights(W: Weights) {
+export function gruWeights(W: Weights): GruWeights {
   return {
     wi: W["gru.wi"] as tf.Tensor2D,
     wh: W["gru.wh"] as tf.Tensor2D,

@@ -67,7 +67,10 @@ interface KernelArgs {
 interface Storage {
   /** The float32 values of `t` (a view, valid until the next allocation), or null. */
   values(backend: unknown, t: tf.TensorInfo): Float32Array | null;
-  /** A new zeroed float32 output and a view of its values. */
+  /**
+   * A new float32 output and a view of its values (not necessarily zeroed: every product writes
+   * all of its output, with beta = 0 unless a bias was written first).
+   */
   alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; view: Float32Array };
   /** Free an intermediate result. */
   dispose(backend: unknown, t: tf.TensorInfo): void;
@@ -98,9 +101,7 @@ const wasmStorage: Storage = {
   alloc(backend, shape) {
     const b = backend as WasmBackendLike;
     const info = b.makeOutput(shape, "float32");
-    const view = b.typedArrayFromHeap(info) as Float32Array;
-    view.fill(0); // malloc'd memory is not zeroed
-    return { info, view };
+    return { info, view: b.typedArrayFromHeap(info) as Float32Array };
   },
   dispose(backend, t) {
     (backend as WasmBackendLike).disposeData(t.dataId);
@@ -142,6 +143,27 @@ const stats: BlasKernelStats = { sgemmCalls: 0, fallbacks: 0 };
  */
 export function blasKernelStats(): BlasKernelStats {
   return { ...stats };
+}
+
+/**
+ * Whether `backend` (default: the current tfjs backend) is one of {@link BLAS_BACKENDS}, i.e.
+ * whether products with `transposeA`/`transposeB` flags cost the same as plain ones (on plain
+ * `wasm` an explicit `tf.transpose` followed by a plain product is ~20× faster).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { isBlasBackend } from "./fast_backend.ts";
+ * await tf.setBackend("cpu");
+ * const x = tf.ones([4, 3]), g = tf.ones([4, 2]);
+ * const dw = isBlasBackend() ? tf.matMul(x, g, true, false) : tf.matMul(tf.transpose(x), g);
+ * console.log(dw.shape); // [3, 2]
+ * ```
+ */
+export function isBlasBackend(backend?: string): boolean {
+  // engine().backendName, unlike tf.getBackend(), never starts a backend (false when none is set).
+  const name = backend ?? (tf.engine().backendName as string | null) ?? "";
+  return Object.hasOwn(BLAS_BACKENDS, name);
 }
 
 /**
@@ -447,8 +469,8 @@ function planProduct(
 }
 
 /**
- * op(A)·op(B) into `out` (zeroed, or prefilled with `rowBias` repeated on every row when given,
- * which sgemm then accumulates onto).
+ * op(A)·op(B) into `out`, overwriting it (or, with `rowBias`, onto that row written into every
+ * output row first).
  */
 function runProduct(
   lib: Blas,

@@ -26,12 +26,18 @@
 import type { Layout, PlotData } from "plotly.js-dist-min";
 import { type CurvePoint, type CurveStats, curveStats } from "./stats.ts";
 
+/** A Plotly trace as JSON (built against plotly.js's `PlotData` type). */
+export type PlotlyTrace = Record<string, unknown>;
+
+/** A Plotly layout as JSON (built against plotly.js's `Layout` type). */
+export type PlotlyLayout = Record<string, unknown>;
+
 /** A Plotly figure as JSON: traces and layout. */
 export interface PlotlyFigure {
   /** Traces. */
-  data: Partial<PlotData>[];
+  data: PlotlyTrace[];
   /** Layout. */
-  layout: Partial<Layout>;
+  layout: PlotlyLayout;
 }
 
 /** Algorithms in legend order. */
@@ -201,5 +207,5 @@ export function figure1Panel(input: PanelInput): PlotlyFigure {
   };
   (layout.xaxis as Record<string, unknown>).gridcolor = "#e5e5e5";
   (layout.yaxis as Record<string, unknown>).gridcolor = "#e5e5e5";
-  return { data, layout };
+  return { data: data as PlotlyTrace[], layout: layout as PlotlyLayout };
 }

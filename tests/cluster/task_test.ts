@@ -88,7 +88,7 @@ function planIn(dir: string, seeds: number[], batchSize: number): SweepPlan {
 }
 
 const quiet = () => {};
-const noJob = { job: null, restart: 0, log: quiet };
+const noJob = (dir: string) => ({ job: null, restart: 0, log: quiet, localDir: `${dir}/local` });
 
 async function withDir(fn: (dir: string) => Promise<void>) {
   const dir = await Deno.makeTempDir({ prefix: "task-test-" });
@@ -103,13 +103,15 @@ Deno.test("`runTask()` trains its batch into its own database and does no work a
   await withDir(async (dir) => {
     const plan = planIn(dir, [0, 1, 2], 2);
     const calls = { starts: [] as number[] };
-    const result = await runTask({ plan, task: 0, trainer: fakeTrainer(calls), ...noJob });
+    const result = await runTask({ plan, task: 0, trainer: fakeTrainer(calls), ...noJob(dir) });
     assert.equal(result.exitCode, 0);
     assert.deepEqual(result.outcomes.map((o) => [o.run.seed, o.outcome.status]), [
       [0, "finished"],
       [1, "finished"],
     ]);
     assert.deepEqual(calls.starts, [0, 0]);
+    // Finished runs' checkpoints are removed (after their results were published).
+    assert.deepEqual([...Deno.readDirSync(`${dir}/checkpoints`)], []);
     const db = ResultsDb.open(taskDbPath(dir, 0), { readOnly: true });
     try {
       assert.deepEqual(db.listRuns().map((r) => [r.seed, r.status, r.envSteps]), [
@@ -123,7 +125,7 @@ Deno.test("`runTask()` trains its batch into its own database and does no work a
     // Task 1's run is not in task 0's database.
     assert.throws(() => ResultsDb.open(taskDbPath(dir, 1), { create: false }), /does not exist/);
 
-    const again = await runTask({ plan, task: 0, trainer: fakeTrainer(calls), ...noJob });
+    const again = await runTask({ plan, task: 0, trainer: fakeTrainer(calls), ...noJob(dir) });
     assert.equal(again.exitCode, 0);
     assert.deepEqual(again.outcomes.map((o) => o.outcome.status), ["skipped", "skipped"]);
     assert.deepEqual(calls.starts, [0, 0]); // the trainer was not called again
@@ -146,6 +148,13 @@ Deno.test("`runTask()` stops on its signal with a checkpoint, and the next start
         ...options,
         onMetric: async (p) => {
           await options.onMetric?.(p);
+          // Each stored point is already published, before the checkpoint that follows it.
+          const shared = ResultsDb.open(taskDbPath(dir, 0), { readOnly: true });
+          try {
+            assert.equal(shared.metrics(shared.listRuns()[0].id).at(-1)?.envStep, p.envStep);
+          } finally {
+            shared.close();
+          }
           if (p.envStep === 200) abort.abort(); // as a SIGTERM would
         },
       });
@@ -159,8 +168,9 @@ Deno.test("`runTask()` stops on its signal with a checkpoint, and the next start
     assert.equal(first.exitCode, 143);
     assert.ok(first.interrupted);
     assert.deepEqual(first.outcomes.map((o) => o.outcome.status), ["interrupted"]);
+    assert.equal([...Deno.readDirSync(`${dir}/checkpoints`)].length, 1);
 
-    const second = await runTask({ plan, task: 0, trainer, ...noJob });
+    const second = await runTask({ plan, task: 0, trainer, ...noJob(dir) });
     assert.equal(second.exitCode, 0);
     assert.deepEqual(
       second.outcomes.map((o) => [o.run.seed, o.outcome.status, o.outcome.mode]),
@@ -190,7 +200,7 @@ Deno.test("`runTask()` records a failed run, goes on with the batch and exits 1"
   await withDir(async (dir) => {
     const plan = planIn(dir, [1, 2], 2);
     const calls = { starts: [] as number[] };
-    const result = await runTask({ plan, task: 0, trainer: fakeTrainer(calls, 1), ...noJob });
+    const result = await runTask({ plan, task: 0, trainer: fakeTrainer(calls, 1), ...noJob(dir) });
     assert.equal(result.exitCode, 1);
     assert.deepEqual(result.outcomes.map((o) => o.outcome.status), ["failed", "finished"]);
     const db = ResultsDb.open(taskDbPath(dir, 0), { readOnly: true });

@@ -2,7 +2,8 @@ import assert from "assert";
 import { currentOwner, type LeaseOwner, ResultsDb } from "../../lib/results/db.ts";
 import { configHash, resolveTrainConfig } from "../../lib/train/config.ts";
 import { checkpointPathFor } from "../../lib/experiments/grid.ts";
-import { runOne } from "../../lib/experiments/runner.ts";
+import { runOne, type Trainer } from "../../lib/experiments/runner.ts";
+import { train } from "../../lib/train/loop.ts";
 import { runWorker } from "../../lib/experiments/workers.ts";
 import { fakeTrainer, withoutWall } from "./fake_trainer.ts";
 
@@ -215,4 +216,9 @@ Deno.test("`runWorker()` trains every claimable run once and reports events", as
   assert.equal(events.filter((e) => e === "done").length, 2);
   assert.ok(events.includes("metric") && events.includes("progress"));
   db.close();
+});
+
+Deno.test("`train()` of lib/train/loop.ts fits the `Trainer` type that the runner injects", () => {
+  const t: Trainer = train;
+  assert.equal(typeof t, "function");
 });

@@ -138,33 +138,44 @@ Deno.test("`makeAgent()` loss gradients match finite differences end to end", ()
 });
 
 Deno.test("`makeAgent()` acting step by step equals the whole-episode forward", () => {
-  const ep = randomEpisode(env, 21, 12);
-  const other = randomEpisode(env, 22, 5);
-  for (const algo of ["dqn", "adqn"] as const) {
-    const agent = small(algo);
-    agent.trainStep([ep], { gamma: GAMMA }); // non-initial weights
-    const whole = agent.evaluate([ep]).q;
-    // A batch with a shorter episode gives the same rows for `ep` (padding changes nothing).
-    const batched = agent.evaluate([other, ep]).q;
-    const A = env.numActions, ow = env.obsSpec.size;
-    let h = agent.initialHidden();
-    for (let t = 0; t < ep.length; t++) {
-      const h0 = Float32Array.from(h);
-      const out = agent.act(
-        h,
-        t === 0 ? -1 : ep.actions[t - 1],
-        ep.obs.subarray(t * ow, (t + 1) * ow),
-      );
-      assert.deepEqual(h, h0, "act must not modify its input state");
-      const want = whole.subarray(t * A, (t + 1) * A);
-      assert.ok(maxAbsDiff(out.q, want) < 1e-5, `${algo} step ${t}: ${out.q} vs ${want}`);
-      const wantB = batched.subarray((t * 2 + 1) * A, (t * 2 + 2) * A);
-      assert.ok(maxAbsDiff(wantB, want) < 1e-5, `${algo} batched step ${t}`);
-      h = out.hidden;
+  // Every encoder kind: embedded one-hots (Heaven-Hell), identity one-hot action and vectors
+  // (Car-Flag, Cleaner), shared categorical tables (MemoryFourRooms), with small GRU and heads.
+  const cases = [
+    { e: env, model: SMALL, algos: ["dqn", "adqn"] as const },
+    ...["car-flag", "cleaner", "memory-four-rooms-7x7"].map((id) => ({
+      e: makeEnv(id),
+      model: { gruHidden: 5, headHidden: [6] },
+      algos: ["adqn-state"] as const,
+    })),
+  ];
+  for (const { e, model, algos } of cases) {
+    const ep = randomEpisode(e, 21, 12);
+    const other = randomEpisode(e, 22, 5);
+    for (const algo of algos) {
+      const what = `${e.id} ${algo}`;
+      const agent = makeAgent(e, algo, { seed: 1, model });
+      agent.trainStep([ep], { gamma: GAMMA }); // non-initial weights
+      const whole = agent.evaluate([ep]).q;
+      // A batch with a shorter episode gives the same rows for `ep` (padding changes nothing).
+      const batched = agent.evaluate([other, ep]).q;
+      const A = e.numActions, ow = e.obsSpec.size;
+      let h = agent.initialHidden();
+      for (let t = 0; t < ep.length; t++) {
+        const h0 = Float32Array.from(h);
+        const o = ep.obs.subarray(t * ow, (t + 1) * ow);
+        const out = agent.act(h, t === 0 ? -1 : ep.actions[t - 1], o);
+        assert.deepEqual(h, h0, "act must not modify its input state");
+        const want = whole.subarray(t * A, (t + 1) * A);
+        assert.ok(maxAbsDiff(out.q, want) < 1e-5, `${what} step ${t}: ${out.q} vs ${want}`);
+        const wantB = batched.subarray((t * 2 + 1) * A, (t * 2 + 2) * A);
+        assert.ok(maxAbsDiff(wantB, want) < 1e-5, `${what} batched step ${t}`);
+        h = out.hidden;
+      }
+      const o0 = ep.obs.subarray(0, ow);
+      assert.throws(() => agent.act(h, A, o0), /invalid previous action/);
+      assert.throws(() => agent.act(new Float32Array(3), 0, o0), /hidden has 3/);
+      agent.dispose();
     }
-    assert.throws(() => agent.act(h, 4, ep.obs.subarray(0, ow)), /invalid previous action 4/);
-    assert.throws(() => agent.act(new Float32Array(3), 0, ep.obs.subarray(0, ow)), /hidden has 3/);
-    agent.dispose();
   }
 });
 

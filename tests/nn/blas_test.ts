@@ -15,6 +15,7 @@ import {
   type BlasBackendName,
   blasKernelStats,
   enableBlasBackend,
+  isBlasBackend,
   registerBlasBackend,
 } from "../../lib/nn/fast_backend.ts";
 import { makeRng, type Rng } from "../../lib/rng.ts";
@@ -450,6 +451,9 @@ Deno.test({
     assert.equal((await enableBlasBackend("cpu-blas")).ok, true);
     assert.equal((await enableBlasBackend("cpu-blas")).ok, true); // idempotent
     assert.equal(tf.getBackend(), "cpu-blas");
+    assert.equal(isBlasBackend(), true);
+    assert.equal(isBlasBackend("wasm-blas"), true);
+    assert.equal(isBlasBackend("wasm"), false);
     const before = blasKernelStats();
     const ints = tf.tidy(() =>
       Array.from(

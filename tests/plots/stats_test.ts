@@ -1,6 +1,13 @@
 import assert from "assert";
 import { alignToGrid, curveStats, finalReturn, meanStdErr } from "../../lib/plots/stats.ts";
-import { figure1Panel, panelStats } from "../../lib/plots/figure1.ts";
+import { figure1Panel, panelStats, type PlotlyFigure } from "../../lib/plots/figure1.ts";
+// @ts-types="@types/plotly.js"
+import type { PlotData } from "plotly.js-dist-min";
+
+/** The traces with plotly.js's types. */
+function traces(fig: PlotlyFigure): Partial<PlotData>[] {
+  return fig.data as Partial<PlotData>[];
+}
 
 function close(actual: readonly number[], expected: readonly number[], what: string) {
   assert.equal(actual.length, expected.length, what);
@@ -68,7 +75,7 @@ Deno.test("`figure1Panel()` plots the hand-computed mean and ±1 SE band", () =>
     reference: { value: 1, label: "optimal return (1.0)" },
     runs: TABLE.map((points, seed) => ({ algo: "adqn", seed, logEvery: 100, points })),
   });
-  const [band, mean, ref] = fig.data;
+  const [band, mean, ref] = traces(fig);
   assert.deepEqual(mean.x, [100, 200, 300]);
   close(mean.y as number[], [0.1, 0.5, 0.8], "mean line");
   assert.deepEqual(band.x, [100, 200, 300, 300, 200, 100]);
@@ -94,7 +101,7 @@ Deno.test("`figure1Panel()` keeps one colour per algorithm, legend order, and {t
   const b = figure1Panel({ id: "1b", title: "B", runs: runs.slice(0, 2) });
   const colours = (f: typeof a) =>
     Object.fromEntries(
-      f.data.filter((d) => d.showlegend !== false).map((d) => [d.legendgroup, d.line?.color]),
+      traces(f).filter((d) => d.showlegend !== false).map((d) => [d.legendgroup, d.line?.color]),
     );
   const ca = colours(a), cb = colours(b);
   for (const k of Object.keys(cb)) assert.equal(cb[k], ca[k]);

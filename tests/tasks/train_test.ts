@@ -149,6 +149,37 @@ Deno.test("`deno task reproduce` trains a panel with real workers and writes the
   for (const algo of ["DQN", "ADQN", "ADQN-VR", "ADQN-State", "ADQN-State-VR"]) {
     assert.match(stdout, new RegExp(`1a\\s+${algo}\\s+-?\\d+\\.\\d{3} ± 0\\.000\\s+1\\s+0`));
   }
+  // `deno task figures` finds the same runs given the same preset and settings, and exports CSV.
+  const figs = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}tasks/figures.ts`,
+      "--figure",
+      "1a",
+      "--preset",
+      "quick",
+      "--skip-png",
+      "--csv",
+      "--out",
+      "figs",
+      "--set",
+      "totalSteps=1000",
+      ...TINY,
+    ],
+    cwd: dir,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+  }).output();
+  const figText = new TextDecoder().decode(figs.stdout);
+  assert.equal(figs.code, 0, figText + new TextDecoder().decode(figs.stderr));
+  const regenerated = JSON.parse(Deno.readTextFileSync(`${dir}/figs/${m[1].slice(4)}`));
+  assert.deepEqual(regenerated, fig);
+  assert.match(figText, /csv: figs\/runs.csv, figs\/metrics.csv/);
+  assert.equal(Deno.readTextFileSync(`${dir}/figs/runs.csv`).trim().split("\n").length, 6);
+
   const db = ResultsDb.open(`${dir}/data/results.sqlite`, { readOnly: true });
   const runs = db.listRuns();
   assert.equal(runs.length, 5);

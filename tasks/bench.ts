@@ -1,0 +1,205 @@
+/**
+ * `deno task bench [--env heaven-hell-3] [--algo adqn] [--backend wasm] [--cpu] [--seconds 3]
+ * [--batch 32] [--json]`: measure the speed of the tensor side on this machine: training steps per
+ * second on one 100-step episode (B = 1) and on a batch of 32 such episodes, and acting steps per
+ * second (one GRU step + Q head), for one environment's real model preset. `--cpu` adds the pure
+ * JavaScript `cpu` backend for reference (slow: a B = 32 step takes tens of seconds there).
+ *
+ * Targets (shared/spec/platform.md, wasm): ≥ 10 train steps/s at B = 1, about 1/s at B = 32,
+ * ≥ 4000 acting steps/s.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { ENV_IDS, makeEnv } from "../lib/envs/mod.ts";
+import type { Env } from "../lib/envs/types.ts";
+import { makeAgent } from "../lib/models/agent.ts";
+import { type BackendName, initBackend } from "../lib/nn/backend.ts";
+import { makeRng, randInt } from "../lib/rng.ts";
+import { ALGO_IDS, type AlgoId, checkAlgoId, type Episode } from "../lib/train/agent.ts";
+
+/** One row of the benchmark table. */
+export interface BenchRow {
+  /** What was measured. */
+  what: string;
+  /** Backend in use. */
+  backend: string;
+  /** Steps (gradient steps or acting steps) per second. */
+  perSecond: number;
+  /** Iterations timed. */
+  iterations: number;
+  /** The platform.md target, as text. */
+  target: string;
+}
+
+/**
+ * A `steps`-step stored episode of uniformly random actions, built from real rollouts of `env`
+ * (reset whenever an episode ends, so every row is a valid encoding); marked truncated.
+ */
+export function benchEpisode(env: Env, seed: number, steps: number): Episode {
+  const rng = makeRng(seed);
+  const ow = env.obsSpec.size, sw = env.stateSpec.size;
+  const obs = new Float32Array(steps * ow), states = new Float32Array(steps * sw);
+  const actions = new Int32Array(steps), rewards = new Float32Array(steps);
+  let { state, obs: o } = env.reset(rng);
+  for (let t = 0; t < steps; t++) {
+    obs.set(env.encodeObs(o), t * ow);
+    states.set(env.encodeState(state), t * sw);
+    const a = randInt(rng, env.numActions);
+    const r = env.step(state, a, rng);
+    actions[t] = a;
+    rewards[t] = r.reward;
+    ({ state, obs: o } = r.terminated || r.truncated ? env.reset(rng) : r);
+  }
+  return {
+    length: steps,
+    obs,
+    states,
+    actions,
+    rewards,
+    terminated: false,
+    truncated: true,
+    finalObs: Float32Array.from(env.encodeObs(o)),
+    finalState: Float32Array.from(env.encodeState(state)),
+  };
+}
+
+/** Run `fn` once to warm up, then repeatedly for at least `seconds`; return iterations per second. */
+export function timeIt(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
+  fn();
+  let n = 0;
+  const t0 = performance.now();
+  let dt = 0;
+  do {
+    fn();
+    n++;
+    dt = performance.now() - t0;
+  } while (dt < seconds * 1000);
+  return { perSecond: (n * 1000) / dt, iterations: n };
+}
+
+/** Measure one backend (which must already be initialised). */
+export function benchBackend(
+  backend: string,
+  envId: string,
+  algo: AlgoId,
+  options: { seconds: number; batch: number },
+): BenchRow[] {
+  const env = makeEnv(envId);
+  const agent = makeAgent(env, algo, { seed: 0 });
+  const rows: BenchRow[] = [];
+  try {
+    const one = [benchEpisode(env, 1, 100)];
+    const many = Array.from({ length: options.batch }, (_, i) => benchEpisode(env, 100 + i, 100));
+    const train1 = timeIt(() => agent.trainStep(one, { gamma: 0.99 }), options.seconds);
+    rows.push({ what: "train, B=1 × 100 steps", backend, ...train1, target: "≥ 10/s" });
+    const trainB = timeIt(() => agent.trainStep(many, { gamma: 0.99 }), options.seconds);
+    rows.push({
+      what: `train, B=${options.batch} × 100 steps`,
+      backend,
+      ...trainB,
+      target: options.batch === 32 ? "≈ 1/s" : "-",
+    });
+    const ow = env.obsSpec.size;
+    let h = agent.initialHidden();
+    let t = 0;
+    const act = timeIt(() => {
+      for (let i = 0; i < 100; i++, t = (t + 1) % 100) {
+        h = agent.act(
+          h,
+          t === 0 ? -1 : one[0].actions[t - 1],
+          one[0].obs.subarray(t * ow, (t + 1) * ow),
+        )
+          .hidden;
+      }
+    }, options.seconds);
+    rows.push({
+      what: "act (GRU step + Q head)",
+      backend,
+      perSecond: act.perSecond * 100,
+      iterations: act.iterations * 100,
+      target: "≥ 4000/s",
+    });
+  } finally {
+    agent.dispose();
+  }
+  return rows;
+}
+
+/** Format rows as a Markdown table. */
+export function formatTable(rows: BenchRow[]): string {
+  const lines = [
+    "| measurement | backend | steps/s | timed | target |",
+    "|---|---|---:|---:|---|",
+  ];
+  for (const r of rows) {
+    const v = r.perSecond >= 100 ? r.perSecond.toFixed(0) : r.perSecond.toFixed(2);
+    lines.push(`| ${r.what} | ${r.backend} | ${v} | ${r.iterations} | ${r.target} |`);
+  }
+  return lines.join("\n");
+}
+
+const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend wasm|cpu] [--cpu]
+  [--seconds S] [--batch B] [--json]
+  --env      environment whose model preset is timed (default heaven-hell-3; ${ENV_IDS.join(", ")})
+  --algo     algorithm (default adqn; ${ALGO_IDS.join(", ")})
+  --backend  main backend (default wasm)
+  --cpu      also time the pure-JavaScript cpu backend for reference (slow)
+  --seconds  minimum seconds per measurement after one warm-up run (default 3)
+  --batch    episodes in the batched measurement (default 32)
+  --json     print JSON rows instead of a table`;
+
+if (import.meta.main) {
+  let values;
+  try {
+    values = parseArgs({
+      args: Deno.args,
+      options: {
+        env: { type: "string", default: "heaven-hell-3" },
+        algo: { type: "string", default: "adqn" },
+        backend: { type: "string", default: "wasm" },
+        cpu: { type: "boolean", default: false },
+        seconds: { type: "string", default: "3" },
+        batch: { type: "string", default: "32" },
+        json: { type: "boolean", default: false },
+        help: { type: "boolean", short: "h", default: false },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  const seconds = Number(values.seconds), batch = Number(values.batch);
+  if (!(seconds > 0) || !Number.isInteger(batch) || batch < 1) {
+    console.error(`error: --seconds must be positive and --batch a positive integer\n${USAGE}`);
+    Deno.exit(2);
+  }
+  let algo: AlgoId;
+  try {
+    algo = checkAlgoId(values.algo);
+    makeEnv(values.env);
+  } catch (e) {
+    console.error(`error: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  const backends = [values.backend, ...(values.cpu && values.backend !== "cpu" ? ["cpu"] : [])];
+  const rows: BenchRow[] = [];
+  for (const b of backends) {
+    const used = await initBackend(b as BackendName);
+    if (!values.json) console.error(`timing ${values.env} / ${algo} on ${used}...`);
+    rows.push(...benchBackend(used, values.env, algo, { seconds, batch }));
+  }
+  if (values.json) {
+    console.log(JSON.stringify(rows, null, 2));
+  } else {
+    console.log(
+      `${values.env}, ${algo}, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ` +
+        `load average ${Deno.loadavg().map((x) => x.toFixed(2)).join(" ")}`,
+    );
+    console.log(formatTable(rows));
+  }
+}
