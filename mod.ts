@@ -26,3 +26,4 @@ export * from "./lib/train/mod.ts";
 export * from "./lib/results/mod.ts";
 export * from "./lib/experiments/mod.ts";
 export * from "./lib/plots/mod.ts";
+export * from "./lib/cluster/mod.ts";

@@ -168,7 +168,7 @@ for (const batch of [1, 32]) {
 // ---------------------------------------------------------------------------------------------
 // `deno run`: a table.
 
-/** Seconds per call of `fn` over at least `minRuns` runs and `minSeconds` seconds. */
+/** Seconds per call of a workload. */
 interface Timing {
   /** Fastest run: the best estimate on a machine shared with other work. */
   best: number;
@@ -176,25 +176,55 @@ interface Timing {
   median: number;
 }
 
-function time(fn: () => void, minRuns: number, minSeconds: number): Timing {
-  fn(); // warm-up
-  const samples: number[] = [];
-  const start = performance.now();
-  while (samples.length < minRuns || performance.now() - start < minSeconds * 1000) {
-    const t0 = performance.now();
-    fn();
-    samples.push((performance.now() - t0) / 1000);
+/** A workload measured on one backend (or on none, for the raw FFI call). */
+interface Contender {
+  /** tfjs backend to switch to before running, or null. */
+  backend: string | null;
+  /** One call of the workload. */
+  run: () => void;
+  /** Minimum calls per round. */
+  minRuns: number;
+}
+
+/**
+ * Time contenders in interleaved rounds (A B C A B C ...), each round at least `minRuns` calls
+ * and `seconds / rounds` seconds per contender, after one warm-up call: load changes on a shared
+ * machine then hit all contenders alike.
+ */
+async function timeInterleaved(
+  contenders: Contender[],
+  rounds: number,
+  seconds: number,
+): Promise<Timing[]> {
+  const samples = contenders.map(() => [] as number[]);
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < contenders.length; i++) {
+      const { backend, run, minRuns } = contenders[i];
+      if (backend !== null) await use(backend);
+      if (round === 0) run(); // warm-up
+      const start = performance.now();
+      let runs = 0;
+      while (runs < minRuns || performance.now() - start < (seconds / rounds) * 1000) {
+        const t0 = performance.now();
+        run();
+        samples[i].push((performance.now() - t0) / 1000);
+        runs++;
+      }
+    }
   }
-  samples.sort((x, y) => x - y);
-  return { best: samples[0], median: samples[Math.floor(samples.length / 2)] };
+  return samples.map((s) => {
+    s.sort((x, y) => x - y);
+    return { best: s[0], median: s[Math.floor(s.length / 2)] };
+  });
 }
 
 async function table(quick: boolean): Promise<void> {
-  const budget = quick ? 0.2 : 1;
+  const seconds = quick ? 0.3 : 1.5, rounds = quick ? 2 : 4;
   const blas = openBlas();
   console.log(
     `native BLAS: ${blasStatus.ok ? blasStatus.library : `none (${blasError()})`}, ` +
-      `threads ${blas?.threads() ?? "-"}; tfjs ${tf.version.tfjs}; Deno ${Deno.version.deno}\n`,
+      `threads ${blas?.threads() ?? "-"}; tfjs ${tf.version.tfjs}; Deno ${Deno.version.deno}; ` +
+      `${rounds} interleaved rounds per row\n`,
   );
   const cols = [...BACKENDS, ...(blas !== null ? ["raw sgemm"] : [])];
   console.log("GFLOP/s of the fastest run (of the median run), time of the fastest run\n");
@@ -203,42 +233,58 @@ async function table(quick: boolean): Promise<void> {
   for (const shape of SHAPES) {
     const [m, k, n] = shape;
     const flops = 2 * m * k * n;
-    const cells: string[] = [];
-    for (const backend of BACKENDS) {
-      if (quick && backend === "cpu" && m * k * n > 1e7) {
-        cells.push("-");
-        continue;
-      }
+    const slowCpu = m * k * n > 1e7;
+    const backends = BACKENDS.filter((b) => !(quick && b === "cpu" && slowCpu));
+    const contenders: Contender[] = [];
+    const owned: tf.Tensor[] = [];
+    for (const backend of backends) {
       await use(backend);
       const { a, b } = productInputs(shape);
-      const s = time(() => tf.matMul(a, b).dispose(), backend === "cpu" ? 2 : 5, budget);
-      tf.dispose([a, b]);
-      cells.push(gflops(flops, s));
+      owned.push(a, b);
+      contenders.push({
+        backend,
+        run: () => tf.matMul(a, b).dispose(),
+        minRuns: backend === "cpu" ? (slowCpu ? 1 : 2) : 5,
+      });
     }
     if (blas !== null) {
-      // The FFI call alone, on preallocated arrays: the ceiling for the cpu-blas kernel.
+      // The FFI call alone, on preallocated arrays: the ceiling for the *-blas kernels.
       const a = new Float32Array(m * k).fill(0.5), b = new Float32Array(k * n).fill(0.25);
       const c = new Float32Array(m * n);
-      const s = time(() => blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n), 5, budget);
-      cells.push(gflops(flops, s));
+      contenders.push({
+        backend: null,
+        run: () => blas.sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n),
+        minRuns: 5,
+      });
     }
+    const timings = await timeInterleaved(contenders, rounds, seconds);
+    const cells = cols.map((col) => {
+      const i = col === "raw sgemm" ? contenders.length - 1 : backends.indexOf(col);
+      return i < 0 ? "-" : gflops(flops, timings[i]);
+    });
     console.log(`| ${m}×${k}×${n} | ${cells.join(" | ")} |`);
+    tf.dispose(owned);
   }
   console.log(`\nms per call, fastest run (median run)\n`);
   console.log(`| GRU-like loop, T=${T}, H=${H} | ${BACKENDS.join(" | ")} |`);
   console.log(`|---|${BACKENDS.map(() => "---:").join("|")}|`);
   for (const batch of [1, 32]) {
     for (const pass of ["fwd", "fwd+bwd"] as const) {
-      const cells: string[] = [];
+      const contenders: Contender[] = [];
+      const inputs: GruInputs[] = [];
       for (const backend of BACKENDS) {
         await use(backend);
         const g = gruInputs(batch);
+        inputs.push(g);
         const run = pass === "fwd" ? () => gruForward(g) : () => gruForwardBackward(g);
-        const s = time(run, 3, budget);
-        cells.push(`${(s.best * 1000).toFixed(1)} (${(s.median * 1000).toFixed(1)})`);
-        disposeGru(g);
+        contenders.push({ backend, run, minRuns: 2 });
       }
+      const timings = await timeInterleaved(contenders, rounds, seconds);
+      const cells = timings.map((t) =>
+        `${(t.best * 1000).toFixed(1)} (${(t.median * 1000).toFixed(1)})`
+      );
       console.log(`| B=${batch} ${pass} | ${cells.join(" | ")} |`);
+      inputs.forEach(disposeGru);
     }
   }
 }

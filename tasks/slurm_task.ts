@@ -63,6 +63,10 @@ try {
   console.error(`error: ${(e as Error).message}`);
   Deno.exit(2);
 }
+if (task >= plan.tasks) {
+  console.error(`error: array task ${task} is not in this sweep; expected 0..${plan.tasks - 1}`);
+  Deno.exit(2);
+}
 
 const job = currentSlurmJob();
 const restart = Number(Deno.env.get("SLURM_RESTART_COUNT") ?? 0);

@@ -4,17 +4,16 @@
  * Task i takes the runs of batch i, opens its own results database `db/task-<i>.sqlite` in the
  * sweep folder (written on node-local disk and published atomically after every metric point and
  * run outcome: see published_db.ts), and trains each run with `runOne` of
- * lib/experiments/runner.ts, which makes the task idempotent under the
- * results database's key (config hash, seed): a finished run is skipped, an interrupted one
- * resumes from its checkpoint (`checkpoints/<hash>-<seed>.ckpt`), a failed one is retried.
+ * lib/experiments/runner.ts, which makes the task idempotent under the results database's key
+ * (config hash, seed): a finished run is skipped, an interrupted one resumes from its checkpoint
+ * (`checkpoints/<hash>-<seed>.ckpt`), a failed one is retried.
  *
- * Only one process at a time may write a task's database (SQLite on a shared file system must not
- * have writers on several nodes): the task takes `db/task-<i>.lock`, naming its Slurm job; a lock
+ * Only one process at a time may write a task's database: the task takes `db/task-<i>.lock`, naming its Slurm job; a lock
  * whose job is no longer running (or is this very job, after a requeue) is taken over, a live one
  * makes the task exit without touching anything. Every step is appended to
  * `events/task-<i>.jsonl`, one JSON object per line.
  *
- * @example Run task 0 of a plan with a fake trainer
+ * @example Run task 0 of a sweep folder (real trainer)
  * ```ts ignore
  * import { readPlan } from "./plan.ts";
  * import { runTask } from "./task.ts";
