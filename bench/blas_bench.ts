@@ -8,7 +8,7 @@
  *
  * Products are [M,K]×[K,N] on tensors created on the measured backend (no data moves). The
  * recurrent workload is T = 100 steps of h·W_h ([B,128]×[128,384]) plus the GRU gate arithmetic
- * written as ordinary tfjs ops (split, add, sigmoid, tanh, mul, sub: 14 ops per step), forward
+ * written as ordinary tfjs ops (split, add, sigmoid, tanh, mul, sub, sum: ~16 ops per step), forward
  * only ("fwd") and forward + backward through tfjs autodiff ("fwd+bwd", gradients of W_h and b_h).
  * Without the native library (or --allow-ffi) the *-blas cases are skipped with a warning.
  *
@@ -298,7 +298,7 @@ function fmtTime(s: number): string {
   return s >= 1e-3 ? `${(s * 1e3).toFixed(2)} ms` : `${(s * 1e6).toFixed(1)} µs`;
 }
 
-if (import.meta.main && !Deno.args.includes("--bench-mode")) {
+if (import.meta.main) {
   const { values } = parseArgs({ args: Deno.args, options: { quick: { type: "boolean" } } });
   await table(values.quick ?? false);
 }

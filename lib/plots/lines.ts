@@ -22,7 +22,17 @@
  * ```
  * @module
  */
-import type { PlotlyFigure } from "./figure1.ts";
+
+/**
+ * A Plotly figure as plain JSON (structurally the `PlotlyFigure` of ./figure1.ts, so it can be
+ * passed to the exporters of ./export.ts and to `showFigure`).
+ */
+export interface LineFigure {
+  /** The traces. */
+  data: Record<string, unknown>[];
+  /** The layout. */
+  layout: Record<string, unknown>;
+}
 
 /** Line dash styles Plotly accepts. */
 export type LineDash = "solid" | "dot" | "dash" | "longdash" | "dashdot" | "longdashdot";
@@ -130,7 +140,7 @@ function checkSeries(s: LineSeries, index: number, logX: boolean): void {
 export function lineChart(
   series: readonly LineSeries[],
   options: LineChartOptions,
-): PlotlyFigure {
+): LineFigure {
   if (!Array.isArray(series)) {
     throw new TypeError(`lineChart: series must be an array; got ${JSON.stringify(series)}`);
   }
@@ -222,5 +232,5 @@ export function lineChart(
       plot_bgcolor: "white",
       font: { family: "Liberation Sans, Arial, sans-serif", size: 13 },
     },
-  } as PlotlyFigure;
+  };
 }

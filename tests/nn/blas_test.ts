@@ -1,8 +1,9 @@
 /**
- * Native BLAS (lib/nn/blas.ts) and the `cpu-blas` tfjs backend (lib/nn/fast_backend.ts).
+ * Native BLAS (lib/nn/blas.ts) and the `wasm-blas` / `cpu-blas` tfjs backends
+ * (lib/nn/fast_backend.ts).
  *
- * Products are checked against a float64 reference written here, on `cpu-blas`, `wasm` and the
- * plain `cpu` backend, within the classic float32 dot-product error bound
+ * Products are checked against a float64 reference written here, on `wasm-blas`, `cpu-blas` and
+ * the plain `wasm` and `cpu` backends, within the classic float32 dot-product error bound
  * |computed − exact| ≤ K·2⁻²³·Σₖ|aᵢₖ·bₖⱼ| (K the inner size; 2⁻²⁴ is float32's unit round-off).
  * Tests that need the library or --allow-ffi are skipped with a warning when those are missing.
  */
@@ -427,6 +428,7 @@ Deno.test({
       const after = blasKernelStats();
       assert.ok(after.sgemmCalls - before.sgemmCalls >= 6, `${name}: products must use BLAS`);
       assert.equal(after.fallbacks, before.fallbacks);
+      assert.deepEqual(await gradsOn(name), native, `${name}: a rerun must give identical bits`);
       for (const [backend, other] of others) {
         for (let p = 0; p < native.length; p++) {
           const scale = Math.max(1, ...other[p].map(Math.abs));
