@@ -27,3 +27,5 @@ export * from "./lib/results/mod.ts";
 export * from "./lib/experiments/mod.ts";
 export * from "./lib/plots/mod.ts";
 export * from "./lib/cluster/mod.ts";
+export * from "./lib/models/mod.ts";
+export { BACKEND_NAMES, type BackendName, initBackend } from "./lib/nn/backend.ts";
