@@ -1,5 +1,5 @@
 /**
- * `deno task bench [--env heaven-hell-3] [--algo adqn] [--backend wasm] [--cpu] [--seconds 3]
+ * `deno task bench [--env heaven-hell-3] [--algo adqn] [--backend auto] [--cpu] [--seconds 3]
  * [--batch 32] [--json]`: measure the speed of the tensor side on this machine: training steps per
  * second on one 100-step episode (B = 1) and on a batch of 32 such episodes, and acting steps per
  * second (one GRU step + Q head), for one environment's real model preset. `--cpu` adds the pure
@@ -8,15 +8,21 @@
  * Targets (shared/spec/platform.md, wasm): ≥ 10 train steps/s at B = 1, about 1/s at B = 32,
  * ≥ 4000 acting steps/s.
  *
+ * `deno task bench --compare [--seconds 3] [--python /usr/bin/python3] [--no-torch] [--json]`:
+ * the Heaven-Hell-3 ADQN workloads side by side with PyTorch (bench/torch_workload.py, 1 and 2
+ * threads) in one invocation; see lib/bench/compare.ts.
+ *
  * @module
  */
 import { parseArgs } from "node:util";
 import { ENV_IDS, makeEnv } from "../lib/envs/mod.ts";
-import type { Env } from "../lib/envs/types.ts";
 import { makeAgent } from "../lib/models/agent.ts";
-import { type BackendName, initBackend } from "../lib/nn/backend.ts";
-import { makeRng, randInt } from "../lib/rng.ts";
-import { ALGO_IDS, type AlgoId, checkAlgoId, type Episode } from "../lib/train/agent.ts";
+import { BACKEND_NAMES, type BackendName, initBackend } from "../lib/nn/backend.ts";
+import { ALGO_IDS, type AlgoId, checkAlgoId } from "../lib/train/agent.ts";
+import { benchEpisode, formatComparison, timeIt } from "../lib/bench/compare.ts";
+import { runComparison } from "../lib/bench/ours.ts";
+
+export { benchEpisode, timeIt };
 
 /** One row of the benchmark table. */
 export interface BenchRow {
@@ -30,52 +36,6 @@ export interface BenchRow {
   iterations: number;
   /** The platform.md target, as text. */
   target: string;
-}
-
-/**
- * A `steps`-step stored episode of uniformly random actions, built from real rollouts of `env`
- * (reset whenever an episode ends, so every row is a valid encoding); marked truncated.
- */
-export function benchEpisode(env: Env, seed: number, steps: number): Episode {
-  const rng = makeRng(seed);
-  const ow = env.obsSpec.size, sw = env.stateSpec.size;
-  const obs = new Float32Array(steps * ow), states = new Float32Array(steps * sw);
-  const actions = new Int32Array(steps), rewards = new Float32Array(steps);
-  let { state, obs: o } = env.reset(rng);
-  for (let t = 0; t < steps; t++) {
-    obs.set(env.encodeObs(o), t * ow);
-    states.set(env.encodeState(state), t * sw);
-    const a = randInt(rng, env.numActions);
-    const r = env.step(state, a, rng);
-    actions[t] = a;
-    rewards[t] = r.reward;
-    ({ state, obs: o } = r.terminated || r.truncated ? env.reset(rng) : r);
-  }
-  return {
-    length: steps,
-    obs,
-    states,
-    actions,
-    rewards,
-    terminated: false,
-    truncated: true,
-    finalObs: Float32Array.from(env.encodeObs(o)),
-    finalState: Float32Array.from(env.encodeState(state)),
-  };
-}
-
-/** Run `fn` once to warm up, then repeatedly for at least `seconds`; return iterations per second. */
-export function timeIt(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
-  fn();
-  let n = 0;
-  const t0 = performance.now();
-  let dt = 0;
-  do {
-    fn();
-    n++;
-    dt = performance.now() - t0;
-  } while (dt < seconds * 1000);
-  return { perSecond: (n * 1000) / dt, iterations: n };
 }
 
 /** Measure one backend (which must already be initialised). */
@@ -139,15 +99,20 @@ export function formatTable(rows: BenchRow[]): string {
   return lines.join("\n");
 }
 
-const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend wasm|cpu] [--cpu]
+const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend NAME] [--cpu]
   [--seconds S] [--batch B] [--json]
+       deno task bench --compare [--seconds S] [--python PATH] [--no-torch] [--json]
   --env      environment whose model preset is timed (default heaven-hell-3; ${ENV_IDS.join(", ")})
   --algo     algorithm (default adqn; ${ALGO_IDS.join(", ")})
-  --backend  main backend (default wasm)
+  --backend  main backend (default auto; ${BACKEND_NAMES.join(", ")})
   --cpu      also time the pure-JavaScript cpu backend for reference (slow)
   --seconds  minimum seconds per measurement after one warm-up run (default 3)
   --batch    episodes in the batched measurement (default 32)
-  --json     print JSON rows instead of a table`;
+  --json     print JSON instead of a table
+  --compare  Heaven-Hell-3 ADQN side by side with PyTorch (bench/torch_workload.py, 1 and 2
+             threads): single run, B=32, K=8 and K=20 batched runs, acting; backends auto and wasm
+  --python   Python with PyTorch for --compare (default /usr/bin/python3; Debian python3-torch)
+  --no-torch --compare without the PyTorch columns`;
 
 if (import.meta.main) {
   let values;
@@ -157,11 +122,14 @@ if (import.meta.main) {
       options: {
         env: { type: "string", default: "heaven-hell-3" },
         algo: { type: "string", default: "adqn" },
-        backend: { type: "string", default: "wasm" },
+        backend: { type: "string", default: "auto" },
         cpu: { type: "boolean", default: false },
         seconds: { type: "string", default: "3" },
         batch: { type: "string", default: "32" },
         json: { type: "boolean", default: false },
+        compare: { type: "boolean", default: false },
+        python: { type: "string", default: "/usr/bin/python3" },
+        "no-torch": { type: "boolean", default: false },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -177,6 +145,16 @@ if (import.meta.main) {
   if (!(seconds > 0) || !Number.isInteger(batch) || batch < 1) {
     console.error(`error: --seconds must be positive and --batch a positive integer\n${USAGE}`);
     Deno.exit(2);
+  }
+  if (values.compare) {
+    const result = await runComparison({
+      seconds,
+      torchThreads: values["no-torch"] ? [] : [1, 2],
+      python: values.python,
+      log: (line) => console.error(line),
+    });
+    console.log(values.json ? JSON.stringify(result, null, 2) : formatComparison(result));
+    Deno.exit(0);
   }
   let algo: AlgoId;
   try {

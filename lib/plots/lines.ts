@@ -56,7 +56,7 @@ export interface LineSeries {
 }
 
 /** A horizontal reference line across the x range of the data (e.g. an optimal value). */
-export interface ReferenceLine {
+export interface ChartReference {
   /** Its y value. */
   value: number;
   /** Legend label, e.g. "optimum 0.99^14". */
@@ -84,7 +84,7 @@ export interface LineChartOptions {
   /** With `logY`: draw values ≤ 0 at this positive value instead of leaving gaps. */
   logFloor?: number;
   /** Horizontal reference lines. */
-  references?: readonly ReferenceLine[];
+  references?: readonly ChartReference[];
   /** Fixed y range [min, max] (in data units, also on a log axis). */
   yRange?: readonly [number, number];
   /** Width in pixels (default 720). */
@@ -202,8 +202,8 @@ export function lineChart(
       type: log ? "log" : "linear",
       zeroline: false,
       gridcolor: "#e5e5e5",
-      exponentformat: "power",
     };
+    if (log) out.exponentformat = "power"; // 10^-16 rather than 100a on log axes
     if (range) {
       if (!(range.length === 2 && range.every(Number.isFinite) && range[0] < range[1])) {
         throw new RangeError(`lineChart: yRange [${range}] must be two finite numbers, min < max`);

@@ -1,0 +1,615 @@
+/**
+ * `deno task bench --compare`: this project and PyTorch side by side on the same machine, in one
+ * invocation. Our measurements run in this process (the tensor backend must be initialised first);
+ * PyTorch's run in `bench/torch_workload.py` under Debian's `/usr/bin/python3` (package
+ * `python3-torch`), once with 1 thread and once with 2. When Python or PyTorch is missing, the
+ * PyTorch columns are skipped with a message saying why and how to install it.
+ *
+ * Every throughput is compared in environment steps per second: *trained* environment steps
+ * (gradient steps × episodes × 100 steps per episode) for training, environment steps (one GRU step
+ * + Q head + argmax per environment) for acting, so that batch sizes and run counts compare directly.
+ *
+ * @module
+ */
+import { makeRng, randInt } from "../rng.ts";
+import type { Env } from "../envs/types.ts";
+import type { Episode } from "../train/agent.ts";
+import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
+import { ALGO_IDS } from "../train/agent.ts";
+
+/** Steps in every benchmark episode (the Heaven-Hell bench episode of the spec). */
+export const EPISODE_STEPS = 100;
+
+/** The Python that has Debian's PyTorch (the first `python3` on PATH may be another one). */
+export const DEFAULT_PYTHON = "/usr/bin/python3";
+
+/** The PyTorch workload script. */
+export const TORCH_SCRIPT: string = new URL("../../bench/torch_workload.py", import.meta.url)
+  .pathname;
+
+/** One timed throughput. */
+export interface Measurement {
+  /** Calls per second of the timed unit (a gradient step of every run, or one acting step). */
+  perSecond: number;
+  /** Trained environment steps per second (training) or environment steps per second (acting). */
+  envStepsPerSecond: number;
+  /** Timed iterations (after one warm-up call). */
+  iterations: number;
+}
+
+/** A table cell: a measurement, or why there is none. */
+export type Cell =
+  | { status: "ok"; value: Measurement }
+  | { status: "pending" | "skipped" | "error"; message: string };
+
+/** The workloads of the comparison table, in display order. */
+export const WORKLOADS = [
+  "train-1",
+  "train-32",
+  "runs-8",
+  "runs-8-bmm",
+  "runs-20",
+  "runs-20-bmm",
+  "act-1",
+  "act-20",
+] as const;
+
+/** One of {@link WORKLOADS}. */
+export type WorkloadId = typeof WORKLOADS[number];
+
+/** What each workload means on our side and which PyTorch mode it is compared with. */
+export const WORKLOAD_INFO: Readonly<
+  Record<WorkloadId, { label: string; ours: string; torchMode: string }>
+> = {
+  "train-1": {
+    label: "single run, 1 episode/step",
+    ours: "train-1",
+    torchMode: "train-1",
+  },
+  "train-32": {
+    label: "one run, B=32 episodes/step",
+    ours: "train-32",
+    torchMode: "train-32",
+  },
+  "runs-8": {
+    label: "K=8 runs (torch: 8 runs in turn)",
+    ours: "runs-8",
+    torchMode: "seq-8",
+  },
+  "runs-8-bmm": {
+    label: "K=8 runs (torch: bmm-batched)",
+    ours: "runs-8",
+    torchMode: "bmm-8",
+  },
+  "runs-20": {
+    label: "K=20 runs (torch: 20 runs in turn)",
+    ours: "runs-20",
+    torchMode: "seq-20",
+  },
+  "runs-20-bmm": {
+    label: "K=20 runs (torch: bmm-batched)",
+    ours: "runs-20",
+    torchMode: "bmm-20",
+  },
+  "act-1": { label: "acting, 1 env", ours: "act-1", torchMode: "act" },
+  "act-20": {
+    label: "acting, K=20 envs batched (torch: 1 env)",
+    ours: "act-20",
+    torchMode: "act",
+  },
+};
+
+/** The PyTorch modes the table needs (arguments of torch_workload.py --modes). */
+export const TORCH_MODES: readonly string[] = [
+  ...new Set(WORKLOADS.map((w) => WORKLOAD_INFO[w].torchMode)),
+];
+
+/** Parsed output of bench/torch_workload.py. */
+export interface TorchReport {
+  /** PyTorch version. */
+  torch: string;
+  /** Threads PyTorch used. */
+  threads: number;
+  /** Measurements by mode (train-1, train-32, seq-K, bmm-K, act, act-K). */
+  results: Record<string, Measurement>;
+}
+
+/**
+ * Parse the JSON object bench/torch_workload.py prints as its last stdout line; throws an error
+ * naming what is wrong.
+ *
+ * @example
+ * ```ts
+ * import { parseTorchOutput } from "./compare.ts";
+ * const r = parseTorchOutput('{"torch": "1.13", "threads": 1, "results": [{"mode": "train-1",' +
+ *   ' "steps_per_s": 20, "env_steps_per_s": 2000, "iterations": 60, "seconds": 3}]}');
+ * console.log(r.results["train-1"].envStepsPerSecond); // 2000
+ * ```
+ */
+export function parseTorchOutput(stdout: string): TorchReport {
+  const lines = stdout.trim().split("\n");
+  const last = lines[lines.length - 1] ?? "";
+  let data: unknown;
+  try {
+    data = JSON.parse(last);
+  } catch {
+    throw new Error(
+      `torch workload: expected a JSON object on the last stdout line, got ${
+        JSON.stringify(last.slice(0, 200))
+      }`,
+    );
+  }
+  const o = data as Record<string, unknown>;
+  if (typeof o !== "object" || o === null || !Array.isArray(o.results)) {
+    throw new Error(`torch workload: output lacks a "results" array: ${last.slice(0, 200)}`);
+  }
+  if (typeof o.torch !== "string" || typeof o.threads !== "number") {
+    throw new Error(`torch workload: output lacks "torch" (string) or "threads" (number)`);
+  }
+  const results: Record<string, Measurement> = {};
+  for (const r of o.results as Record<string, unknown>[]) {
+    const ok = typeof r?.mode === "string" &&
+      [r.steps_per_s, r.env_steps_per_s, r.iterations].every((v) =>
+        typeof v === "number" && Number.isFinite(v) && v >= 0
+      );
+    if (!ok) throw new Error(`torch workload: invalid result ${JSON.stringify(r)}`);
+    results[r.mode as string] = {
+      perSecond: r.steps_per_s as number,
+      envStepsPerSecond: r.env_steps_per_s as number,
+      iterations: r.iterations as number,
+    };
+  }
+  return { torch: o.torch, threads: o.threads, results };
+}
+
+/**
+ * Environment of the PyTorch child process for `threads` threads: OpenMP/OpenBLAS thread counts,
+ * and `OMP_WAIT_POLICY=PASSIVE` above one thread (busy-waiting threads are several times slower on
+ * a shared 2-core machine).
+ */
+export function torchEnv(threads: number): Record<string, string> {
+  if (!Number.isInteger(threads) || threads < 1) {
+    throw new Error(`torchEnv: invalid thread count ${threads}; expected a positive integer`);
+  }
+  const env: Record<string, string> = {
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
+  };
+  if (threads > 1) env.OMP_WAIT_POLICY = "PASSIVE";
+  return env;
+}
+
+/** What {@link runTorch} returns: a report, or why there is none. */
+export type TorchRun = { ok: true; report: TorchReport } | { ok: false; message: string };
+
+/** Options of {@link runTorch}. */
+export interface TorchRunOptions {
+  /** Threads (default 1). */
+  threads?: number;
+  /** Minimum seconds per measurement (default 3). */
+  seconds?: number;
+  /** Modes (default {@link TORCH_MODES}). */
+  modes?: readonly string[];
+  /** Python interpreter (default {@link DEFAULT_PYTHON}). */
+  python?: string;
+  /** Workload script (default {@link TORCH_SCRIPT}). */
+  script?: string;
+}
+
+/** How to get PyTorch for these rows. */
+export const TORCH_INSTALL_HINT =
+  "install Debian's PyTorch: apt-get install -y --no-install-recommends python3-torch";
+
+/**
+ * Run bench/torch_workload.py; never throws for a missing interpreter or PyTorch (returns
+ * `{ ok: false, message }` saying why and how to install it).
+ */
+export async function runTorch(options: TorchRunOptions = {}): Promise<TorchRun> {
+  const python = options.python ?? DEFAULT_PYTHON;
+  const threads = options.threads ?? 1;
+  const args = [
+    options.script ?? TORCH_SCRIPT,
+    "--threads",
+    String(threads),
+    "--seconds",
+    String(options.seconds ?? 3),
+    "--modes",
+    (options.modes ?? TORCH_MODES).join(","),
+  ];
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command(python, {
+      args,
+      env: torchEnv(threads),
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? `${python} not found`
+      : `cannot start ${python}: ${e instanceof Error ? e.message : String(e)}`;
+    return { ok: false, message: `PyTorch rows skipped: ${why}; ${TORCH_INSTALL_HINT}` };
+  }
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) {
+    if (/No module named ['"]?torch/.test(stderr)) {
+      return {
+        ok: false,
+        message: `PyTorch rows skipped: ${python} has no torch module; ${TORCH_INSTALL_HINT}`,
+      };
+    }
+    const tail = stderr.trim().split("\n").slice(-3).join(" | ");
+    return {
+      ok: false,
+      message: `PyTorch rows skipped: ${python} ${args[0]} exited with code ${out.code}: ${tail}`,
+    };
+  }
+  try {
+    return { ok: true, report: parseTorchOutput(new TextDecoder().decode(out.stdout)) };
+  } catch (e) {
+    return { ok: false, message: `PyTorch rows skipped: ${(e as Error).message}` };
+  }
+}
+
+/** One measured configuration of our side: a backend and its cells by our workload name. */
+export interface OursColumn {
+  /** Backend actually in use (e.g. `wasm-blas`). */
+  backend: string;
+  /** Cells by our workload key (`train-1`, `train-32`, `runs-8`, `runs-20`, `act-1`, `act-20`). */
+  cells: Record<string, Cell>;
+}
+
+/** A PyTorch column: a thread count and its report, or why it is missing. */
+export interface TorchColumn {
+  /** Threads. */
+  threads: number;
+  /** The run. */
+  run: TorchRun;
+}
+
+/** The cell of one PyTorch mode. */
+export function torchCell(col: TorchColumn, mode: string): Cell {
+  if (!col.run.ok) return { status: "skipped", message: col.run.message };
+  const m = col.run.report.results[mode];
+  return m
+    ? { status: "ok", value: m }
+    : { status: "error", message: `torch mode ${mode} not measured` };
+}
+
+/** ours / theirs in environment steps per second, or null when either is missing or zero. */
+export function ratio(ours: Cell | undefined, theirs: Cell | undefined): number | null {
+  if (ours?.status !== "ok" || theirs?.status !== "ok") return null;
+  const d = theirs.value.envStepsPerSecond;
+  return d > 0 ? ours.value.envStepsPerSecond / d : null;
+}
+
+/** A throughput as text: thousands separators at ≥ 100, two significant decimals below. */
+export function formatRate(x: number): string {
+  if (!Number.isFinite(x)) return String(x);
+  if (x >= 100) return Math.round(x).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  if (x >= 10) return x.toFixed(1);
+  return x.toFixed(2);
+}
+
+/** A ratio as text ("3.2×"), "-" when absent. */
+export function formatRatio(r: number | null): string {
+  if (r === null) return "-";
+  return r >= 10 ? `${r.toFixed(0)}×` : `${r.toFixed(2)}×`;
+}
+
+/** A cell as table text: the rate, or its status ("pending", "skipped", "error"). */
+export function formatCell(c: Cell | undefined): string {
+  if (c === undefined) return "-";
+  return c.status === "ok" ? formatRate(c.value.envStepsPerSecond) : c.status;
+}
+
+/** Machine facts printed above the table. */
+export interface BenchMachine {
+  /** Logical cores. */
+  cores: number;
+  /** Load averages (1, 5, 15 min) before the measurements. */
+  loadBefore: number[];
+  /** Load averages after the measurements. */
+  loadAfter: number[];
+  /** Deno version. */
+  deno: string;
+}
+
+/** The machine line: cores, load averages before and after, Deno and PyTorch versions. */
+export function formatMachine(m: BenchMachine, torch: TorchColumn[]): string {
+  const la = (x: number[]) => x.map((v) => v.toFixed(2)).join(" ");
+  const tv = torch.find((t) => t.run.ok);
+  const torchText = tv?.run.ok ? `PyTorch ${tv.run.report.torch}` : "PyTorch absent";
+  return `machine: ${m.cores} cores, load average ${la(m.loadBefore)} before, ` +
+    `${la(m.loadAfter)} after; Deno ${m.deno}; ${torchText}`;
+}
+
+/**
+ * The comparison as a Markdown table: one row per {@link WORKLOADS} entry; columns: each of our
+ * backends, each PyTorch thread count, then ours (first backend) / PyTorch for each thread count.
+ */
+export function formatCompareTable(ours: OursColumn[], torch: TorchColumn[]): string {
+  const head = [
+    "workload (env-steps/s)",
+    ...ours.map((o) => `ours ${o.backend}`),
+    ...torch.map((t) => `torch ${t.threads} thr`),
+    ...torch.map((t) => `ours/torch ${t.threads} thr`),
+  ];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `|${head.map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`,
+  ];
+  for (const w of WORKLOADS) {
+    const info = WORKLOAD_INFO[w];
+    const oc = ours.map((o) => o.cells[info.ours]);
+    const tc = torch.map((t) => torchCell(t, info.torchMode));
+    const cells = [
+      info.label,
+      ...oc.map(formatCell),
+      ...tc.map(formatCell),
+      ...tc.map((t) => formatRatio(ratio(oc[0], t))),
+    ];
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+/** The best (highest) PyTorch cell of a mode over the thread counts, or undefined. */
+export function bestTorch(torch: TorchColumn[], mode: string): Cell | undefined {
+  let best: Cell | undefined;
+  for (const t of torch) {
+    const c = torchCell(t, mode);
+    if (c.status !== "ok") continue;
+    if (best?.status !== "ok" || c.value.envStepsPerSecond > best.value.envStepsPerSecond) {
+      best = c;
+    }
+  }
+  return best;
+}
+
+/** One target of the comparison and whether it is met. */
+export interface TargetCheck {
+  /** The target in words. */
+  what: string;
+  /** ours / PyTorch (best thread count), null when unmeasured. */
+  ratio: number | null;
+  /** Ratio needed. */
+  need: number;
+  /** "met", "missed", or "n/a" (a side is missing). */
+  verdict: "met" | "missed" | "n/a";
+}
+
+/**
+ * The project's speed targets against PyTorch's best thread count: K = 20 batched training ≥ 3×
+ * PyTorch one-episode training; stretch: above PyTorch's B = 32 training; K = 20 batched acting
+ * ≥ 10× PyTorch acting in one environment.
+ */
+export function checkTargets(ours: OursColumn, torch: TorchColumn[]): TargetCheck[] {
+  const one = (what: string, mine: string, mode: string, need: number): TargetCheck => {
+    const r = ratio(ours.cells[mine], bestTorch(torch, mode));
+    return { what, ratio: r, need, verdict: r === null ? "n/a" : r >= need ? "met" : "missed" };
+  };
+  return [
+    one("K=20 batched training ≥ 3× torch 1-episode training", "runs-20", "train-1", 3),
+    one("stretch: K=20 batched training > torch B=32 training", "runs-20", "train-32", 1),
+    one("K=20 batched acting ≥ 10× torch acting in 1 env", "act-20", "act", 10),
+  ];
+}
+
+/** Targets as text lines. */
+export function formatTargets(checks: TargetCheck[]): string {
+  return checks.map((c) =>
+    `- ${c.what}: ${formatRatio(c.ratio)} (need ${c.need}×): ${c.verdict.toUpperCase()}`
+  ).join("\n");
+}
+
+/** The compute budget of one figure panel at the paper's settings (algorithms.md §4-§6). */
+export interface FigureBudget {
+  /** Independent runs: algorithms × seeds. */
+  runs: number;
+  /** Environment steps per run (prepopulation included). */
+  envSteps: number;
+  /** Trained environment steps per run: (envSteps - prepopulation) × replay ratio. */
+  trainedSteps: number;
+  /** Network acting steps per run (prepopulation acts uniformly at random, without the network). */
+  actingSteps: number;
+}
+
+/**
+ * One panel of Figure 1 at the reference settings: 5 algorithms × 20 seeds, 2M environment steps
+ * each of which (2M - 50k) × 8 = 15.6M are trained steps and 1.95M network acting steps.
+ *
+ * @example
+ * ```ts
+ * import { figureBudget } from "./compare.ts";
+ * const b = figureBudget();
+ * console.log(b.runs, b.trainedSteps); // 100 15600000
+ * ```
+ */
+export function figureBudget(
+  config: {
+    totalSteps: number;
+    prepopulateSteps: number;
+    replayRatio: number;
+  } = DEFAULT_TRAIN_CONFIG,
+  seeds = 20,
+  algorithms: number = ALGO_IDS.length,
+): FigureBudget {
+  const trained = Math.max(0, config.totalSteps - config.prepopulateSteps) * config.replayRatio;
+  return {
+    runs: seeds * algorithms,
+    envSteps: config.totalSteps,
+    trainedSteps: trained,
+    actingSteps: Math.max(0, config.totalSteps - config.prepopulateSteps),
+  };
+}
+
+/**
+ * Wall-clock seconds of a figure panel on `cores` cores, each core running batched groups at the
+ * given per-core rates (trained env-steps/s and acting env-steps/s), work split evenly.
+ *
+ * @example
+ * ```ts
+ * import { figureBudget, panelSeconds } from "./compare.ts";
+ * // 100 runs × 15.6M trained steps at 10,000/s on 2 cores, acting 1.95M at 1e9/s
+ * console.log(Math.round(panelSeconds(figureBudget(), 10_000, 1e9, 2))); // 78000
+ * ```
+ */
+export function panelSeconds(
+  budget: FigureBudget,
+  trainPerSecond: number,
+  actPerSecond: number,
+  cores: number,
+): number {
+  if (!(trainPerSecond > 0) || !(actPerSecond > 0) || !(cores >= 1)) {
+    throw new Error(
+      `panelSeconds: rates must be positive and cores ≥ 1, got ${trainPerSecond}, ${actPerSecond}, ${cores}`,
+    );
+  }
+  const perRun = budget.trainedSteps / trainPerSecond + budget.actingSteps / actPerSecond;
+  return (budget.runs * perRun) / cores;
+}
+
+/** Seconds as "12.3 h" / "4.5 d" / "37 min". */
+export function formatWallTime(seconds: number): string {
+  const h = seconds / 3600;
+  if (h >= 48) return `${(h / 24).toFixed(1)} d`;
+  if (h >= 1) return `${h.toFixed(1)} h`;
+  return `${Math.round(seconds / 60)} min`;
+}
+
+/**
+ * The Figure 1a (Heaven-Hell-3) wall-time estimate at the paper budget on `cores` cores: ours with
+ * K = 20 batched runs per core, PyTorch with one run per core (1 thread, one episode per step).
+ * Uses ADQN's cost for all five algorithms (DQN and the state variants are somewhat cheaper).
+ */
+export function formatFigureEstimate(
+  ours: OursColumn,
+  torch: TorchColumn[],
+  cores = 2,
+): string {
+  const b = figureBudget();
+  const lines = [
+    `Figure 1a at the paper budget: ${b.runs} runs (5 algorithms × 20 seeds) × ` +
+    `${formatRate(b.envSteps)} env steps = ${formatRate(b.runs * b.trainedSteps)} trained ` +
+    `env-steps ((2M - 50k prepopulation) × replay ratio 8 per run) and ` +
+    `${formatRate(b.runs * b.actingSteps)} network acting steps; on ${cores} cores:`,
+  ];
+  const train = ours.cells["runs-20"], act = ours.cells["act-20"];
+  if (train?.status === "ok" && act?.status === "ok") {
+    const s = panelSeconds(b, train.value.envStepsPerSecond, act.value.envStepsPerSecond, cores);
+    lines.push(
+      `- ours (${ours.backend}, K=20 batched runs per core): ${formatWallTime(s)}`,
+    );
+  } else {
+    lines.push(`- ours: needs the K=20 rows (${formatCell(train)} / ${formatCell(act)})`);
+  }
+  const t1 = torch.find((t) => t.threads === 1);
+  const tt = t1 ? torchCell(t1, "train-1") : undefined, ta = t1 ? torchCell(t1, "act") : undefined;
+  if (tt?.status === "ok" && ta?.status === "ok") {
+    const s = panelSeconds(b, tt.value.envStepsPerSecond, ta.value.envStepsPerSecond, cores);
+    lines.push(
+      `- PyTorch (1 thread, one run per core, tensor work only): ${formatWallTime(s)}`,
+    );
+  } else {
+    lines.push("- PyTorch: not measured");
+  }
+  const ref = b.runs * b.envSteps / 300 / cores;
+  lines.push(
+    `- the reference code itself (algorithms.md §6: ~300 env steps/s per core, all overheads): ` +
+      `${formatWallTime(ref)}`,
+  );
+  return lines.join("\n");
+}
+
+/**
+ * A `steps`-step stored episode of uniformly random actions, built from real rollouts of `env`
+ * (reset whenever an episode ends, so every row is a valid encoding); marked truncated.
+ */
+export function benchEpisode(env: Env, seed: number, steps: number): Episode {
+  const rng = makeRng(seed);
+  const ow = env.obsSpec.size, sw = env.stateSpec.size;
+  const obs = new Float32Array(steps * ow), states = new Float32Array(steps * sw);
+  const actions = new Int32Array(steps), rewards = new Float32Array(steps);
+  let { state, obs: o } = env.reset(rng);
+  for (let t = 0; t < steps; t++) {
+    obs.set(env.encodeObs(o), t * ow);
+    states.set(env.encodeState(state), t * sw);
+    const a = randInt(rng, env.numActions);
+    const r = env.step(state, a, rng);
+    actions[t] = a;
+    rewards[t] = r.reward;
+    ({ state, obs: o } = r.terminated || r.truncated ? env.reset(rng) : r);
+  }
+  return {
+    length: steps,
+    obs,
+    states,
+    actions,
+    rewards,
+    terminated: false,
+    truncated: true,
+    finalObs: Float32Array.from(env.encodeObs(o)),
+    finalState: Float32Array.from(env.encodeState(state)),
+  };
+}
+
+/** Run `fn` once to warm up, then repeatedly for at least `seconds`; return iterations per second. */
+export function timeIt(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
+  fn();
+  let n = 0;
+  const t0 = performance.now();
+  let dt = 0;
+  do {
+    fn();
+    n++;
+    dt = performance.now() - t0;
+  } while (dt < seconds * 1000);
+  return { perSecond: (n * 1000) / dt, iterations: n };
+}
+
+/** Everything one `--compare` invocation measured. */
+export interface ComparisonResult {
+  /** Machine facts. */
+  machine: BenchMachine;
+  /** Our columns, the default backend first. */
+  ours: OursColumn[];
+  /** PyTorch columns by thread count. */
+  torch: TorchColumn[];
+}
+
+/**
+ * The full report: machine line, table, notes on missing cells, targets and the Figure 1a
+ * estimate.
+ */
+export function formatComparison(r: ComparisonResult): string {
+  const parts = [formatMachine(r.machine, r.torch), "", formatCompareTable(r.ours, r.torch)];
+  // One note per distinct message, naming the columns it applies to.
+  const notes = new Map<string, Set<string>>();
+  const note = (message: string, column: string) => {
+    if (!notes.has(message)) notes.set(message, new Set());
+    notes.get(message)!.add(column);
+  };
+  for (const o of r.ours) {
+    for (const c of Object.values(o.cells)) {
+      if (c.status !== "ok") note(`${c.status}: ${c.message}`, `ours ${o.backend}`);
+    }
+  }
+  for (const t of r.torch) if (!t.run.ok) note(t.run.message, `torch ${t.threads} thr`);
+  if (notes.size > 0) {
+    parts.push("", ...[...notes].map(([m, cols]) => `- ${[...cols].join(", ")}: ${m}`));
+  }
+  parts.push(
+    "",
+    "Training rows count trained env-steps/s (gradient steps × episodes × 100 steps), acting rows " +
+      "env steps/s. torch modes: bench/torch_workload.py (train-1, train-32, seq-K = K runs in " +
+      "turn, bmm-K = K runs hand-batched with torch.bmm, act = 1 env).",
+  );
+  if (r.ours.length > 0) {
+    parts.push("", `Targets (ours ${r.ours[0].backend} vs the best torch thread count):`);
+    parts.push(formatTargets(checkTargets(r.ours[0], r.torch)));
+    parts.push("", formatFigureEstimate(r.ours[0], r.torch, 2));
+  }
+  return parts.join("\n");
+}

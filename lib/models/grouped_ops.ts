@@ -1,0 +1,490 @@
+/**
+ * Tensor operations over *row groups*: the rows of a 2-D tensor are split into K consecutive groups
+ * (one per independent training run, possibly empty), and group k is multiplied by run k's own
+ * weights. This is how {@link BatchedNetwork} (./batched_network.ts) trains K runs as one
+ * computation without padding: every elementwise op sees one ragged [R, ·] tensor, and only the
+ * products and the per-run reductions know about the groups.
+ *
+ * The three kernels work in the backend's own memory (the wasm heap or the cpu backend's arrays, no
+ * copies) and are registered under their own kernel names for the `wasm`, `wasm-blas`, `cpu` and
+ * `cpu-blas` backends (see {@link ensureGroupedKernels}):
+ *
+ * - `AdqnGroupedMatMul`: y[rows of k] = act(x[rows of k] · op(w_k) + b_k) with w [K, in, out];
+ * - `AdqnGroupedOuter`: d_k = x[rows of k]ᵀ · g[rows of k] → [K, in, out] (zeros for empty groups);
+ * - `AdqnGroupedSum`: s_k = Σ_{rows of k} x → [K, ·].
+ *
+ * On the native-BLAS backends (lib/nn/fast_backend.ts) each group's product is one `sgemm` call
+ * with exactly the arguments that backend uses for the single-run network's 2-D product (bias
+ * written first, explicit transposes for xᵀ·g), and the sums accumulate in float32 in row order
+ * as the wasm `Sum` kernel does; so a run's gradients are bit-identical to those of the
+ * single-run agent (lib/models/agent.ts) on `wasm-blas`. On the other backends the products use a
+ * plain JavaScript loop (correct, slow, not bit-identical to XNNPACK): batched training is meant for
+ * the BLAS backends.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { type Blas, openBlas } from "../nn/blas.ts";
+import { isBlasBackend } from "../nn/fast_backend.ts";
+
+/** Kernel name of the grouped product. */
+export const GROUPED_MATMUL = "AdqnGroupedMatMul";
+/** Kernel name of the grouped outer product (weight gradients). */
+export const GROUPED_OUTER = "AdqnGroupedOuter";
+/** Kernel name of the grouped row sum. */
+export const GROUPED_SUM = "AdqnGroupedSum";
+
+/** Backends the grouped kernels support (they need host-addressable float32 storage). */
+export const GROUPED_BACKENDS = ["wasm", "wasm-blas", "cpu", "cpu-blas"] as const;
+
+/**
+ * A split of R rows into K consecutive groups: group k holds rows `offsets[k]..offsets[k+1]-1`.
+ * `offsets` has K+1 non-decreasing entries, `offsets[0] = 0`, `offsets[K] = R`.
+ */
+export interface RowGroups {
+  /** The K+1 row offsets. */
+  readonly offsets: readonly number[];
+}
+
+/** Build {@link RowGroups} from per-group row counts. */
+export function rowGroups(counts: readonly number[]): RowGroups {
+  const offsets = [0];
+  for (const c of counts) {
+    if (!Number.isInteger(c) || c < 0) {
+      throw new Error(`rowGroups: group sizes must be non-negative integers, got ${c}`);
+    }
+    offsets.push(offsets[offsets.length - 1] + c);
+  }
+  return { offsets };
+}
+
+/** The same groups with every row repeated `factor` times (e.g. categorical codes per row). */
+export function scaleGroups(groups: RowGroups, factor: number): RowGroups {
+  return factor === 1 ? groups : { offsets: groups.offsets.map((o) => o * factor) };
+}
+
+/** The group index of every row, as int32 (for broadcasting per-group values back to rows). */
+export function groupOfRows(groups: RowGroups): Int32Array {
+  const o = groups.offsets;
+  const out = new Int32Array(o[o.length - 1]);
+  for (let g = 0; g + 1 < o.length; g++) out.fill(g, o[g], o[g + 1]);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Storage access (as lib/nn/fast_backend.ts does for its product kernels).
+
+interface Storage {
+  /** A view of `t`'s float32 values (valid until the next allocation on this backend). */
+  values(backend: unknown, t: tf.TensorInfo): Float32Array;
+  /** A new float32 output (not zeroed) and a view of its values. */
+  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; view: Float32Array };
+}
+
+interface WasmLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+interface CpuLike {
+  data: { get(dataId: unknown): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+}
+
+function checkFloat(t: tf.TensorInfo): void {
+  if (t.dtype !== "float32") {
+    throw new Error(`grouped ops: expected a float32 tensor, got ${t.dtype} [${t.shape}]`);
+  }
+}
+
+const wasmStorage: Storage = {
+  values(backend, t) {
+    checkFloat(t);
+    return (backend as WasmLike).typedArrayFromHeap(t) as Float32Array;
+  },
+  alloc(backend, shape) {
+    const b = backend as WasmLike;
+    const info = b.makeOutput(shape, "float32");
+    return { info, view: b.typedArrayFromHeap(info) as Float32Array };
+  },
+};
+
+const cpuStorage: Storage = {
+  values(backend, t) {
+    checkFloat(t);
+    const v = (backend as CpuLike).data.get(t.dataId).values;
+    if (!(v instanceof Float32Array)) {
+      throw new Error(`grouped ops: tensor [${t.shape}] has no float32 values on the cpu backend`);
+    }
+    return v;
+  },
+  alloc(backend, shape) {
+    const view = new Float32Array(shape.reduce((a, b) => a * b, 1));
+    return { info: (backend as CpuLike).makeTensorInfo(shape, "float32", view), view };
+  },
+};
+
+function storageOf(backendName: string): Storage {
+  if (backendName === "wasm" || backendName === "wasm-blas") return wasmStorage;
+  if (backendName === "cpu" || backendName === "cpu-blas") return cpuStorage;
+  throw new Error(
+    `grouped ops: backend "${backendName}" is not supported; batched training needs one of ` +
+      `${GROUPED_BACKENDS.join(", ")}`,
+  );
+}
+
+/**
+ * A read-only view of a tensor's float32 values in the current backend's memory, valid until the
+ * next tensor allocation. Cheaper than `dataSync()` (no copy of the whole tensor) when only a part
+ * is read: copy what you need out of it at once.
+ */
+export function hostView(t: tf.Tensor): Float32Array {
+  const engine = tf.engine();
+  const backend = engine.backend;
+  return storageOf(engine.backendName).values(backend, t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Products.
+
+/** The `sgemm` signature of lib/nn/blas.ts (row-major). */
+export type Gemm = Blas["sgemm"];
+
+/**
+ * A plain JavaScript `sgemm` (row-major, C ← alpha·op(A)·op(B) + beta·C) for backends without a
+ * native BLAS. Accumulates each product term into C in float32, in order of the inner index.
+ */
+export const jsGemm: Gemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
+  for (let i = 0; i < m; i++) {
+    const ci = i * ldc;
+    if (beta === 0) c.fill(0, ci, ci + n);
+    else if (beta !== 1) for (let j = 0; j < n; j++) c[ci + j] *= beta;
+    for (let p = 0; p < k; p++) {
+      const av = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
+      if (av === 0) continue;
+      if (transB) {
+        for (let j = 0; j < n; j++) c[ci + j] += av * b[j * ldb + p];
+      } else {
+        const bp = p * ldb;
+        for (let j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
+      }
+    }
+  }
+};
+
+/** The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}. */
+export function gemmFor(backendName: string): Gemm {
+  if (isBlasBackend(backendName)) {
+    const blas = openBlas();
+    if (blas !== null) return blas.sgemm.bind(blas);
+  }
+  return jsGemm;
+}
+
+let scratch = new Float32Array(1 << 16);
+
+function scratchOf(size: number): Float32Array {
+  if (scratch.length < size) scratch = new Float32Array(Math.max(size, scratch.length * 2));
+  return scratch;
+}
+
+interface KernelArgs {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}
+
+function offsetsOf(attrs: tf.NamedAttrMap | undefined, rows: number, what: string): number[] {
+  const o = (attrs?.offsets ?? []) as number[];
+  if (o.length < 1 || o[0] !== 0 || o[o.length - 1] !== rows) {
+    throw new Error(`${what}: group offsets [${o}] do not split ${rows} rows`);
+  }
+  return o;
+}
+
+function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.TensorInfo {
+  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+  const transB = (args.attrs?.transB ?? false) as boolean;
+  const relu = args.attrs?.activation === "relu";
+  const [R, inner] = x.shape;
+  const K = w.shape[0];
+  const n = transB ? w.shape[1] : w.shape[2];
+  const wInner = transB ? w.shape[2] : w.shape[1];
+  const offsets = offsetsOf(args.attrs, R, GROUPED_MATMUL);
+  if (x.shape.length !== 2 || w.shape.length !== 3 || wInner !== inner || offsets.length !== K + 1) {
+    throw new Error(
+      `${GROUPED_MATMUL}: x [${x.shape}] and w [${w.shape}] (transB ${transB}) do not fit ` +
+        `${offsets.length - 1} groups`,
+    );
+  }
+  if (bias !== undefined && (bias.shape[0] !== K || bias.shape[bias.shape.length - 1] !== n)) {
+    throw new Error(`${GROUPED_MATMUL}: bias [${bias.shape}] does not fit w [${w.shape}]`);
+  }
+  const out = storage.alloc(args.backend, [R, n]);
+  const xv = storage.values(args.backend, x), wv = storage.values(args.backend, w);
+  const bv = bias === undefined ? null : storage.values(args.backend, bias);
+  const y = out.view;
+  const wSize = inner * n;
+  for (let g = 0; g < K; g++) {
+    const r0 = offsets[g], rows = offsets[g + 1] - r0;
+    if (rows === 0) continue;
+    const c = y.subarray(r0 * n, (r0 + rows) * n);
+    let beta = 0;
+    if (bv !== null) { // bias first, then accumulate (as fast_backend's fused product)
+      const b = bv.subarray(g * n, (g + 1) * n);
+      for (let r = 0; r < rows; r++) c.set(b, r * n);
+      beta = 1;
+    }
+    gemm(
+      false,
+      transB,
+      rows,
+      n,
+      inner,
+      1,
+      xv.subarray(r0 * inner, (r0 + rows) * inner),
+      inner,
+      wv.subarray(g * wSize, (g + 1) * wSize),
+      transB ? inner : n,
+      beta,
+      c,
+      n,
+    );
+    if (relu) for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0;
+  }
+  return out.info;
+}
+
+function groupedOuterKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.TensorInfo {
+  const { x, g } = args.inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
+  const [R, m] = x.shape;
+  const n = g.shape[1];
+  const offsets = offsetsOf(args.attrs, R, GROUPED_OUTER);
+  if (x.shape.length !== 2 || g.shape.length !== 2 || g.shape[0] !== R) {
+    throw new Error(`${GROUPED_OUTER}: x [${x.shape}] and g [${g.shape}] differ in rows`);
+  }
+  const K = offsets.length - 1;
+  const out = storage.alloc(args.backend, [K, m, n]);
+  const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);
+  const xT = scratchOf(m * maxRows);
+  const xv = storage.values(args.backend, x), gv = storage.values(args.backend, g);
+  const d = out.view;
+  for (let k = 0; k < K; k++) {
+    const r0 = offsets[k], rows = offsets[k + 1] - r0;
+    const c = d.subarray(k * m * n, (k + 1) * m * n);
+    if (rows === 0) {
+      c.fill(0);
+      continue;
+    }
+    // Explicit transpose, then a plain product (the single-run dense layer's dw = xᵀ · g).
+    for (let r = 0; r < rows; r++) {
+      const src = (r0 + r) * m;
+      for (let j = 0; j < m; j++) xT[j * rows + r] = xv[src + j];
+    }
+    gemm(false, false, m, n, rows, 1, xT, rows, gv.subarray(r0 * n, (r0 + rows) * n), n, 0, c, n);
+  }
+  return out.info;
+}
+
+function groupedSumKernel(args: KernelArgs, storage: Storage): tf.TensorInfo {
+  const { x } = args.inputs as { x: tf.TensorInfo };
+  const R = x.shape[0];
+  const n = x.shape.length === 1 ? 1 : x.shape[1];
+  const offsets = offsetsOf(args.attrs, R, GROUPED_SUM);
+  const K = offsets.length - 1;
+  const out = storage.alloc(args.backend, x.shape.length === 1 ? [K] : [K, n]);
+  const xv = storage.values(args.backend, x);
+  const s = out.view;
+  s.fill(0);
+  // Row by row into float32 accumulators: each column is summed in row order with float32
+  // rounding after every addition, as the wasm Sum kernel does.
+  for (let k = 0; k < K; k++) {
+    const acc = s.subarray(k * n, (k + 1) * n);
+    for (let r = offsets[k]; r < offsets[k + 1]; r++) {
+      const off = r * n;
+      for (let j = 0; j < n; j++) acc[j] += xv[off + j];
+    }
+  }
+  return out.info;
+}
+
+const registered = new Set<string>();
+
+/**
+ * Register the grouped kernels for `backendName` (default: the current backend); idempotent.
+ * Throws for backends without host-addressable storage (e.g. `webgpu`).
+ */
+export function ensureGroupedKernels(backendName: string = tf.getBackend()): void {
+  if (registered.has(backendName)) return;
+  const storage = storageOf(backendName);
+  const gemm = gemmFor(backendName);
+  tf.registerKernel({
+    kernelName: GROUPED_MATMUL,
+    backendName,
+    kernelFunc: (args) => groupedMatMulKernel(args as KernelArgs, storage, gemm),
+  });
+  tf.registerKernel({
+    kernelName: GROUPED_OUTER,
+    backendName,
+    kernelFunc: (args) => groupedOuterKernel(args as KernelArgs, storage, gemm),
+  });
+  tf.registerKernel({
+    kernelName: GROUPED_SUM,
+    backendName,
+    kernelFunc: (args) => groupedSumKernel(args as KernelArgs, storage),
+  });
+  registered.add(backendName);
+}
+
+function run(name: string, inputs: tf.NamedTensorMap, attrs: tf.NamedAttrMap): tf.Tensor {
+  ensureGroupedKernels(tf.engine().backendName);
+  return tf.engine().runKernel(name, inputs, attrs) as tf.Tensor;
+}
+
+/**
+ * y = act(x[rows of k] · op(w_k) + b_k) for every group k, without gradient: x [R, in], w
+ * [K, in, out] (or [K, out, in] with `transB`), bias [K, out] or null → [R, out].
+ */
+export function groupedMatMulRaw(
+  x: tf.Tensor2D,
+  w: tf.Tensor3D,
+  bias: tf.Tensor | null,
+  groups: RowGroups,
+  options: { transB?: boolean; activation?: "linear" | "relu" } = {},
+): tf.Tensor2D {
+  const inputs: tf.NamedTensorMap = { x, w };
+  if (bias !== null) inputs.bias = bias;
+  return run(GROUPED_MATMUL, inputs, {
+    offsets: [...groups.offsets],
+    transB: options.transB ?? false,
+    activation: options.activation ?? "linear",
+  }) as tf.Tensor2D;
+}
+
+/** d_k = x[rows of k]ᵀ · g[rows of k] for every group: x [R, m], g [R, n] → [K, m, n]. */
+export function groupedOuter(x: tf.Tensor2D, g: tf.Tensor2D, groups: RowGroups): tf.Tensor3D {
+  return run(GROUPED_OUTER, { x, g }, { offsets: [...groups.offsets] }) as tf.Tensor3D;
+}
+
+/** s_k = Σ_{rows of k} x without gradient: x [R] or [R, n] → [K] or [K, n]. */
+export function groupedSumRaw<T extends tf.Tensor>(x: T, groups: RowGroups): T {
+  return run(GROUPED_SUM, { x }, { offsets: [...groups.offsets] }) as T;
+}
+
+/**
+ * s_k = Σ_{rows of k} x, differentiable: the gradient of row r is the output gradient of its group.
+ * x [R] or [R, n] → [K] or [K, n].
+ */
+export function groupedSum<T extends tf.Tensor1D | tf.Tensor2D>(x: T, groups: RowGroups): T {
+  const op = tf.customGrad((xv) => ({
+    value: groupedSumRaw(xv as T, groups),
+    gradFunc: (dy: tf.Tensor) => tf.gather(dy, tf.tensor1d(groupOfRows(groups), "int32")),
+  }));
+  return op(x) as T;
+}
+
+/** Options of {@link groupedDense}. */
+export interface GroupedDenseOptions {
+  /** Activation after the bias (default "linear"). */
+  activation?: "linear" | "relu";
+  /** Whether gradients flow back into `x` (default true; false when x is data). */
+  inputGrad?: boolean;
+}
+
+/**
+ * The grouped version of `dense` (lib/nn/dense.ts): y = act(x[rows of k] · w_k + b_k) with
+ * x [R, in], w [K, in, out], b [K, out] or null, differentiable in w, b and (unless `inputGrad` is
+ * false) x. Gradients per group as `dense`'s: g = dy ⊙ act'(y), dx = g · w_kᵀ, dw_k = x_kᵀ · g_k,
+ * db_k = Σ_rows g_k.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { groupedDense, rowGroups } from "./grouped_ops.ts";
+ * await tf.setBackend("cpu");
+ * // Two runs: run 0 has 2 rows, run 1 has 1 row; each has its own 3×2 weights.
+ * const x = tf.ones([3, 3]) as tf.Tensor2D;
+ * const w = tf.stack([tf.ones([3, 2]), tf.zeros([3, 2])]) as tf.Tensor3D;
+ * const y = groupedDense(x, w, null, rowGroups([2, 1]));
+ * console.log(Array.from(y.dataSync())); // [3, 3, 3, 3, 0, 0]
+ * ```
+ */
+export function groupedDense(
+  x: tf.Tensor2D,
+  w: tf.Tensor3D,
+  b: tf.Tensor2D | null,
+  groups: RowGroups,
+  options: GroupedDenseOptions = {},
+): tf.Tensor2D {
+  const relu = (options.activation ?? "linear") === "relu";
+  const inputGrad = options.inputGrad ?? true;
+  const act = relu ? "relu" : "linear";
+  const forward = (xv: tf.Tensor2D, wv: tf.Tensor3D, bv: tf.Tensor2D | null) =>
+    groupedMatMulRaw(xv, wv, bv, groups, { activation: act });
+  const preGrad = (dy: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
+    relu ? tf.mul(dy, tf.step(y as tf.Tensor2D)) : dy;
+  const dxOf = (g: tf.Tensor2D, wv: tf.Tensor3D) =>
+    groupedMatMulRaw(g, wv, null, groups, { transB: true });
+  const dwOf = (g: tf.Tensor2D, xv: tf.Tensor2D) => groupedOuter(xv, g, groups);
+  const dbOf = (g: tf.Tensor2D) => groupedSumRaw(g, groups);
+
+  if (inputGrad && b !== null) {
+    const op = tf.customGrad((xv, wv, bv, save) => {
+      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, bv as tf.Tensor2D);
+      (save as tf.GradSaveFunc)(
+        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
+      );
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
+          return [dxOf(g, saved[1] as tf.Tensor3D), dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
+        },
+      };
+    });
+    return op(x, w, b) as tf.Tensor2D;
+  }
+  if (inputGrad) {
+    const op = tf.customGrad((xv, wv, save) => {
+      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, null);
+      (save as tf.GradSaveFunc)(
+        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
+      );
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
+          return [dxOf(g, saved[1] as tf.Tensor3D), dwOf(g, saved[0] as tf.Tensor2D)];
+        },
+      };
+    });
+    return op(x, w) as tf.Tensor2D;
+  }
+  // x is data: saved, not an input of the op.
+  if (b !== null) {
+    const op = tf.customGrad((wv, bv, save) => {
+      const y = forward(x, wv as tf.Tensor3D, bv as tf.Tensor2D);
+      (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
+          return [dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
+        },
+      };
+    });
+    return op(w, b) as tf.Tensor2D;
+  }
+  const op = tf.customGrad((wv, save) => {
+    const y = forward(x, wv as tf.Tensor3D, null);
+    (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
+    return {
+      value: y,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
+        return [dwOf(g, saved[0] as tf.Tensor2D)];
+      },
+    };
+  });
+  return op(w) as tf.Tensor2D;
+}

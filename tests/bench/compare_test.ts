@@ -1,0 +1,291 @@
+import assert from "assert";
+import {
+  type Cell,
+  checkTargets,
+  type ComparisonResult,
+  figureBudget,
+  formatCell,
+  formatCompareTable,
+  formatComparison,
+  formatRate,
+  formatRatio,
+  formatWallTime,
+  type OursColumn,
+  panelSeconds,
+  parseTorchOutput,
+  ratio,
+  runTorch,
+  TORCH_MODES,
+  TORCH_SCRIPT,
+  type TorchColumn,
+  torchEnv,
+  WORKLOADS,
+} from "../../lib/bench/compare.ts";
+
+const ok = (envStepsPerSecond: number, perSecond = envStepsPerSecond): Cell => ({
+  status: "ok",
+  value: { perSecond, envStepsPerSecond, iterations: 10 },
+});
+
+/** A torch_workload.py output line with the given env-steps/s per mode. */
+function torchJson(rates: Record<string, number>, threads = 1): string {
+  const results = Object.entries(rates).map(([mode, r]) => ({
+    mode,
+    steps_per_s: r / 100,
+    env_steps_per_s: r,
+    iterations: 5,
+    seconds: 3,
+  }));
+  return JSON.stringify({ torch: "1.13.0", threads, results });
+}
+
+const TORCH_RATES = {
+  "train-1": 2000,
+  "train-32": 12000,
+  "seq-8": 1900,
+  "bmm-8": 3000,
+  "seq-20": 1800,
+  "bmm-20": 3500,
+  "act": 3000,
+};
+
+const torchCol = (threads: number, rates: Record<string, number>): TorchColumn => ({
+  threads,
+  run: { ok: true, report: parseTorchOutput(torchJson(rates, threads)) },
+});
+
+Deno.test("`parseTorchOutput()` reads the last stdout line and names bad output", () => {
+  const r = parseTorchOutput(`warming up\n${torchJson({ "train-1": 2360, act: 3074 })}\n`);
+  assert.equal(r.torch, "1.13.0");
+  assert.equal(r.threads, 1);
+  assert.deepEqual(r.results["train-1"], {
+    perSecond: 23.6,
+    envStepsPerSecond: 2360,
+    iterations: 5,
+  });
+  assert.equal(r.results.act.envStepsPerSecond, 3074);
+  assert.throws(() => parseTorchOutput("Traceback ..."), /expected a JSON object/);
+  assert.throws(() => parseTorchOutput('{"torch": "1", "threads": 1}'), /"results" array/);
+  assert.throws(
+    () => parseTorchOutput('{"torch": "1", "threads": 1, "results": [{"mode": "x"}]}'),
+    /invalid result/,
+  );
+});
+
+Deno.test("`torchEnv()` sets thread counts and a passive wait policy above one thread", () => {
+  assert.equal(torchEnv(1).OMP_NUM_THREADS, "1");
+  assert.equal(torchEnv(1).OMP_WAIT_POLICY, undefined);
+  assert.equal(torchEnv(2).OMP_NUM_THREADS, "2");
+  assert.equal(torchEnv(2).OMP_WAIT_POLICY, "PASSIVE");
+  assert.throws(() => torchEnv(0), /invalid thread count 0/);
+});
+
+Deno.test("`ratio()` and the formatters", () => {
+  assert.equal(ratio(ok(6000), ok(2000)), 3);
+  assert.equal(ratio(ok(6000), { status: "skipped", message: "no torch" }), null);
+  assert.equal(ratio({ status: "pending", message: "later" }, ok(1)), null);
+  assert.equal(ratio(ok(1), ok(0)), null);
+  assert.equal(formatRate(1234567.4), "1,234,567");
+  assert.equal(formatRate(100), "100");
+  assert.equal(formatRate(23.64), "23.6");
+  assert.equal(formatRate(3.204), "3.20");
+  assert.equal(formatRatio(2.5), "2.50×");
+  assert.equal(formatRatio(12.4), "12×");
+  assert.equal(formatRatio(null), "-");
+  assert.equal(formatCell({ status: "pending", message: "x" }), "pending");
+  assert.equal(formatCell(ok(2360)), "2,360");
+  assert.equal(formatWallTime(90 * 60), "1.5 h");
+  assert.equal(formatWallTime(72 * 3600), "3.0 d");
+  assert.equal(formatWallTime(600), "10 min");
+});
+
+Deno.test("`formatCompareTable()` has one row per workload with ours/torch ratios", () => {
+  const ours: OursColumn[] = [
+    {
+      backend: "wasm-blas",
+      cells: {
+        "train-1": ok(3000),
+        "train-32": ok(9000),
+        "runs-8": ok(8000),
+        "runs-20": ok(14000),
+        "act-1": ok(6000),
+        "act-20": ok(60000),
+      },
+    },
+    { backend: "wasm", cells: { "train-1": ok(2000) } },
+  ];
+  const torch = [torchCol(1, TORCH_RATES), torchCol(2, { ...TORCH_RATES, "train-1": 1500 })];
+  const lines = formatCompareTable(ours, torch).split("\n");
+  assert.equal(lines.length, 2 + WORKLOADS.length);
+  assert.match(lines[0], /ours wasm-blas \| ours wasm \| torch 1 thr \| torch 2 thr/);
+  const row = (label: string) => lines.find((l) => l.startsWith(`| ${label}`))!.split(" | ");
+  // single run: 3000 vs 2000 (1 thread) and 1500 (2 threads).
+  assert.deepEqual(row("single run").slice(1), [
+    "3,000",
+    "2,000",
+    "2,000",
+    "1,500",
+    "1.50×",
+    "2.00× |",
+  ]);
+  // K=20 vs torch's 20 runs in turn (1800) and hand-batched (3500).
+  assert.equal(row("K=20 runs (torch: 20 runs in turn)")[5], "7.78×");
+  assert.equal(row("K=20 runs (torch: bmm-batched)")[5], "4.00×");
+  // acting with 20 batched envs against torch acting in one env: 60000 / 3000.
+  assert.equal(row("acting, K=20")[5], "20×");
+  // the wasm column lacks B=32: shown as "-".
+  assert.equal(row("one run, B=32")[2], "-");
+});
+
+Deno.test("`checkTargets()` compares against the best torch thread count", () => {
+  const ours: OursColumn = {
+    backend: "wasm-blas",
+    cells: { "runs-20": ok(13000), "act-20": ok(25000) },
+  };
+  const torch = [torchCol(1, TORCH_RATES), torchCol(2, { ...TORCH_RATES, "train-1": 4000 })];
+  const [k20, stretch, acting] = checkTargets(ours, torch);
+  assert.equal(k20.ratio, 13000 / 4000); // best train-1 is the 2-thread 4000
+  assert.equal(k20.verdict, "met");
+  assert.equal(stretch.ratio, 13000 / 12000);
+  assert.equal(stretch.verdict, "met");
+  assert.equal(acting.ratio, 25000 / 3000);
+  assert.equal(acting.verdict, "missed");
+  const pending: OursColumn = { backend: "wasm", cells: {} };
+  assert.ok(checkTargets(pending, torch).every((c) => c.verdict === "n/a"));
+});
+
+Deno.test("`figureBudget()` and `panelSeconds()` follow algorithms.md §4", () => {
+  // 5 algorithms × 20 seeds; (2,000,000 - 50,000) × 8 trained steps; acting after prepopulation.
+  const b = figureBudget();
+  assert.deepEqual(b, {
+    runs: 100,
+    envSteps: 2_000_000,
+    trainedSteps: 15_600_000,
+    actingSteps: 1_950_000,
+  });
+  // 100 runs × (15.6M / 15,600 + 1.95M / 19,500) s = 100 × (1000 + 100) s, over 2 cores.
+  assert.equal(panelSeconds(b, 15_600, 19_500, 2), 55_000);
+  assert.throws(() => panelSeconds(b, 0, 1, 2), /rates must be positive/);
+});
+
+/** Write an executable fake "python" shell script; returns its path. */
+async function fakePython(dir: string, body: string): Promise<string> {
+  const path = `${dir}/python3`;
+  await Deno.writeTextFile(path, `#!/bin/sh\n${body}\n`);
+  await Deno.chmod(path, 0o755);
+  return path;
+}
+
+Deno.test("`runTorch()` skips with a message when Python or PyTorch is absent", async () => {
+  const missing = await runTorch({ python: "/nonexistent/python3", seconds: 0.01 });
+  assert.equal(missing.ok, false);
+  if (!missing.ok) {
+    assert.match(missing.message, /skipped: \/nonexistent\/python3 not found/);
+    assert.match(missing.message, /python3-torch/);
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const py = await fakePython(
+      dir,
+      `echo "ModuleNotFoundError: No module named 'torch'" >&2; exit 1`,
+    );
+    const noTorch = await runTorch({ python: py, seconds: 0.01 });
+    assert.equal(noTorch.ok, false);
+    if (!noTorch.ok) assert.match(noTorch.message, /has no torch module.*python3-torch/);
+    const crash = await runTorch({ python: await fakePython(dir, "echo boom >&2; exit 3") });
+    assert.equal(crash.ok, false);
+    if (!crash.ok) assert.match(crash.message, /exited with code 3: boom/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("`runTorch()` passes threads, seconds, modes and the thread environment", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // The fake interpreter reports its arguments and environment as the torch version string.
+    const py = await fakePython(
+      dir,
+      `printf '{"torch": "%s", "threads": 2, "results": []}\\n' "$* $OMP_NUM_THREADS $OMP_WAIT_POLICY"`,
+    );
+    const r = await runTorch({ python: py, threads: 2, seconds: 0.5, modes: ["act", "train-1"] });
+    assert.ok(r.ok);
+    if (r.ok) {
+      assert.equal(
+        r.report.torch,
+        `${TORCH_SCRIPT} --threads 2 --seconds 0.5 --modes act,train-1 2 PASSIVE`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("`formatComparison()` explains pending and skipped columns", () => {
+  const r: ComparisonResult = {
+    machine: { cores: 2, loadBefore: [1, 0.5, 0.25], loadAfter: [2, 1, 0.5], deno: "2.9.6" },
+    ours: [{
+      backend: "wasm-blas",
+      cells: {
+        "train-1": ok(3000),
+        "runs-20": { status: "pending", message: "batched trainer not written yet" },
+      },
+    }],
+    torch: [1, 2].map((threads) => ({
+      threads,
+      run: { ok: false as const, message: "PyTorch rows skipped: no torch" },
+    })),
+  };
+  const text = formatComparison(r);
+  assert.match(text, /^machine: 2 cores, load average 1\.00 0\.50 0\.25 before, 2\.00 1\.00 0\.50/);
+  assert.match(text, /PyTorch absent/);
+  assert.match(text, /- ours wasm-blas: pending: batched trainer not written yet/);
+  assert.match(text, /- torch 1 thr, torch 2 thr: PyTorch rows skipped: no torch/);
+  assert.match(text, /K=20 batched training ≥ 3× torch 1-episode training: - \(need 3×\): N\/A/);
+  assert.match(text, /ours: needs the K=20 rows/);
+  assert.match(text, /PyTorch: not measured/);
+});
+
+/** Whether Debian's Python has PyTorch (without importing it). */
+function hasTorch(): boolean {
+  try {
+    return new Deno.Command("/usr/bin/python3", {
+      args: [
+        "-c",
+        "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec('torch') else 1)",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test({
+  name: "`runTorch()` runs bench/torch_workload.py (when python3-torch is installed)",
+  ignore: !hasTorch(),
+  fn: async () => {
+    const r = await runTorch({ seconds: 0.01, modes: ["train-1", "bmm-2", "act"] });
+    assert.ok(r.ok, r.ok ? "" : r.message);
+    if (r.ok) {
+      assert.equal(r.report.threads, 1);
+      const t1 = r.report.results["train-1"], bmm = r.report.results["bmm-2"];
+      assert.ok(t1.perSecond > 0 && t1.envStepsPerSecond === t1.perSecond * 100);
+      assert.ok(bmm.envStepsPerSecond === bmm.perSecond * 2 * 100);
+      assert.equal(r.report.results.act.envStepsPerSecond, r.report.results.act.perSecond);
+    }
+  },
+});
+
+Deno.test("`TORCH_MODES` covers every workload's torch mode once", () => {
+  assert.deepEqual([...TORCH_MODES].sort(), [
+    "act",
+    "bmm-20",
+    "bmm-8",
+    "seq-20",
+    "seq-8",
+    "train-1",
+    "train-32",
+  ]);
+});
