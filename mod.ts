@@ -29,3 +29,4 @@ export * from "./lib/plots/mod.ts";
 export * from "./lib/cluster/mod.ts";
 export * from "./lib/models/mod.ts";
 export { BACKEND_NAMES, type BackendName, initBackend } from "./lib/nn/backend.ts";
+export * from "./lib/notebooks/mod.ts";

@@ -15,6 +15,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { isBlasBackend } from "../nn/fast_backend.ts";
+import { scoped } from "../nn/scope.ts";
 import { makeRng, type Seed } from "../rng.ts";
 import type { FeatureEncoder } from "./encoders.ts";
 import {
@@ -303,7 +304,7 @@ export class BatchedNetwork {
       "gru.bi",
       "gru.bh",
     ];
-    const fold = tf.tidy(() => {
+    const fold = scoped(() => {
       const Wk: Weights = {};
       for (const name of names) {
         const t = tf.tensor(readRun(W[name], k), W[name].shape.slice(1));
@@ -318,8 +319,8 @@ export class BatchedNetwork {
       head.push({
         w: readRun(w, k),
         b: readRun(W[`q.${i}.b`], k),
-        inSize: w.shape[1],
-        outSize: w.shape[2],
+        inSize: w.shape[1]!,
+        outSize: w.shape[2]!,
       });
     }
     return { fold, wh: readRun(W["gru.wh"], k), head };
@@ -387,8 +388,24 @@ export class BatchedNetwork {
         const out = new Float32Array(layer.outSize);
         if (native) { // the fused product of fast_backend: row bias first, sgemm with beta 1
           out.set(layer.b);
-          gemm(false, false, 1, layer.outSize, layer.inSize, 1, y, layer.inSize, layer.w, layer.outSize, 1, out, layer.outSize);
-          if (i + 1 < cache.head.length) for (let j = 0; j < out.length; j++) if (out[j] < 0) out[j] = 0;
+          gemm(
+            false,
+            false,
+            1,
+            layer.outSize,
+            layer.inSize,
+            1,
+            y,
+            layer.inSize,
+            layer.w,
+            layer.outSize,
+            1,
+            out,
+            layer.outSize,
+          );
+          if (i + 1 < cache.head.length) {
+            for (let j = 0; j < out.length; j++) if (out[j] < 0) out[j] = 0;
+          }
         } else {
           const yy = tf.tidy(() =>
             tf.fused.matMul({
@@ -428,13 +445,17 @@ function encode(
   groups: RowGroups,
 ): tf.Tensor2D {
   if (inputs.length !== segments.length) {
-    throw new Error(`batched network: ${inputs.length} encoder inputs, expected ${segments.length}`);
+    throw new Error(
+      `batched network: ${inputs.length} encoder inputs, expected ${segments.length}`,
+    );
   }
   const rows = groups.offsets[groups.offsets.length - 1];
   const outs = segments.map((s, i) => {
     if (s.kind === "identity") return inputs[i];
     const table = W[s.param!] as tf.Tensor3D;
-    if (s.kind === "onehot") return groupedDense(inputs[i], table, null, groups, { inputGrad: false });
+    if (s.kind === "onehot") {
+      return groupedDense(inputs[i], table, null, groups, { inputGrad: false });
+    }
     const e = groupedDense(inputs[i], table, null, scaleGroups(groups, s.mult), {
       inputGrad: false,
     });
@@ -478,6 +499,7 @@ class RecurrentProducts {
   readonly #gemm = gemmFor(tf.engine().backendName);
   #tensors: (tf.Tensor2D | undefined)[] = [];
   #transposed: (tf.Tensor2D | undefined)[] = [];
+  #hostT: (Float32Array | undefined)[] = [];
 
   constructor(wh: tf.Tensor3D) {
     this.#H = wh.shape[1];
@@ -510,10 +532,12 @@ class RecurrentProducts {
   mulT(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
     if (this.#native) {
-      const w = this.#slice(k);
+      // The single-run GRU multiplies by an explicitly transposed copy: so do we.
+      this.#hostT[k] ??= transposeHost(this.#slice(k), H, H3);
+      const wT = this.#hostT[k]!;
       return (a, rows) => {
         const out = new Float32Array(rows * H);
-        this.#gemm(false, true, rows, H, H3, 1, a, H3, w, H3, 0, out, H);
+        this.#gemm(false, false, rows, H, H3, 1, a, H3, wT, H, 0, out, H);
         return out;
       };
     }
@@ -531,6 +555,15 @@ class RecurrentProducts {
     this.#tensors = [];
     this.#transposed = [];
   }
+}
+
+/** The transpose of a rows × cols row-major matrix. */
+function transposeHost(a: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
+  }
+  return out;
 }
 
 function hostMatMul(a: Float32Array, rows: number, cols: number, w: tf.Tensor2D): Float32Array {

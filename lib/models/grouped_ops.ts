@@ -158,7 +158,7 @@ export const jsGemm: Gemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, bet
   for (let i = 0; i < m; i++) {
     const ci = i * ldc;
     if (beta === 0) c.fill(0, ci, ci + n);
-    else if (beta !== 1) for (let j = 0; j < n; j++) c[ci + j] *= beta;
+    else if (beta !== 1) { for (let j = 0; j < n; j++) c[ci + j] *= beta; }
     for (let p = 0; p < k; p++) {
       const av = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
       if (av === 0) continue;
@@ -203,7 +203,11 @@ function offsetsOf(attrs: tf.NamedAttrMap | undefined, rows: number, what: strin
 }
 
 function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.TensorInfo {
-  const { x, w, bias } = args.inputs as { x: tf.TensorInfo; w: tf.TensorInfo; bias?: tf.TensorInfo };
+  const { x, w, bias } = args.inputs as {
+    x: tf.TensorInfo;
+    w: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+  };
   const transB = (args.attrs?.transB ?? false) as boolean;
   const relu = args.attrs?.activation === "relu";
   const [R, inner] = x.shape;
@@ -211,7 +215,9 @@ function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf
   const n = transB ? w.shape[1] : w.shape[2];
   const wInner = transB ? w.shape[2] : w.shape[1];
   const offsets = offsetsOf(args.attrs, R, GROUPED_MATMUL);
-  if (x.shape.length !== 2 || w.shape.length !== 3 || wInner !== inner || offsets.length !== K + 1) {
+  if (
+    x.shape.length !== 2 || w.shape.length !== 3 || wInner !== inner || offsets.length !== K + 1
+  ) {
     throw new Error(
       `${GROUPED_MATMUL}: x [${x.shape}] and w [${w.shape}] (transB ${transB}) do not fit ` +
         `${offsets.length - 1} groups`,
@@ -250,7 +256,7 @@ function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf
       c,
       n,
     );
-    if (relu) for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0;
+    if (relu) { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0; }
   }
   return out.info;
 }

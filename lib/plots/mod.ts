@@ -14,3 +14,4 @@
 export * from "./stats.ts";
 export * from "./figure1.ts";
 export * from "./export.ts";
+export * from "./lines.ts";

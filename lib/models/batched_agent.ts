@@ -1,0 +1,584 @@
+/**
+ * K independent DQN-family agents (same environment, algorithm and model; different seeds) trained
+ * as one computation: {@link BatchedAgent}. Run k behaves as the single-run agent of
+ * ./agent.ts built with seed `seeds[k]`: the same initial weights, the same acting computation, the
+ * same loss and the same Adam update, applied only to the runs that take a step.
+ *
+ * A gradient step takes one batch of whole episodes per run (or none: that run is left exactly
+ * unchanged); the runs' episodes are laid out as row groups of one ragged tensor (no padding
+ * between runs, see ./grouped_ops.ts), so runs may train on episodes of different lengths.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { stopGradient } from "../nn/dense.ts";
+import { scoped } from "../nn/scope.ts";
+import type { Seed } from "../rng.ts";
+import {
+  type Agent,
+  type AgentSnapshot,
+  type AlgoId,
+  checkAlgoId,
+  type Episode,
+  type TrainStepLosses,
+  type TrainStepOptions,
+} from "../train/agent.ts";
+import type { AgentEnv } from "./agent.ts";
+import { BatchedAdam, checkShape, setRun } from "./batched_adam.ts";
+import {
+  type ActRequest,
+  BatchedNetwork,
+  type GroupedInputs,
+  readRun,
+  type StackedWeights,
+} from "./batched_network.ts";
+import { ensureGroupedKernels, groupedSum, groupedSumRaw, type RowGroups } from "./grouped_ops.ts";
+import { NetworkLayout, uKindOf } from "./network.ts";
+import { type ModelConfig, resolveModelConfig } from "./presets.ts";
+
+/** Options of {@link makeBatchedAgent}. */
+export interface BatchedAgentOptions {
+  /** One seed per run (run k's weights are those of the single-run agent with seed `seeds[k]`). */
+  seeds: readonly Seed[];
+  /** Adam learning rate (default 1e-4). */
+  lr?: number;
+  /** Adam ε (default 1e-4). */
+  adamEps?: number;
+  /** Overrides of the environment's model preset (lib/models/presets.ts). */
+  model?: Partial<ModelConfig> | Record<string, unknown>;
+}
+
+/**
+ * Build K = `seeds.length` agents of algorithm `algo` for `env`, trained together. The tensor
+ * backend must be set up first; batched training needs `wasm-blas`/`cpu-blas` to be fast (it also
+ * runs, slowly, on `wasm` and `cpu`).
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../nn/backend.ts";
+ * import { makeHeavenHell } from "../envs/heaven_hell.ts";
+ * import { makeBatchedAgent } from "./batched_agent.ts";
+ * await initBackend("cpu");
+ * const env = makeHeavenHell(3);
+ * const agents = makeBatchedAgent(env, "adqn", {
+ *   seeds: [0, 1, 2], model: { gruHidden: 8, headHidden: [16] },
+ * });
+ * const [a, b] = agents.actMany([
+ *   { run: 0, hidden: agents.initialHidden(), prevAction: -1, obs: new Float32Array(4) },
+ *   { run: 2, hidden: agents.initialHidden(), prevAction: -1, obs: new Float32Array(4) },
+ * ]);
+ * console.log(a.q.length, b.q.length); // 4 4
+ * agents.dispose();
+ * ```
+ */
+export function makeBatchedAgent(
+  env: AgentEnv,
+  algo: AlgoId,
+  options: BatchedAgentOptions,
+): BatchedAgent {
+  return new BatchedAgent(env, checkAlgoId(algo), options);
+}
+
+/** The losses of one run's step, and its gradients by parameter name (diagnostics). */
+export interface RunGradients {
+  /** The optimised total. */
+  loss: number;
+  /** L_Q. */
+  lossQ: number;
+  /** L_U. */
+  lossU: number;
+  /** Gradient of the total with respect to each online parameter of this run. */
+  grads: Record<string, Float32Array>;
+}
+
+/** A padded, time-major batch of one run's whole episodes (as the single-run agent builds it). */
+interface HostBatch {
+  steps: number;
+  batch: number;
+  prevAction: Float32Array;
+  obs: Float32Array;
+  state: Float32Array | undefined;
+  actions: Int32Array;
+  rewards: Float32Array;
+  continues: Float32Array;
+  mask: Float32Array;
+}
+
+/** K agents trained together (see the module doc). */
+export class BatchedAgent {
+  /** The algorithm. */
+  readonly algo: AlgoId;
+  /** Number of runs K. */
+  readonly size: number;
+  /** GRU hidden size. */
+  readonly hiddenSize: number;
+  /** The environment id. */
+  readonly envId: string;
+  /** The resolved model configuration. */
+  readonly config: ModelConfig;
+  readonly #net: BatchedNetwork;
+  readonly #online: StackedWeights;
+  readonly #target: StackedWeights;
+  readonly #adam: BatchedAdam;
+  readonly #caches: (ReturnType<BatchedNetwork["actCache"]> | undefined)[];
+  #disposed = false;
+
+  /** Use {@link makeBatchedAgent}. */
+  constructor(env: AgentEnv, algo: AlgoId, options: BatchedAgentOptions) {
+    ensureGroupedKernels(tf.engine().backendName);
+    this.algo = algo;
+    this.envId = env.id;
+    this.size = options.seeds.length;
+    this.config = resolveModelConfig(env.id, options.model ?? {});
+    const layout = new NetworkLayout(env, uKindOf(algo), this.config);
+    this.#net = new BatchedNetwork(layout, this.size);
+    this.hiddenSize = layout.hidden;
+    this.#online = this.#net.initWeights(options.seeds, true);
+    this.#target = this.#net.copyWeights(this.#online, false);
+    this.#adam = new BatchedAdam(this.#online, this.size, {
+      lr: options.lr ?? 1e-4,
+      eps: options.adamEps ?? 1e-4,
+    });
+    this.#caches = new Array(this.size).fill(undefined);
+  }
+
+  /** Zeros of width {@link BatchedAgent.hiddenSize}. */
+  initialHidden(): Float32Array {
+    return new Float32Array(this.hiddenSize);
+  }
+
+  /** Adam steps taken by each run. */
+  get adamSteps(): readonly number[] {
+    return this.#adam.steps;
+  }
+
+  /** One acting step of run `run` (as `Agent.act`). */
+  act(
+    run: number,
+    hidden: Float32Array,
+    prevAction: number,
+    obs: Float32Array,
+  ): { q: Float32Array; hidden: Float32Array } {
+    return this.actMany([{ run, hidden, prevAction, obs }])[0];
+  }
+
+  /** One acting step for each request (any subset of the runs), in one call. */
+  actMany(requests: readonly ActRequest[]): { q: Float32Array; hidden: Float32Array }[] {
+    this.#live();
+    for (const r of requests) {
+      this.#checkRun(r.run);
+      this.#caches[r.run] ??= this.#net.actCache(this.#online, r.run);
+    }
+    return this.#net.actMany(this.#caches, requests);
+  }
+
+  /**
+   * One Adam step for every run whose entry is a non-empty batch of episodes (all with the same
+   * number of episodes); runs with `null` are left exactly unchanged (weights, moments, step
+   * count). Returns each stepping run's losses (null for the others).
+   */
+  trainStep(
+    batches: readonly (readonly Episode[] | null)[],
+    options: TrainStepOptions,
+  ): (TrainStepLosses | null)[] {
+    this.#live();
+    const active = this.#active(batches);
+    if (!active.some(Boolean)) return batches.map(() => null);
+    const out = scoped(() => {
+      const { grads, losses } = this.#gradients(batches, options);
+      this.#adam.apply(grads, active);
+      const values = tf.stack(losses).dataSync();
+      losses.forEach((t) => t.dispose());
+      return values;
+    });
+    const K = this.size;
+    return active.map((on, k) => {
+      if (!on) return null;
+      this.#caches[k] = undefined;
+      return { loss: out[k], lossQ: out[K + k], lossU: out[2 * K + k] };
+    });
+  }
+
+  /**
+   * Diagnostics: each run's losses and gradients for the given batches (null runs: null), without
+   * changing anything.
+   */
+  lossGradients(
+    batches: readonly (readonly Episode[] | null)[],
+    options: TrainStepOptions,
+  ): (RunGradients | null)[] {
+    this.#live();
+    const active = this.#active(batches);
+    if (!active.some(Boolean)) return batches.map(() => null);
+    return scoped(() => {
+      const { grads, losses } = this.#gradients(batches, options);
+      const values = tf.stack(losses).dataSync();
+      losses.forEach((t) => t.dispose());
+      const K = this.size;
+      return active.map((on, k) => {
+        if (!on) return null;
+        const g: Record<string, Float32Array> = {};
+        for (const [name, t] of Object.entries(grads)) g[name] = readRun(t, k);
+        return { loss: values[k], lossQ: values[K + k], lossU: values[2 * K + k], grads: g };
+      });
+    });
+  }
+
+  /** Hard-copy the online weights into the targets of the runs with `runs[k]` true. */
+  updateTargets(runs: readonly boolean[]): void {
+    this.#live();
+    if (runs.length !== this.size) {
+      throw new Error(`updateTargets: ${runs.length} flags for ${this.size} runs`);
+    }
+    if (!runs.some(Boolean)) return;
+    if (runs.every(Boolean)) {
+      for (const name of Object.keys(this.#online)) this.#target[name].assign(this.#online[name]);
+      return;
+    }
+    tf.tidy(() => {
+      const on = tf.tensor1d(runs.map((r) => (r ? 1 : 0)));
+      for (const [name, t] of Object.entries(this.#target)) {
+        const shape = [this.size, ...new Array(t.rank - 1).fill(1)];
+        const m = tf.reshape(on, shape), off = tf.sub(1, m);
+        t.assign(tf.add(tf.mul(this.#online[name], m), tf.mul(t, off)));
+      }
+    });
+  }
+
+  /** Run k's tensors in the single-run agent's snapshot format (lib/models/agent.ts). */
+  snapshot(k: number): AgentSnapshot {
+    this.#live();
+    this.#checkRun(k);
+    const tensors: AgentSnapshot["tensors"] = {};
+    for (const [name, v] of Object.entries(this.#online)) {
+      tensors[`online/${name}`] = { shape: v.shape.slice(1), data: readRun(v, k) };
+    }
+    for (const [name, v] of Object.entries(this.#target)) {
+      tensors[`target/${name}`] = { shape: v.shape.slice(1), data: readRun(v, k) };
+    }
+    const adam = this.#adam.getState(k);
+    for (const [name, s] of Object.entries(adam.m)) tensors[`adam.m/${name}`] = s;
+    for (const [name, s] of Object.entries(adam.v)) tensors[`adam.v/${name}`] = s;
+    return { tensors, scalars: { "adam.step": adam.step } };
+  }
+
+  /** Restore run k from a snapshot of either trainer (every name must be present, same shapes). */
+  restore(k: number, snapshot: AgentSnapshot): void {
+    this.#live();
+    this.#checkRun(k);
+    const get = (key: string) => {
+      const s = snapshot.tensors[key];
+      if (s === undefined) {
+        throw new Error(`restore: snapshot lacks tensor "${key}" (was it made for this agent?)`);
+      }
+      return s;
+    };
+    const names = Object.keys(this.#online);
+    for (const name of names) {
+      for (const prefix of ["online", "target", "adam.m", "adam.v"]) {
+        checkShape(
+          get(`${prefix}/${name}`),
+          this.#online[name].shape.slice(1),
+          `restore: "${prefix}/${name}"`,
+        );
+      }
+    }
+    const step = snapshot.scalars["adam.step"];
+    if (!Number.isInteger(step) || step < 0) {
+      throw new Error(`restore: invalid scalar adam.step ${step}; expected a non-negative integer`);
+    }
+    for (const name of names) {
+      setRun(this.#online[name], k, get(`online/${name}`).data);
+      setRun(this.#target[name], k, get(`target/${name}`).data);
+    }
+    const m: Record<string, { shape: number[]; data: Float32Array }> = {};
+    const v: Record<string, { shape: number[]; data: Float32Array }> = {};
+    for (const name of names) {
+      m[name] = get(`adam.m/${name}`);
+      v[name] = get(`adam.v/${name}`);
+    }
+    this.#adam.setState(k, { step, m, v });
+    this.#caches[k] = undefined;
+  }
+
+  /**
+   * Run k seen as a single-run {@link Agent} (its `trainStep` steps only run k; `dispose` does
+   * nothing: dispose the batched agent itself).
+   */
+  view(k: number): Agent {
+    this.#checkRun(k);
+    const K = this.size;
+    return {
+      algo: this.algo,
+      hiddenSize: this.hiddenSize,
+      initialHidden: () => this.initialHidden(),
+      act: (hidden, prevAction, obs) => this.act(k, hidden, prevAction, obs),
+      trainStep: (episodes, options) => {
+        const batches = Array.from({ length: K }, (_, j) => (j === k ? episodes : null));
+        return this.trainStep(batches, options)[k]!;
+      },
+      updateTargets: () => this.updateTargets(Array.from({ length: K }, (_, j) => j === k)),
+      snapshot: () => this.snapshot(k),
+      restore: (s) => this.restore(k, s),
+      dispose: () => {},
+    };
+  }
+
+  /** Free every tensor; the agent is unusable afterwards. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#adam.dispose();
+    for (const v of Object.values(this.#online)) v.dispose();
+    for (const v of Object.values(this.#target)) v.dispose();
+  }
+
+  #live(): void {
+    if (this.#disposed) throw new Error("batched agent: used after dispose()");
+  }
+
+  #checkRun(k: number): void {
+    if (!Number.isInteger(k) || k < 0 || k >= this.size) {
+      throw new Error(`batched agent: run ${k} out of range 0..${this.size - 1}`);
+    }
+  }
+
+  #active(batches: readonly (readonly Episode[] | null)[]): boolean[] {
+    if (batches.length !== this.size) {
+      throw new Error(`trainStep: ${batches.length} batches for ${this.size} runs`);
+    }
+    return batches.map((b, k) => {
+      if (b === null) return false;
+      if (!Array.isArray(b) || b.length === 0) {
+        throw new Error(`trainStep: run ${k}: expected null or a non-empty array of episodes`);
+      }
+      return true;
+    });
+  }
+
+  /** Stacked gradients of the summed per-run totals, and kept [loss, L_Q, L_U] vectors [K]. */
+  #gradients(batches: readonly (readonly Episode[] | null)[], options: TrainStepOptions) {
+    const gamma = options.gamma;
+    if (!Number.isFinite(gamma) || gamma < 0 || gamma > 1) {
+      throw new Error(`trainStep: invalid gamma ${gamma}; expected a number in [0, 1]`);
+    }
+    const net = this.#net, layout = net.layout;
+    const K = this.size, A = layout.numActions;
+    const boot = options.bootstrapOnTruncation ?? false;
+    const hbs = batches.map((b) => (b === null ? null : hostBatch(layout, b, boot)));
+    const B = hbs.find((h) => h !== null)!.batch;
+    hbs.forEach((h, k) => {
+      if (h !== null && h.batch !== B) {
+        throw new Error(`trainStep: run ${k} has ${h.batch} episodes, others ${B}; use the same`);
+      }
+    });
+    const steps = hbs.map((h) => h?.steps ?? 0);
+    const preps = hbs.map((h) => (h === null ? null : layout.prepare(h, (h.steps + 1) * B)));
+    const xOnline = net.toTensors(preps, steps, B);
+    const xTarget = net.toTensors(preps, steps.map((s, k) => (hbs[k] === null ? 0 : s + 1)), B);
+    // Per-step data of the online rows, and where each row's next/current step sits among the
+    // target rows.
+    const R = xOnline.groups.offsets[K];
+    const actions = new Int32Array(R), rewards = new Float32Array(R);
+    const continues = new Float32Array(R), mask = new Float32Array(R);
+    const nextRow = new Int32Array(R), sameRow = new Int32Array(R);
+    const counts = new Float32Array(K);
+    hbs.forEach((h, k) => {
+      if (h === null) return;
+      const o = xOnline.groups.offsets[k], ot = xTarget.groups.offsets[k];
+      const N = h.steps * B;
+      actions.set(h.actions, o);
+      rewards.set(h.rewards, o);
+      continues.set(h.continues, o);
+      mask.set(h.mask, o);
+      for (let j = 0; j < N; j++) {
+        nextRow[o + j] = ot + B + j;
+        sameRow[o + j] = ot + j;
+      }
+      counts[k] = N;
+    });
+    for (let k = 0; k < K; k++) counts[k] = Math.max(counts[k], 1);
+    const hasU = layout.uKind !== "none";
+    const vr = this.algo === "adqn-vr" || this.algo === "adqn-state-vr";
+    const groups = xOnline.groups;
+    const td: GroupedTd = {
+      actions: tf.tensor1d(actions, "int32"),
+      rewards: tf.tensor1d(rewards),
+      continues: tf.tensor1d(continues),
+      mask: B > 1 ? tf.tensor1d(mask) : undefined,
+      counts: tf.tensor1d(counts),
+      gamma,
+      groups,
+    };
+    let losses: tf.Tensor1D[] = [];
+    try {
+      const tgt = net.forward(this.#target, xTarget, { grad: false, u: hasU });
+      const next = tf.tensor1d(nextRow, "int32");
+      const targetQNext = tf.gather(tgt.q, next) as tf.Tensor2D;
+      const targetUNext = tgt.u ? tf.gather(tgt.u, next) as tf.Tensor2D : undefined;
+      const targetU = tgt.u && vr
+        ? tf.gather(tgt.u, tf.tensor1d(sameRow, "int32")) as tf.Tensor2D
+        : undefined;
+      const f = () => {
+        const on = net.forward(this.#online, xOnline, { grad: true, u: hasU });
+        const l = groupedLoss(this.algo, {
+          ...td,
+          q: on.q,
+          targetQNext,
+          u: on.u,
+          targetUNext,
+          targetU,
+        }, A);
+        losses = [l.loss, l.lossQ, l.lossU].map((t) => tf.keep(t));
+        return tf.sum(l.loss) as tf.Scalar;
+      };
+      const names = Object.keys(this.#online);
+      const { grads } = tf.engine().gradients(
+        f,
+        names.map((n) => this.#online[n]),
+        undefined,
+        true,
+      );
+      const byName: Record<string, tf.Tensor> = {};
+      names.forEach((name, i) => {
+        if (grads[i]) byName[name] = grads[i];
+      });
+      return { grads: byName, losses };
+    } finally {
+      net.disposeInputs(xOnline);
+      net.disposeInputs(xTarget);
+    }
+  }
+}
+
+/** Per-step data of the grouped rows. */
+interface GroupedTd {
+  actions: tf.Tensor1D;
+  rewards: tf.Tensor1D;
+  continues: tf.Tensor1D;
+  /** Row mask when each run trains on more than one episode (else undefined: plain means). */
+  mask?: tf.Tensor1D;
+  /** Per-run divisor of the plain mean: max(rows, 1). */
+  counts: tf.Tensor1D;
+  gamma: number;
+  groups: RowGroups;
+}
+
+interface GroupedLossInputs extends GroupedTd {
+  q: tf.Tensor2D;
+  targetQNext: tf.Tensor2D;
+  u?: tf.Tensor2D;
+  targetUNext?: tf.Tensor2D;
+  targetU?: tf.Tensor2D;
+}
+
+/**
+ * The five losses of lib/losses/losses.ts over grouped rows, one value per run ([K] vectors): the
+ * same ops, with every mean taken within each run's group.
+ */
+function groupedLoss(
+  algo: AlgoId,
+  x: GroupedLossInputs,
+  numActions: number,
+): { loss: tf.Tensor1D; lossQ: tf.Tensor1D; lossU: tf.Tensor1D } {
+  const pick = (v: tf.Tensor2D, a: tf.Tensor1D) =>
+    tf.sum(tf.mul(v, tf.oneHot(a, numActions)), 1) as tf.Tensor1D;
+  const mean = (values: tf.Tensor1D): tf.Tensor1D => {
+    if (x.mask === undefined) return tf.div(groupedSum(values, x.groups), x.counts);
+    return tf.div(
+      groupedSum(tf.mul(values, x.mask) as tf.Tensor1D, x.groups),
+      tf.maximum(groupedSumRaw(x.mask, x.groups), 1),
+    );
+  };
+  if (algo === "dqn") {
+    const y = stopGradient(
+      tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), tf.max(x.targetQNext, 1))),
+    );
+    const lossQ = mean(tf.square(tf.sub(pick(x.q, x.actions), y)));
+    return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.zerosLike(lossQ) };
+  }
+  if (x.u === undefined || x.targetUNext === undefined) {
+    throw new Error(`loss: ${algo} needs U and the target's next U`);
+  }
+  const a = tf.argMax(x.targetQNext, 1) as tf.Tensor1D;
+  const y = stopGradient(
+    tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), pick(x.targetUNext, a))),
+  );
+  const lossU = mean(tf.square(tf.sub(pick(x.u, x.actions), y)));
+  let lossQ: tf.Tensor1D;
+  if (algo === "adqn-vr" || algo === "adqn-state-vr") {
+    if (x.targetU === undefined) throw new Error(`loss: ${algo} needs the target's U`);
+    lossQ = mean(tf.mean(tf.square(tf.sub(x.q, stopGradient(x.targetU))), 1) as tf.Tensor1D);
+  } else {
+    lossQ = mean(tf.square(tf.sub(pick(x.q, x.actions), y)));
+  }
+  return { loss: tf.div(tf.add(lossU, lossQ), 2), lossQ, lossU };
+}
+
+/** The single-run agent's padded batch of one run's episodes (same layout, same checks). */
+function hostBatch(
+  layout: NetworkLayout,
+  episodes: readonly Episode[],
+  bootstrapOnTruncation: boolean,
+): HostBatch {
+  const A = layout.numActions;
+  const ow = layout.obs.spec.size;
+  const needState = layout.state !== null;
+  const sw = needState ? layout.state!.spec.size : 0;
+  const B = episodes.length;
+  let T = 0;
+  episodes.forEach((ep, b) => {
+    const L = ep.length;
+    const fail = (what: string) => {
+      throw new Error(`trainStep: episode ${b} (length ${L}): ${what}`);
+    };
+    if (!Number.isInteger(L) || L < 1) fail("length must be a positive integer");
+    if (ep.obs.length !== L * ow) fail(`obs has ${ep.obs.length} values, expected ${L}×${ow}`);
+    if (needState && ep.states.length !== L * sw) {
+      fail(`states has ${ep.states.length} values, expected ${L}×${sw}`);
+    }
+    if (ep.actions.length !== L || ep.rewards.length !== L) fail("actions/rewards length differ");
+    for (let t = 0; t < L; t++) {
+      const a = ep.actions[t];
+      if (!Number.isInteger(a) || a < 0 || a >= A) {
+        fail(`action ${a} at step ${t} not in 0..${A - 1}`);
+      }
+    }
+    if (bootstrapOnTruncation && ep.truncated && !ep.terminated) {
+      if (ep.finalObs.length !== ow) {
+        fail(`finalObs has ${ep.finalObs.length} values, expected ${ow}`);
+      }
+      if (needState && ep.finalState.length !== sw) {
+        fail(`finalState has ${ep.finalState.length} values, expected ${sw}`);
+      }
+    }
+    T = Math.max(T, L);
+  });
+  const rows = (T + 1) * B, N = T * B;
+  const prevAction = new Float32Array(rows * A);
+  const obs = new Float32Array(rows * ow);
+  const state = needState ? new Float32Array(rows * sw) : undefined;
+  const actions = new Int32Array(N), rewards = new Float32Array(N);
+  const continues = new Float32Array(N), mask = new Float32Array(N);
+  episodes.forEach((ep, b) => {
+    const L = ep.length;
+    const boot = bootstrapOnTruncation && ep.truncated && !ep.terminated;
+    for (let t = 0; t < L; t++) {
+      const row = t * B + b;
+      if (t > 0) prevAction[row * A + ep.actions[t - 1]] = 1;
+      obs.set(ep.obs.subarray(t * ow, (t + 1) * ow), row * ow);
+      if (state) state.set(ep.states.subarray(t * sw, (t + 1) * sw), row * sw);
+      actions[row] = ep.actions[t];
+      rewards[row] = ep.rewards[t];
+      mask[row] = 1;
+      continues[row] = t + 1 < L || boot ? 1 : 0;
+    }
+    if (boot) {
+      const row = L * B + b;
+      prevAction[row * A + ep.actions[L - 1]] = 1;
+      obs.set(ep.finalObs, row * ow);
+      if (state) state.set(ep.finalState, row * sw);
+    }
+  });
+  return { steps: T, batch: B, prevAction, obs, state, actions, rewards, continues, mask };
+}
