@@ -8,7 +8,8 @@
  * Targets (shared/spec/platform.md, wasm): ≥ 10 train steps/s at B = 1, about 1/s at B = 32,
  * ≥ 4000 acting steps/s.
  *
- * `deno task bench --compare [--seconds 3] [--python /usr/bin/python3] [--no-torch] [--json]`:
+ * `deno task bench --compare [--seconds 3] [--rounds 1] [--python /usr/bin/python3] [--no-torch]
+ * [--json]`:
  * the Heaven-Hell-3 ADQN workloads side by side with PyTorch (bench/torch_workload.py, 1 and 2
  * threads) in one invocation; see lib/bench/compare.ts.
  *
@@ -101,7 +102,8 @@ export function formatTable(rows: BenchRow[]): string {
 
 const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend NAME] [--cpu]
   [--seconds S] [--batch B] [--json]
-       deno task bench --compare [--seconds S] [--python PATH] [--no-torch] [--json]
+       deno task bench --compare [--seconds S] [--rounds N] [--python PATH] [--no-torch]
+       [--json]
   --env      environment whose model preset is timed (default heaven-hell-3; ${ENV_IDS.join(", ")})
   --algo     algorithm (default adqn; ${ALGO_IDS.join(", ")})
   --backend  main backend (default auto; ${BACKEND_NAMES.join(", ")})
@@ -112,7 +114,8 @@ const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend NAME] 
   --compare  Heaven-Hell-3 ADQN side by side with PyTorch (bench/torch_workload.py, 1 and 2
              threads): single run, B=32, K=8 and K=20 batched runs, acting; backends auto and wasm
   --python   Python with PyTorch for --compare (default /usr/bin/python3; Debian python3-torch)
-  --no-torch --compare without the PyTorch columns`;
+  --no-torch --compare without the PyTorch columns
+  --rounds   --compare: measure everything N times, keep each cell's best round (default 1)`;
 
 if (import.meta.main) {
   let values;
@@ -130,6 +133,7 @@ if (import.meta.main) {
         compare: { type: "boolean", default: false },
         python: { type: "string", default: "/usr/bin/python3" },
         "no-torch": { type: "boolean", default: false },
+        rounds: { type: "string", default: "1" },
         help: { type: "boolean", short: "h", default: false },
       },
     }).values;
@@ -147,10 +151,16 @@ if (import.meta.main) {
     Deno.exit(2);
   }
   if (values.compare) {
+    const rounds = Number(values.rounds);
+    if (!Number.isInteger(rounds) || rounds < 1) {
+      console.error(`error: --rounds must be a positive integer, got "${values.rounds}"\n${USAGE}`);
+      Deno.exit(2);
+    }
     const result = await runComparison({
       seconds,
       torchThreads: values["no-torch"] ? [] : [1, 2],
       python: values.python,
+      rounds,
       log: (line) => console.error(line),
     });
     console.log(values.json ? JSON.stringify(result, null, 2) : formatComparison(result));

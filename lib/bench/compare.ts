@@ -569,10 +569,40 @@ export function timeIt(fn: () => void, seconds: number): { perSecond: number; it
   return { perSecond: (n * 1000) / dt, iterations: n };
 }
 
+/** The better of two cells: a measurement beats a missing one, a higher rate a lower one. */
+export function bestCell(a: Cell | undefined, b: Cell | undefined): Cell | undefined {
+  if (a?.status !== "ok") return b?.status === "ok" ? b : a ?? b;
+  if (b?.status !== "ok") return a;
+  return b.value.envStepsPerSecond > a.value.envStepsPerSecond ? b : a;
+}
+
+/** Cell-by-cell {@link bestCell} of two rounds of our measurements. */
+export function mergeCells(a: Record<string, Cell>, b: Record<string, Cell>): Record<string, Cell> {
+  const out: Record<string, Cell> = {};
+  for (const key of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    out[key] = bestCell(a[key], b[key])!;
+  }
+  return out;
+}
+
+/** Mode-by-mode best of two PyTorch rounds (a failed round keeps the other's results). */
+export function mergeTorchRuns(a: TorchRun, b: TorchRun): TorchRun {
+  if (!a.ok || !b.ok) return a.ok ? a : b;
+  const results: Record<string, Measurement> = { ...a.report.results };
+  for (const [mode, m] of Object.entries(b.report.results)) {
+    if (!results[mode] || m.envStepsPerSecond > results[mode].envStepsPerSecond) {
+      results[mode] = m;
+    }
+  }
+  return { ok: true, report: { ...a.report, results } };
+}
+
 /** Everything one `--compare` invocation measured. */
 export interface ComparisonResult {
   /** Machine facts. */
   machine: BenchMachine;
+  /** Rounds measured (each cell is the best round); default 1. */
+  rounds?: number;
   /** Our columns, the default backend first. */
   ours: OursColumn[];
   /** PyTorch columns by thread count. */
@@ -584,7 +614,12 @@ export interface ComparisonResult {
  * estimate.
  */
 export function formatComparison(r: ComparisonResult): string {
-  const parts = [formatMachine(r.machine, r.torch), "", formatCompareTable(r.ours, r.torch)];
+  const best = (r.rounds ?? 1) > 1 ? `; each cell the best of ${r.rounds} rounds` : "";
+  const parts = [
+    formatMachine(r.machine, r.torch) + best,
+    "",
+    formatCompareTable(r.ours, r.torch),
+  ];
   // One note per distinct message, naming the columns it applies to.
   const notes = new Map<string, Set<string>>();
   const note = (message: string, column: string) => {

@@ -6,6 +6,7 @@
  */
 import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/agent.ts";
+import { makeBatchedAgent } from "../models/batched_agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import type { AlgoId } from "../train/agent.ts";
 import {
@@ -14,6 +15,8 @@ import {
   type ComparisonResult,
   EPISODE_STEPS,
   type Measurement,
+  mergeCells,
+  mergeTorchRuns,
   type OursColumn,
   runTorch,
   timeIt,
@@ -28,32 +31,56 @@ export interface BatchedBench {
   act(k: number, seconds: number): Measurement;
 }
 
-/** Where the batched trainer may appear, relative to this file. */
-export const BATCHED_CANDIDATES: readonly string[] = [
-  "../train/batched_bench.ts",
-  "../../bench/batched_bench.ts",
-];
-
 /**
- * The batched multi-run benchmark if the batched trainer exists, else why not (the rows then read
- * "pending").
+ * The batched multi-run benchmark on the current backend, built on `makeBatchedAgent`
+ * (lib/models/batched_agent.ts): K runs of `algo` for `envId` with seeds 0..K-1, each training on
+ * its own 100-step episode and acting in its own environment.
  */
-export async function loadBatchedBench(): Promise<{ bench: BatchedBench } | { message: string }> {
-  for (const rel of BATCHED_CANDIDATES) {
-    const url = new URL(rel, import.meta.url);
-    try {
-      await Deno.stat(url);
-    } catch {
-      continue;
-    }
-    return {
-      message: `batched trainer found at ${url.pathname} but not wired into the comparison yet`,
-    };
-  }
+export function batchedBench(envId = "heaven-hell-3", algo: AlgoId = "adqn"): BatchedBench {
+  const env = makeEnv(envId);
+  const episodes = (k: number) =>
+    Array.from({ length: k }, (_, i) => [benchEpisode(env, 1000 + i, EPISODE_STEPS)]);
+  const seeds = (k: number) => Array.from({ length: k }, (_, i) => i);
   return {
-    message: `batched multi-run trainer not available yet (looked for ${
-      BATCHED_CANDIDATES.map((c) => new URL(c, import.meta.url).pathname).join(", ")
-    })`,
+    train(k, seconds) {
+      const agents = makeBatchedAgent(env, algo, { seeds: seeds(k) });
+      try {
+        const batches = episodes(k);
+        const r = timeIt(() => agents.trainStep(batches, { gamma: 0.99 }), seconds);
+        return { ...r, envStepsPerSecond: r.perSecond * k * EPISODE_STEPS };
+      } finally {
+        agents.dispose();
+      }
+    },
+    act(k, seconds) {
+      const agents = makeBatchedAgent(env, algo, { seeds: seeds(k) });
+      try {
+        const eps = episodes(k).map((b) => b[0]);
+        const ow = env.obsSpec.size;
+        let hidden = eps.map(() => agents.initialHidden());
+        let t = 0;
+        const r = timeIt(() => {
+          for (let i = 0; i < EPISODE_STEPS; i++, t = (t + 1) % EPISODE_STEPS) {
+            const out = agents.actMany(eps.map((ep, run) => ({
+              run,
+              hidden: hidden[run],
+              prevAction: t === 0 ? -1 : ep.actions[t - 1],
+              obs: ep.obs.subarray(t * ow, (t + 1) * ow),
+            })));
+            for (const o of out) argmax(o.q);
+            hidden = out.map((o) => o.hidden);
+          }
+        }, seconds);
+        const calls = r.perSecond * EPISODE_STEPS;
+        return {
+          perSecond: calls,
+          envStepsPerSecond: calls * k,
+          iterations: r.iterations * EPISODE_STEPS,
+        };
+      } finally {
+        agents.dispose();
+      }
+    },
   };
 }
 
@@ -154,33 +181,49 @@ export interface ComparisonOptions {
   python?: string;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
+  /** Rounds of every measurement; each cell keeps its best round (default 1). */
+  rounds?: number;
 }
 
 /**
  * Measure our workloads on each backend, then PyTorch's with each thread count, one after the
- * other (never concurrently: the machine has few cores).
+ * other (never concurrently: the machine has few cores), `rounds` times over; every cell keeps
+ * its fastest round, which filters out the slowdowns other jobs on a shared machine cause.
  */
 export async function runComparison(options: ComparisonOptions): Promise<ComparisonResult> {
   const log = options.log ?? (() => {});
-  const loadBefore = Deno.loadavg();
-  const batched = await loadBatchedBench();
-  if ("message" in batched) log(`note: ${batched.message}`);
-  const ours: OursColumn[] = [];
-  for (const name of options.backends ?? ["auto", "wasm"]) {
-    const used = await initBackend(name);
-    if (ours.some((o) => o.backend === used)) continue;
-    log(`timing ours on ${used}...`);
-    ours.push({
-      backend: used,
-      cells: measureOurs({ seconds: options.seconds, batched, log: (l) => log(`  ${l}`) }),
-    });
+  const rounds = options.rounds ?? 1;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    throw new Error(`runComparison: invalid rounds ${rounds}; expected a positive integer`);
   }
+  const loadBefore = Deno.loadavg();
+  const ours: OursColumn[] = [];
   const torch: TorchColumn[] = [];
-  for (const threads of options.torchThreads ?? [1, 2]) {
-    log(`timing PyTorch with ${threads} thread(s)...`);
-    const run = await runTorch({ threads, seconds: options.seconds, python: options.python });
-    if (!run.ok) log(`  ${run.message}`);
-    torch.push({ threads, run });
+  for (let round = 1; round <= rounds; round++) {
+    const tag = rounds > 1 ? ` (round ${round}/${rounds})` : "";
+    const seen = new Set<string>();
+    for (const name of options.backends ?? ["auto", "wasm"]) {
+      const used = await initBackend(name);
+      if (seen.has(used)) continue;
+      seen.add(used);
+      log(`timing ours on ${used}${tag}...`);
+      const cells = measureOurs({
+        seconds: options.seconds,
+        batched: { bench: batchedBench() },
+        log: (l) => log(`  ${l}`),
+      });
+      const prev = ours.find((o) => o.backend === used);
+      if (prev) prev.cells = mergeCells(prev.cells, cells);
+      else ours.push({ backend: used, cells });
+    }
+    for (const threads of options.torchThreads ?? [1, 2]) {
+      log(`timing PyTorch with ${threads} thread(s)${tag}...`);
+      const run = await runTorch({ threads, seconds: options.seconds, python: options.python });
+      if (!run.ok) log(`  ${run.message}`);
+      const prev = torch.find((t) => t.threads === threads);
+      if (prev) prev.run = mergeTorchRuns(prev.run, run);
+      else torch.push({ threads, run });
+    }
   }
   return {
     machine: {
@@ -189,6 +232,7 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       loadAfter: Deno.loadavg(),
       deno: Deno.version.deno,
     },
+    rounds,
     ours,
     torch,
   };

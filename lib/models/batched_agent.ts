@@ -224,6 +224,38 @@ export class BatchedAgent {
     });
   }
 
+  /**
+   * Diagnostics: Q (and U) of each run's online network over its episodes from a zero state, as
+   * [T·B × |A|] time-major host arrays (the single-run agent's `evaluate`); null runs: null.
+   */
+  evaluate(
+    batches: readonly (readonly Episode[] | null)[],
+  ): ({ q: Float32Array; u: Float32Array | null; steps: number } | null)[] {
+    this.#live();
+    this.#active(batches);
+    const layout = this.#net.layout, A = layout.numActions;
+    return scoped(() => {
+      const hbs = batches.map((b) => (b === null ? null : hostBatch(layout, b, false)));
+      const B = hbs.find((h) => h !== null)?.batch ?? 1;
+      const steps = hbs.map((h) => h?.steps ?? 0);
+      const preps = hbs.map((h) => (h === null ? null : layout.prepare(h, (h.steps + 1) * B)));
+      const x = this.#net.toTensors(preps, steps, B);
+      const out = this.#net.forward(this.#online, x, { grad: false, u: true, taped: false });
+      const q = out.q.dataSync() as Float32Array;
+      const u = out.u ? out.u.dataSync() as Float32Array : null;
+      this.#net.disposeInputs(x);
+      return hbs.map((h, k) => {
+        if (h === null) return null;
+        const o = x.groups.offsets[k], n = x.groups.offsets[k + 1];
+        return {
+          q: q.slice(o * A, n * A),
+          u: u ? u.slice(o * A, n * A) : null,
+          steps: h.steps,
+        };
+      });
+    });
+  }
+
   /** Hard-copy the online weights into the targets of the runs with `runs[k]` true. */
   updateTargets(runs: readonly boolean[]): void {
     this.#live();

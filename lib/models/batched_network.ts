@@ -25,6 +25,7 @@ import {
   hostView,
   type RowGroups,
   scaleGroups,
+  transposeFor,
 } from "./grouped_ops.ts";
 import type { ActCache, NetworkLayout, PreparedSequence, Weights } from "./network.ts";
 
@@ -249,23 +250,26 @@ export class BatchedNetwork {
    *
    * @param options.grad Record gradients through the GRU (false for target networks).
    * @param options.u Also compute U (when the network has one).
+   * @param options.taped Round as the single-run network does inside a gradient computation
+   *   (default true; false: as when acting or evaluating, see `GroupedDenseOptions.taped`).
    */
   forward(
     W: StackedWeights,
     x: GroupedInputs,
-    options: { grad: boolean; u: boolean },
+    options: { grad: boolean; u: boolean; taped?: boolean },
   ): GroupedOutputs {
     const L = this.layout;
+    const taped = options.taped ?? true;
     const hist = this.history(W, x, options.grad);
     const depth = L.config.headHidden.length;
-    const q = mlp(W, "q", hist, depth, x.groups);
+    const q = mlp(W, "q", hist, depth, x.groups, true, taped);
     const out: GroupedOutputs = { hist, q };
     if (options.u && L.state !== null && this.#segments.state !== null) {
       if (x.state === null) throw new Error("batched network: U needs state inputs");
       const phiS = encode(this.#segments.state, x.state, W, x.groups);
       const uIn = L.uKind === "history" ? tf.concat([hist, phiS], 1) : phiS;
       const dataOnly = L.uKind === "state" && L.state.params.length === 0;
-      out.u = mlp(W, "u", uIn, depth, x.groups, !dataOnly);
+      out.u = mlp(W, "u", uIn, depth, x.groups, !dataOnly, taped);
     }
     return out;
   }
@@ -470,7 +474,8 @@ function mlp(
   x: tf.Tensor2D,
   numHidden: number,
   groups: RowGroups,
-  inputGrad = true,
+  inputGrad: boolean,
+  taped: boolean,
 ): tf.Tensor2D {
   let y = x;
   for (let i = 0; i <= numHidden; i++) {
@@ -479,7 +484,7 @@ function mlp(
       W[`${name}.${i}.w`] as tf.Tensor3D,
       W[`${name}.${i}.b`] as tf.Tensor2D,
       groups,
-      { activation: i < numHidden ? "relu" : "linear", inputGrad: i > 0 || inputGrad },
+      { activation: i < numHidden ? "relu" : "linear", inputGrad: i > 0 || inputGrad, taped },
     );
   }
   return y;
@@ -497,6 +502,7 @@ class RecurrentProducts {
   readonly #H: number;
   readonly #native: boolean;
   readonly #gemm = gemmFor(tf.engine().backendName);
+  readonly #transpose = transposeFor(tf.engine().backendName);
   #tensors: (tf.Tensor2D | undefined)[] = [];
   #transposed: (tf.Tensor2D | undefined)[] = [];
   #hostT: (Float32Array | undefined)[] = [];
@@ -533,7 +539,10 @@ class RecurrentProducts {
     const H = this.#H, H3 = 3 * H;
     if (this.#native) {
       // The single-run GRU multiplies by an explicitly transposed copy: so do we.
-      this.#hostT[k] ??= transposeHost(this.#slice(k), H, H3);
+      if (this.#hostT[k] === undefined) {
+        this.#hostT[k] = new Float32Array(H * H3);
+        this.#transpose(this.#slice(k), H, H3, this.#hostT[k]!);
+      }
       const wT = this.#hostT[k]!;
       return (a, rows) => {
         const out = new Float32Array(rows * H);
@@ -555,15 +564,6 @@ class RecurrentProducts {
     this.#tensors = [];
     this.#transposed = [];
   }
-}
-
-/** The transpose of a rows × cols row-major matrix. */
-function transposeHost(a: Float32Array, rows: number, cols: number): Float32Array {
-  const out = new Float32Array(rows * cols);
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < cols; j++) out[j * rows + i] = a[i * cols + j];
-  }
-  return out;
 }
 
 function hostMatMul(a: Float32Array, rows: number, cols: number, w: tf.Tensor2D): Float32Array {

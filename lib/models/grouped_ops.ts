@@ -172,6 +172,47 @@ export const jsGemm: Gemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, bet
   }
 };
 
+/** A row-major transpose: `out` (cols × rows) ← `a` (rows × cols). */
+export type Transpose = (a: Float32Array, rows: number, cols: number, out: Float32Array) => void;
+
+let nativeTranspose: Transpose | null | undefined;
+
+/**
+ * OpenBLAS's `cblas_somatcopy` (an exact, fast out-of-place transpose) from the library that
+ * lib/nn/blas.ts loaded, or null when it is unavailable.
+ */
+function openTranspose(blas: Blas): Transpose | null {
+  if (nativeTranspose !== undefined) return nativeTranspose;
+  nativeTranspose = null;
+  try {
+    const lib = Deno.dlopen(blas.path, {
+      cblas_somatcopy: {
+        parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32"],
+        result: "void",
+      },
+    });
+    const f = lib.symbols.cblas_somatcopy;
+    nativeTranspose = (a, rows, cols, out) => {
+      if (a.length < rows * cols || out.length < rows * cols) {
+        throw new Error(`transpose: buffers too small for ${rows}×${cols}`);
+      }
+      if (rows * cols > 0) f(101, 112, rows, cols, 1, a, cols, out, rows); // row-major, transposed
+    };
+  } catch {
+    nativeTranspose = null;
+  }
+  return nativeTranspose;
+}
+
+/** The transpose the grouped kernels use on `backendName`: native or {@link transposeInto}. */
+export function transposeFor(backendName: string): Transpose {
+  if (isBlasBackend(backendName)) {
+    const blas = openBlas();
+    if (blas !== null) return openTranspose(blas) ?? transposeInto;
+  }
+  return transposeInto;
+}
+
 /** The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}. */
 export function gemmFor(backendName: string): Gemm {
   if (isBlasBackend(backendName)) {
@@ -188,6 +229,31 @@ function scratchOf(size: number): Float32Array {
   return scratch;
 }
 
+/**
+ * Write the transpose of the rows × cols row-major matrix `a` into `out` (cols × rows), in tiles.
+ * Products with a transposed operand go through such a copy: native `sgemm` with a transpose flag
+ * is not always bit-identical to the plain product of the transposed copy that the single-run
+ * network computes (OpenBLAS's small-matrix kernels differ).
+ */
+export function transposeInto(
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  out: Float32Array,
+): void {
+  const TILE = 32;
+  for (let i0 = 0; i0 < rows; i0 += TILE) {
+    const i1 = Math.min(rows, i0 + TILE);
+    for (let j0 = 0; j0 < cols; j0 += TILE) {
+      const j1 = Math.min(cols, j0 + TILE);
+      for (let i = i0; i < i1; i++) {
+        const src = i * cols;
+        for (let j = j0; j < j1; j++) out[j * rows + i] = a[src + j];
+      }
+    }
+  }
+}
+
 interface KernelArgs {
   inputs: tf.NamedTensorInfoMap;
   backend: unknown;
@@ -202,7 +268,12 @@ function offsetsOf(attrs: tf.NamedAttrMap | undefined, rows: number, what: strin
   return o;
 }
 
-function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.TensorInfo {
+function groupedMatMulKernel(
+  args: KernelArgs,
+  storage: Storage,
+  gemm: Gemm,
+  transpose: Transpose,
+): tf.TensorInfo {
   const { x, w, bias } = args.inputs as {
     x: tf.TensorInfo;
     w: tf.TensorInfo;
@@ -210,6 +281,7 @@ function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf
   };
   const transB = (args.attrs?.transB ?? false) as boolean;
   const relu = args.attrs?.activation === "relu";
+  const biasFirst = (args.attrs?.biasFirst ?? true) as boolean;
   const [R, inner] = x.shape;
   const K = w.shape[0];
   const n = transB ? w.shape[1] : w.shape[2];
@@ -236,32 +308,49 @@ function groupedMatMulKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf
     if (rows === 0) continue;
     const c = y.subarray(r0 * n, (r0 + rows) * n);
     let beta = 0;
-    if (bv !== null) { // bias first, then accumulate (as fast_backend's fused product)
-      const b = bv.subarray(g * n, (g + 1) * n);
+    const b = bv === null ? null : bv.subarray(g * n, (g + 1) * n);
+    if (b !== null && biasFirst) { // bias first, then accumulate (fast_backend's fused product)
       for (let r = 0; r < rows; r++) c.set(b, r * n);
       beta = 1;
     }
+    let wg = wv.subarray(g * wSize, (g + 1) * wSize);
+    if (transB) { // an explicit transpose, then a plain product (as the single-run dense layer)
+      const t = scratchOf(wSize);
+      transpose(wg, n, inner, t);
+      wg = t;
+    }
     gemm(
       false,
-      transB,
+      false,
       rows,
       n,
       inner,
       1,
       xv.subarray(r0 * inner, (r0 + rows) * inner),
       inner,
-      wv.subarray(g * wSize, (g + 1) * wSize),
-      transB ? inner : n,
+      wg,
+      n,
       beta,
       c,
       n,
     );
+    if (b !== null && !biasFirst) { // the product, then the bias added (tfjs's unfused path)
+      for (let r = 0; r < rows; r++) {
+        const o = r * n;
+        for (let j = 0; j < n; j++) c[o + j] += b[j];
+      }
+    }
     if (relu) { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0; }
   }
   return out.info;
 }
 
-function groupedOuterKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.TensorInfo {
+function groupedOuterKernel(
+  args: KernelArgs,
+  storage: Storage,
+  gemm: Gemm,
+  transpose: Transpose,
+): tf.TensorInfo {
   const { x, g } = args.inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
   const [R, m] = x.shape;
   const n = g.shape[1];
@@ -283,10 +372,7 @@ function groupedOuterKernel(args: KernelArgs, storage: Storage, gemm: Gemm): tf.
       continue;
     }
     // Explicit transpose, then a plain product (the single-run dense layer's dw = xᵀ · g).
-    for (let r = 0; r < rows; r++) {
-      const src = (r0 + r) * m;
-      for (let j = 0; j < m; j++) xT[j * rows + r] = xv[src + j];
-    }
+    transpose(xv.subarray(r0 * m, (r0 + rows) * m), rows, m, xT);
     gemm(false, false, m, n, rows, 1, xT, rows, gv.subarray(r0 * n, (r0 + rows) * n), n, 0, c, n);
   }
   return out.info;
@@ -324,15 +410,16 @@ export function ensureGroupedKernels(backendName: string = tf.getBackend()): voi
   if (registered.has(backendName)) return;
   const storage = storageOf(backendName);
   const gemm = gemmFor(backendName);
+  const transpose = transposeFor(backendName);
   tf.registerKernel({
     kernelName: GROUPED_MATMUL,
     backendName,
-    kernelFunc: (args) => groupedMatMulKernel(args as KernelArgs, storage, gemm),
+    kernelFunc: (args) => groupedMatMulKernel(args as KernelArgs, storage, gemm, transpose),
   });
   tf.registerKernel({
     kernelName: GROUPED_OUTER,
     backendName,
-    kernelFunc: (args) => groupedOuterKernel(args as KernelArgs, storage, gemm),
+    kernelFunc: (args) => groupedOuterKernel(args as KernelArgs, storage, gemm, transpose),
   });
   tf.registerKernel({
     kernelName: GROUPED_SUM,
@@ -356,7 +443,7 @@ export function groupedMatMulRaw(
   w: tf.Tensor3D,
   bias: tf.Tensor | null,
   groups: RowGroups,
-  options: { transB?: boolean; activation?: "linear" | "relu" } = {},
+  options: { transB?: boolean; activation?: "linear" | "relu"; biasFirst?: boolean } = {},
 ): tf.Tensor2D {
   const inputs: tf.NamedTensorMap = { x, w };
   if (bias !== null) inputs.bias = bias;
@@ -364,6 +451,7 @@ export function groupedMatMulRaw(
     offsets: [...groups.offsets],
     transB: options.transB ?? false,
     activation: options.activation ?? "linear",
+    biasFirst: options.biasFirst ?? true,
   }) as tf.Tensor2D;
 }
 
@@ -395,6 +483,13 @@ export interface GroupedDenseOptions {
   activation?: "linear" | "relu";
   /** Whether gradients flow back into `x` (default true; false when x is data). */
   inputGrad?: boolean;
+  /**
+   * Mirror the single-run `dense` as called while gradients are recorded (default true): tfjs then
+   * does not fuse a ReLU layer's product, so its bias is added after the product; a linear layer
+   * and any layer outside a gradient computation (acting) add it first. The two orders round
+   * differently once the product's inner dimension spans several BLAS blocks.
+   */
+  taped?: boolean;
 }
 
 /**
@@ -425,8 +520,9 @@ export function groupedDense(
   const relu = (options.activation ?? "linear") === "relu";
   const inputGrad = options.inputGrad ?? true;
   const act = relu ? "relu" : "linear";
+  const biasFirst = !(relu && (options.taped ?? true));
   const forward = (xv: tf.Tensor2D, wv: tf.Tensor3D, bv: tf.Tensor2D | null) =>
-    groupedMatMulRaw(xv, wv, bv, groups, { activation: act });
+    groupedMatMulRaw(xv, wv, bv, groups, { activation: act, biasFirst });
   const preGrad = (dy: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
     relu ? tf.mul(dy, tf.step(y as tf.Tensor2D)) : dy;
   const dxOf = (g: tf.Tensor2D, wv: tf.Tensor3D) =>

@@ -1,5 +1,6 @@
 import assert from "assert";
 import {
+  bestCell,
   type Cell,
   checkTargets,
   type ComparisonResult,
@@ -10,6 +11,8 @@ import {
   formatRate,
   formatRatio,
   formatWallTime,
+  mergeCells,
+  mergeTorchRuns,
   type OursColumn,
   panelSeconds,
   parseTorchOutput,
@@ -288,4 +291,29 @@ Deno.test("`TORCH_MODES` covers every workload's torch mode once", () => {
     "train-1",
     "train-32",
   ]);
+});
+
+Deno.test("`bestCell()`, `mergeCells()` and `mergeTorchRuns()` keep the fastest round", () => {
+  const pending: Cell = { status: "pending", message: "later" };
+  assert.deepEqual(bestCell(ok(5), ok(7)), ok(7));
+  assert.deepEqual(bestCell(ok(7), ok(5)), ok(7));
+  assert.deepEqual(bestCell(pending, ok(5)), ok(5));
+  assert.deepEqual(bestCell(ok(5), pending), ok(5));
+  assert.deepEqual(bestCell(pending, undefined), pending);
+  assert.deepEqual(mergeCells({ a: ok(1), b: ok(9) }, { a: ok(2), b: ok(3), c: pending }), {
+    a: ok(2),
+    b: ok(9),
+    c: pending,
+  });
+  const r1 = { ok: true as const, report: parseTorchOutput(torchJson({ "train-1": 10, act: 50 })) };
+  const r2 = { ok: true as const, report: parseTorchOutput(torchJson({ "train-1": 20, act: 40 })) };
+  const m = mergeTorchRuns(r1, r2);
+  assert.ok(m.ok);
+  if (m.ok) {
+    assert.equal(m.report.results["train-1"].envStepsPerSecond, 20);
+    assert.equal(m.report.results.act.envStepsPerSecond, 50);
+  }
+  const failed = { ok: false as const, message: "no torch" };
+  assert.equal(mergeTorchRuns(failed, r1), r1);
+  assert.equal(mergeTorchRuns(r1, failed), r1);
 });

@@ -52,14 +52,15 @@ Deno.test("`presetConfig()` gives the reference defaults for `paper` and a small
       assert.equal(p.returnWindow, 100);
       assert.deepEqual(p.model, {});
       const q = presetConfig("quick", f, algo, 0);
-      assert.ok(q.totalSteps < p.totalSteps && q.totalSteps <= 50_000);
+      assert.ok(q.totalSteps < p.totalSteps && q.totalSteps <= 200_000);
       assert.ok(q.prepopulateSteps < q.totalSteps);
       assert.ok(q.epsilonDecaySteps < q.totalSteps);
     }
   }
   assert.equal(PRESETS.paper.seeds, 20);
   assert.equal(PRESETS.paper.provisional, false);
-  assert.equal(PRESETS.quick.provisional, true);
+  assert.equal(PRESETS.quick.provisional, false);
+  assert.equal(PRESETS.quick.seeds, 3);
   assert.equal(presetConfig("quick", "1d", "dqn", 0).timeLimit, 200, "Cleaner keeps 200 steps");
   assert.equal(presetConfig("quick", "1a", "dqn", 0, { lr: 3e-4 }).lr, 3e-4, "extra overrides");
 });
