@@ -77,7 +77,9 @@ export function childSeed(seed: Seed, ...labels: (string | number)[]): string {
 
 /** A uniform integer in [0, n). */
 export function randInt(rng: () => number, n: number): number {
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`randInt: n must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n <= 0) {
+    throw new Error(`randInt: n must be a positive integer, got ${n}`);
+  }
   return Math.min(n - 1, Math.floor(rng() * n));
 }
 

@@ -94,7 +94,11 @@ export function checkAction(env: { id: string; numActions: number }, action: num
 }
 
 /** Resolve and validate the time limit option. */
-export function resolveTimeLimit(id: string, options: EnvOptions | undefined, fallback: number): number {
+export function resolveTimeLimit(
+  id: string,
+  options: EnvOptions | undefined,
+  fallback: number,
+): number {
   const t = options?.timeLimit ?? fallback;
   if (!Number.isInteger(t) || t <= 0) {
     throw new Error(`${id}: invalid timeLimit ${t}; expected a positive integer`);
