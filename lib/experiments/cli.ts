@@ -49,8 +49,13 @@ import {
 } from "./progress.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid } from "./grid.ts";
-import { realTrainer, runOne, type Trainer, TRAINER_BACKENDS } from "./runner.ts";
-import type { BackendName } from "../nn/backend.ts";
+import {
+  realTrainer,
+  runOne,
+  type Trainer,
+  TRAINER_BACKENDS,
+  type TrainerBackend,
+} from "./runner.ts";
 import { figureRuns, finalReturns } from "./figures.ts";
 import { ENV_IDS } from "../envs/mod.ts";
 
@@ -188,12 +193,12 @@ function dbFlag(v: unknown, mustExist: boolean): string {
   return p;
 }
 
-function backendFlag(v: unknown): BackendName {
-  if (v === undefined) return "wasm";
+function backendFlag(v: unknown, fallback: TrainerBackend = "wasm"): TrainerBackend {
+  if (v === undefined) return fallback;
   if (!(TRAINER_BACKENDS as readonly string[]).includes(String(v))) {
     bad("backend", v, `one of ${TRAINER_BACKENDS.join(", ")}`);
   }
-  return v as BackendName;
+  return v as TrainerBackend;
 }
 
 function leaseFlag(v: unknown): number {
@@ -272,7 +277,7 @@ export interface TrainArgs {
   /** Checkpoint directory. */
   checkpointDir: string;
   /** Backend of the real trainer. */
-  backend: BackendName;
+  backend: TrainerBackend;
   /** Keep the checkpoint of a finished run. */
   keepCheckpoint: boolean;
   /** Lease timeout (ms). */
@@ -481,7 +486,9 @@ export interface ReproduceArgs {
   /** Checkpoint directory. */
   checkpointDir: string;
   /** Backend of the workers. */
-  backend: BackendName;
+  backend: TrainerBackend;
+  /** Most runs a worker trains together (or "auto"). */
+  batch: number | "auto";
   /** Lease timeout (ms). */
   leaseTimeoutMs: number;
   /** Keep checkpoints of finished runs. */
@@ -495,12 +502,15 @@ export interface ReproduceArgs {
 /** Usage of `deno task reproduce`. */
 export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d|1e|all|list>
        [--preset quick|paper] [--seeds N] [--workers N] [--db path] [--out dir]
-       [--checkpoint-dir dir] [--backend wasm|cpu|webgpu] [--lease-timeout seconds]
-       [--keep-checkpoints] [--skip-png] [--set key=value ...]
+       [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu] [--batch N|auto]
+       [--lease-timeout seconds] [--keep-checkpoints] [--skip-png] [--set key=value ...]
 
 Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
 core), resumable after a kill at any moment (rerun the same command), then writes
 <out>/figure<id>-<preset>.{json,html,png} and prints final returns (mean ± standard error).
+Each worker trains the seeds of one panel and algorithm together as one batched computation
+(--batch auto: up to 20 runs when the native-BLAS backend loads, else 1; --batch 1: one run at a
+time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loads, else wasm.
 --set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
 than the preset's, and their figure files get a suffix naming the overrides.
 Presets: ${
@@ -519,6 +529,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     "out": { type: "string" },
     "checkpoint-dir": { type: "string" },
     "backend": { type: "string" },
+    "batch": { type: "string" },
     "lease-timeout": { type: "string" },
     "keep-checkpoints": { type: "boolean" },
     "skip-png": { type: "boolean" },
@@ -545,7 +556,10 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     db: dbFlag(v.db, false),
     out,
     checkpointDir,
-    backend: backendFlag(v.backend),
+    backend: backendFlag(v.backend, "auto"),
+    batch: v.batch === undefined || v.batch === "auto"
+      ? "auto"
+      : intFlag("batch", v.batch, 1, 1000)!,
     leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
     keepCheckpoints: v["keep-checkpoints"] === true,
     png: v["skip-png"] !== true,
@@ -578,6 +592,7 @@ export async function reproduceMain(
       outDir: a.out,
       checkpointDir: a.checkpointDir,
       backend: a.backend,
+      batch: a.batch,
       leaseTimeoutMs: a.leaseTimeoutMs,
       keepCheckpoints: a.keepCheckpoints,
       png: a.png,

@@ -1,7 +1,9 @@
 /**
  * Reproduce Figure 1 panels: register the grid of runs (panels × algorithms × seeds) in the results
  * database, train them in parallel worker processes that claim runs through leases, show one
- * combined progress view, then write the figures and a table of final returns.
+ * combined progress view, then write the figures and a table of final returns. Each worker trains
+ * the seeds of one (panel, algorithm) together as one batched computation (`batch`, default `auto`:
+ * up to 20 runs on the native-BLAS backend; `batch: 1` trains one run at a time).
  *
  * Resumable after a kill at any moment: finished runs are never redone, interrupted ones resume
  * from their checkpoints, runs of a killed worker are taken over (their lease's process is dead),
@@ -40,7 +42,7 @@ import {
   ProgressView,
   RateMeter,
 } from "./progress.ts";
-import type { BackendName } from "../nn/backend.ts";
+import type { TrainerBackend } from "./runner.ts";
 import type { WorkerEvent } from "./workers.ts";
 
 /** How to start a worker process: a command and its arguments. */
@@ -92,7 +94,12 @@ export interface ReproduceOptions {
   /** Checkpoint directory. */
   checkpointDir: string;
   /** Tensor backend of the workers (default wasm). */
-  backend?: BackendName;
+  backend?: TrainerBackend;
+  /**
+   * Most runs (seeds of one panel and algorithm) a worker trains together, or "auto" (default: 20
+   * on a native-BLAS backend, else 1); 1 trains one run at a time.
+   */
+  batch?: number | "auto";
   /** Lease timeout in ms. */
   leaseTimeoutMs?: number;
   /** Keep checkpoints of finished runs. */
@@ -135,9 +142,25 @@ interface Live {
 interface WorkerSlot {
   index: number;
   child: Deno.ChildProcess;
-  runId?: number;
+  /** The runs the worker is training (several when it trains a batch). */
+  runIds: Set<number>;
   stderrTail: string[];
   done: Promise<Deno.CommandStatus>;
+}
+
+/**
+ * One progress line for a worker's runs: the run itself, or for a batch its first label with the
+ * seed count, the mean progress and the mean of the runs' latest average returns.
+ */
+function slotLine(index: number, ls: Live[]): string {
+  const envStep = ls.reduce((a, l) => a + l.envStep, 0) / ls.length;
+  const totalSteps = ls.reduce((a, l) => a + l.totalSteps, 0) / ls.length;
+  const avgs = ls.map((l) => l.avgReturn).filter((x): x is number => x !== null);
+  const avg = avgs.length > 0 ? avgs.reduce((a, b) => a + b, 0) / avgs.length : NaN;
+  const label = ls.length === 1 ? ls[0].label : `${ls[0].label} +${ls.length - 1} seeds`;
+  return `  w${index} ${label.padEnd(34)} ${progressBar(envStep / totalSteps, 20)} ` +
+    `${formatCount(Math.round(envStep)).padStart(6)}/${formatCount(totalSteps)} ` +
+    `avg100 ${formatReturn(avg)}`;
 }
 
 async function readLines(stream: ReadableStream<Uint8Array>, onLine: (l: string) => void) {
@@ -223,14 +246,8 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         (waitingNote ? ` | ${waitingNote}` : "") + (stopping ? " | stopping..." : "");
       const lines = [head];
       for (const s of slots) {
-        const l = s.runId !== undefined ? live.get(s.runId) : undefined;
-        lines.push(
-          l
-            ? `  w${s.index} ${l.label.padEnd(34)} ${progressBar(l.envStep / l.totalSteps, 20)} ` +
-              `${formatCount(l.envStep).padStart(6)}/${formatCount(l.totalSteps)} ` +
-              `avg100 ${formatReturn(l.avgReturn ?? NaN)}`
-            : `  w${s.index} starting...`,
-        );
+        const ls = [...s.runIds].map((id) => live.get(id)).filter((l) => l !== undefined);
+        lines.push(ls.length > 0 ? slotLine(s.index, ls) : `  w${s.index} starting...`);
       }
       view.update(lines, force);
     };
@@ -261,6 +278,8 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         options.backend ?? "wasm",
         "--parent-pid",
         String(Deno.pid),
+        "--batch",
+        String(options.batch ?? "auto"),
         ...(options.keepCheckpoints ? ["--keep-checkpoints"] : []),
       ];
       const { command, args: full } = workerCommand(args);
@@ -270,7 +289,13 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         stdout: "piped",
         stderr: "piped",
       }).spawn();
-      const slot: WorkerSlot = { index, child, stderrTail: [], done: child.status };
+      const slot: WorkerSlot = {
+        index,
+        child,
+        runIds: new Set(),
+        stderrTail: [],
+        done: child.status,
+      };
       const out = readLines(child.stdout, (line) => {
         let e: WorkerEvent;
         try {
@@ -281,7 +306,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         }
         switch (e.type) {
           case "claimed":
-            slot.runId = e.runId;
+            slot.runIds.add(e.runId);
             live.set(e.runId, {
               label: e.label,
               envStep: e.envSteps,
@@ -308,7 +333,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
           case "done":
             view.log(`[w${index}] ${e.message}`);
             live.delete(e.runId);
-            slot.runId = undefined;
+            slot.runIds.delete(e.runId);
             render(true);
             break;
         }

@@ -2,9 +2,12 @@
  * Run one training run against the results database: skip it when finished, resume it from its
  * checkpoint when interrupted, otherwise start it; write its metric points as they come (upserts,
  * since a resumed run re-emits points from its checkpoint on); mark it finished or failed.
+ * {@link executeBatch} does the same for several claimed runs that share their configuration but
+ * the seed, trained together by the batched trainer (`trainBatch` of lib/train/batched_loop.ts).
  *
- * The trainer is injectable (tests use a fake one); the default loads `lib/train/loop.ts` and the
- * tensor backend on first use, so the database side never pays for TensorFlow.js.
+ * The trainers are injectable (tests use fake ones); the defaults load `lib/train/loop.ts` or
+ * `lib/train/batched_loop.ts` and the tensor backend on first use, so the database side never pays
+ * for TensorFlow.js.
  *
  * @example Train one tiny run (real trainer) and record it
  * ```ts ignore
@@ -31,35 +34,138 @@ import {
 } from "../results/db.ts";
 import { configHash, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
+import type { BatchTrainOptions } from "../train/batched_loop.ts";
 import type { BackendName } from "../nn/backend.ts";
 import { checkpointPathFor } from "./grid.ts";
 
 /** A training function with the contract of `train()` in lib/train/loop.ts. */
 export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
 
-/** Tensor backends the trainer can be asked for (`initBackend()` of lib/nn/backend.ts). */
-export const TRAINER_BACKENDS: readonly BackendName[] = ["wasm", "cpu", "webgpu"];
+/**
+ * A function training several runs together with the contract of `trainBatch()` in
+ * lib/train/batched_loop.ts (one result per config, in order).
+ */
+export type BatchTrainer = (
+  configs: readonly TrainConfig[],
+  options: BatchTrainOptions,
+) => Promise<TrainResult[]>;
+
+/**
+ * Tensor backends a trainer can be asked for: those of `initBackend()` (lib/nn/backend.ts), the
+ * native-BLAS ones of lib/nn/fast_backend.ts (`wasm-blas`, `cpu-blas`; they fall back to their base
+ * backend with a warning when OpenBLAS cannot be loaded), and `auto`: `wasm-blas` when OpenBLAS
+ * loads, else `wasm`.
+ */
+export type TrainerBackend = BackendName | "wasm-blas" | "cpu-blas" | "auto";
+
+/** The backends of {@link TrainerBackend}. */
+export const TRAINER_BACKENDS: readonly TrainerBackend[] = [
+  "wasm",
+  "cpu",
+  "webgpu",
+  "wasm-blas",
+  "cpu-blas",
+  "auto",
+];
 
 const backendReady = new Map<string, Promise<string>>();
 
 /** Set up the tensor backend once per process; returns the backend in use. */
-export function ensureBackend(name: BackendName = "wasm"): Promise<string> {
+export function ensureBackend(name: TrainerBackend = "wasm"): Promise<string> {
   let p = backendReady.get(name);
   if (!p) {
-    p = import("../nn/backend.ts").then((m) => m.initBackend(name));
+    p = setUpBackend(name);
     backendReady.set(name, p);
   }
   return p;
 }
 
+async function setUpBackend(name: TrainerBackend): Promise<string> {
+  const { initBackend } = await import("../nn/backend.ts");
+  if (name !== "wasm-blas" && name !== "cpu-blas" && name !== "auto") return initBackend(name);
+  const blasName = name === "auto" ? "wasm-blas" : name;
+  const base = blasName === "wasm-blas" ? "wasm" : "cpu";
+  await initBackend(base); // registers the base backend, production mode
+  const { enableBlasBackend } = await import("../nn/fast_backend.ts");
+  const status = await enableBlasBackend(blasName);
+  if (!status.ok) {
+    if (name !== "auto") {
+      console.warn(`WARNING: backend ${name} unavailable (${status.reason}); using ${base}`);
+    }
+    return base;
+  }
+  return blasName;
+}
+
+/** Whether a backend set up by {@link ensureBackend} has native BLAS products. */
+export function isNativeBackend(name: string): boolean {
+  return name === "wasm-blas" || name === "cpu-blas";
+}
+
 /** The real trainer, set up on the given backend (default wasm) on first use. */
-export function realTrainer(backend: BackendName = "wasm"): Trainer {
+export function realTrainer(backend: TrainerBackend = "wasm"): Trainer {
   return async (config, options) => {
     await ensureBackend(backend);
     const { train } = await import("../train/loop.ts");
     return train(config, options);
   };
 }
+
+/** The real batched trainer (`trainBatch`), set up on the given backend (default auto) on first use. */
+export function realBatchTrainer(backend: TrainerBackend = "auto"): BatchTrainer {
+  return async (configs, options) => {
+    await ensureBackend(backend);
+    const { trainBatch } = await import("../train/batched_loop.ts");
+    return trainBatch(configs, options);
+  };
+}
+
+/**
+ * A {@link BatchTrainer} that trains the runs one after another with a single-run trainer (for
+ * trainers without a batched version, such as test fakes). The signal and `dropped` are honoured
+ * between runs and passed on to each.
+ */
+export function sequentialBatchTrainer(trainer: Trainer): BatchTrainer {
+  return async (configs, options) => {
+    const out: TrainResult[] = [];
+    for (const [k, config] of configs.entries()) {
+      const paths = options.checkpointPaths ?? [];
+      const notFinished = { config, metrics: [], finished: false, envSteps: 0, episodes: 0 };
+      if (options.dropped?.(k)) {
+        out.push({ ...notFinished, wallSeconds: 0 });
+        continue;
+      }
+      // A dropped run stops by an exception from its callbacks, so that it writes no checkpoint.
+      const check = () => {
+        if (options.dropped?.(k)) throw new DroppedRun();
+      };
+      const o: TrainOptions = {
+        checkpointPath: paths[k],
+        signal: options.signal,
+        onMetric: (p) => {
+          check();
+          return options.onMetric?.(k, p);
+        },
+        onProgress: (p) => {
+          check();
+          options.onProgress?.(k, p);
+        },
+      };
+      if (options.checkpointEverySteps !== undefined) {
+        o.checkpointEverySteps = options.checkpointEverySteps;
+      }
+      try {
+        out.push(await trainer(config, o));
+      } catch (e) {
+        if (!(e instanceof DroppedRun)) throw e;
+        out.push({ ...notFinished, wallSeconds: 0 });
+      }
+    }
+    return out;
+  };
+}
+
+class DroppedRun extends Error {}
 
 /** Progress of one run, for progress bars. */
 export interface RunProgress {
@@ -157,19 +263,18 @@ function errorText(e: unknown): string {
 }
 
 /**
- * Train a run that `owner` has already claimed (see `ResultsDb.claim`), from its checkpoint when it
- * has one and stored metrics, and record the outcome.
+ * Decide how a claimed run (re)starts: its checkpoint path (recorded), and whether it resumes from
+ * its checkpoint (it has one and stored points), restarts (stored points but no checkpoint: they
+ * are cleared) or starts; a checkpoint without stored points is removed.
  */
-export async function executeRun(
+function prepareRun(
   db: ResultsDb,
   run: RunRecord,
-  options: RunOptions = {},
-): Promise<RunOutcome> {
-  const owner = options.owner ?? currentOwner();
+  owner: LeaseOwner,
+  dir: string,
+  log: (message: string) => void,
+): { ckpt: string; mode: RunOutcome["mode"]; stored: ReturnType<ResultsDb["metrics"]> } {
   const label = runLabel(run);
-  const log = options.log ?? (() => {});
-  const trainer = options.trainer ?? realTrainer();
-  const dir = options.checkpointDir ?? "runs";
   const ckpt = run.checkpointPath && exists(run.checkpointPath)
     ? run.checkpointPath
     : checkpointPathFor(dir, run.hash, run.seed);
@@ -196,6 +301,23 @@ export async function executeRun(
   }
   const slash = ckpt.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(ckpt.slice(0, slash), { recursive: true });
+  return { ckpt, mode, stored };
+}
+
+/**
+ * Train a run that `owner` has already claimed (see `ResultsDb.claim`), from its checkpoint when it
+ * has one and stored metrics, and record the outcome.
+ */
+export async function executeRun(
+  db: ResultsDb,
+  run: RunRecord,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const owner = options.owner ?? currentOwner();
+  const label = runLabel(run);
+  const log = options.log ?? (() => {});
+  const trainer = options.trainer ?? realTrainer();
+  const { ckpt, mode, stored } = prepareRun(db, run, owner, options.checkpointDir ?? "runs", log);
 
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const abort = new AbortController();
@@ -296,13 +418,179 @@ export async function executeRun(
       message: `${label}: lease lost to another process; stopped`,
     };
   }
+  return settle(db, run, owner.id, mode, result, ckpt, options.keepCheckpoint ?? false);
+}
+
+/** Options of {@link executeBatch}: those of {@link executeRun}, with a batched trainer. */
+export interface BatchRunOptions extends Omit<RunOptions, "trainer" | "label"> {
+  /** The batched training function (default {@link realBatchTrainer}()). */
+  batchTrainer?: BatchTrainer;
+}
+
+/**
+ * Train several runs that `owner` has already claimed and that share their configuration except the
+ * seed, together, with a batched trainer; each run (re)starts as {@link executeRun} would start it
+ * (resumed from its checkpoint, restarted or started) and is recorded as it would record it. A run
+ * whose lease is lost stops at once (status "lost", no more writes) while the others go on; an
+ * exception of the trainer fails every run of the batch.
+ */
+export async function executeBatch(
+  db: ResultsDb,
+  runs: readonly RunRecord[],
+  options: BatchRunOptions = {},
+): Promise<RunOutcome[]> {
+  if (runs.length === 0) return [];
+  const hash = runs[0].hash;
+  const bad = runs.find((r) => r.hash !== hash);
+  if (bad !== undefined) {
+    throw new Error(
+      `executeBatch: run ${bad.id} has configuration ${bad.hash.slice(0, 12)}…, run ${
+        runs[0].id
+      } ` +
+        `${hash.slice(0, 12)}…: only runs that differ in their seed can share a batch`,
+    );
+  }
+  const owner = options.owner ?? currentOwner();
+  const log = options.log ?? (() => {});
+  const trainer = options.batchTrainer ?? realBatchTrainer();
+  const dir = options.checkpointDir ?? "runs";
+  const heartbeatMs = options.heartbeatMs ?? 10_000;
+  const t0 = performance.now();
+  const slots = runs.map((run) => {
+    const { ckpt, mode, stored } = prepareRun(db, run, owner, dir, log);
+    const progress = {
+      envSteps: stored.at(-1)?.envStep ?? 0,
+      episodes: stored.at(-1)?.episodes ?? 0,
+    };
+    return {
+      run,
+      label: runLabel(run),
+      ckpt,
+      mode,
+      progress,
+      startStep: mode === "resumed" ? progress.envSteps : 0,
+      avgReturn: mode === "resumed" ? stored.at(-1)?.avgReturn ?? NaN : NaN,
+      lost: false,
+    };
+  });
+  const abort = new AbortController();
+  const onOuterAbort = () => abort.abort();
+  if (options.signal?.aborted) abort.abort();
+  options.signal?.addEventListener("abort", onOuterAbort);
+  let lastBeat = Date.now();
+  const beat = () => {
+    lastBeat = Date.now();
+    for (const s of slots) {
+      if (s.lost) continue;
+      try {
+        if (!db.heartbeat(s.run.id, owner.id, s.progress)) s.lost = true;
+      } catch (e) {
+        log(`${s.label}: heartbeat failed: ${(e as Error).message}`);
+      }
+    }
+    if (slots.every((s) => s.lost)) abort.abort();
+  };
+  const timer = setInterval(beat, heartbeatMs);
+  const batchOptions: BatchTrainOptions = {
+    checkpointPaths: slots.map((s) => s.ckpt),
+    signal: abort.signal,
+    dropped: (k) => slots[k].lost,
+    onMetric: (k, p) => {
+      const s = slots[k];
+      try {
+        db.upsertMetrics(s.run.id, [p], owner.id);
+      } catch (e) {
+        if (!(e instanceof ResultsDbError)) throw e;
+        s.lost = true; // the trainer drops the run at its next check
+        return;
+      }
+      s.progress = { envSteps: p.envStep, episodes: p.episodes };
+      s.avgReturn = p.avgReturn;
+      options.onMetric?.(s.run.id, p);
+    },
+    onProgress: (k, p) => {
+      const s = slots[k];
+      s.progress = { envSteps: p.envStep, episodes: p.episodes };
+      if (Date.now() - lastBeat >= heartbeatMs) beat();
+      options.onProgress?.({
+        runId: s.run.id,
+        label: s.label,
+        envStep: p.envStep,
+        totalSteps: p.totalSteps,
+        startStep: s.startStep,
+        episodes: p.episodes,
+        lastReturn: p.lastReturn,
+        avgReturn: s.avgReturn,
+        elapsedSeconds: (performance.now() - t0) / 1000,
+      });
+    },
+  };
+  if (options.checkpointEverySteps !== undefined) {
+    batchOptions.checkpointEverySteps = options.checkpointEverySteps;
+  }
+  let results: TrainResult[];
+  try {
+    results = await trainer(slots.map((s) => s.run.config as unknown as TrainConfig), batchOptions);
+  } catch (e) {
+    const text = errorText(e);
+    return slots.map((s): RunOutcome => {
+      if (s.lost) {
+        return {
+          runId: s.run.id,
+          status: "lost",
+          mode: s.mode,
+          message: `${s.label}: lease lost to another process; stopped`,
+        };
+      }
+      try {
+        db.fail(s.run.id, owner.id, text);
+      } catch (e2) {
+        log(`${s.label}: could not record the failure: ${(e2 as Error).message}`);
+      }
+      return {
+        runId: s.run.id,
+        status: "failed",
+        mode: s.mode,
+        message: `${s.label}: failed: ${(e as Error)?.message ?? text}`,
+      };
+    });
+  } finally {
+    clearInterval(timer);
+    options.signal?.removeEventListener("abort", onOuterAbort);
+  }
+  return slots.map((s, k): RunOutcome => {
+    const result = results[k];
+    if (s.lost) {
+      return {
+        runId: s.run.id,
+        status: "lost",
+        mode: s.mode,
+        result,
+        message: `${s.label}: lease lost to another process; stopped`,
+      };
+    }
+    return settle(db, s.run, owner.id, s.mode, result, s.ckpt, options.keepCheckpoint ?? false);
+  });
+}
+
+/** Record a trainer's result of a run still held by `owner`: finished, or released (interrupted). */
+function settle(
+  db: ResultsDb,
+  run: RunRecord,
+  owner: string,
+  mode: RunOutcome["mode"],
+  result: TrainResult,
+  ckpt: string,
+  keepCheckpoint: boolean,
+): RunOutcome {
+  const label = runLabel(run);
   if (result.finished) {
-    db.finish(run.id, owner.id, {
+    db.finish(run.id, owner, {
       envSteps: result.envSteps,
       episodes: result.episodes,
       wallSeconds: result.wallSeconds,
     });
-    if (!options.keepCheckpoint && exists(ckpt)) Deno.removeSync(ckpt);
+    if (!keepCheckpoint && exists(ckpt)) Deno.removeSync(ckpt);
     const last = db.metrics(run.id).at(-1);
     return {
       runId: run.id,
@@ -314,7 +602,7 @@ export async function executeRun(
         `(${result.wallSeconds.toFixed(1)} s of training)`,
     };
   }
-  db.release(run.id, owner.id, `interrupted at step ${result.envSteps}`);
+  db.release(run.id, owner, `interrupted at step ${result.envSteps}`);
   return {
     runId: run.id,
     status: "interrupted",

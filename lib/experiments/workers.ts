@@ -3,6 +3,12 @@
  * none is left. A worker reports what it does as JSON lines ({@link WorkerEvent}) on stdout, which
  * `reproduce` (./reproduce.ts) reads to draw one combined progress view.
  *
+ * With a batch size above 1 a worker claims, next to each run, up to batch−1 more claimable runs
+ * with the same configuration but the seed, and trains them together with the batched trainer
+ * (lib/train/batched_loop.ts): one computation for all of them, each run still its own run (own
+ * checkpoint, metrics and lease). The batch is also capped by the memory its replay buffers may
+ * need ({@link batchLimitForMemory}).
+ *
  * Workers stop cleanly on SIGINT/SIGTERM or when their parent process disappears: the trainer writes
  * a checkpoint, the run goes back to the queue, and the next worker resumes it. A worker killed
  * outright (SIGKILL) leaves a lease whose process is dead; the next claim on the same host takes it
@@ -30,14 +36,25 @@ import {
   ResultsDb,
 } from "../results/db.ts";
 import {
+  type BatchTrainer,
+  ensureBackend,
+  executeBatch,
   executeRun,
+  isNativeBackend,
+  realBatchTrainer,
   realTrainer,
   runLabel,
+  type RunOutcome,
   type RunOutcomeStatus,
+  type RunProgress,
+  sequentialBatchTrainer,
   type Trainer,
   TRAINER_BACKENDS,
+  type TrainerBackend,
 } from "./runner.ts";
-import type { BackendName } from "../nn/backend.ts";
+import { makeEnv } from "../envs/mod.ts";
+import type { TrainConfig } from "../train/config.ts";
+import type { RunRecord } from "../results/db.ts";
 
 /** What a worker reports, one JSON object per stdout line. */
 export type WorkerEvent =
@@ -77,8 +94,20 @@ export interface WorkerOptions {
   ids?: readonly number[];
   /** Training function (default the real trainer on `backend`). */
   trainer?: Trainer;
-  /** Tensor backend of the default trainer (default wasm). */
-  backend?: BackendName;
+  /**
+   * Batched training function for batches of more than one run (default: the real batched trainer
+   * on `backend`, or `trainer` run after run when a `trainer` is given).
+   */
+  batchTrainer?: BatchTrainer;
+  /** Most runs trained together (default 1: one run at a time with `trainer`). */
+  batch?: number;
+  /**
+   * Memory the replay buffers of one batch may take, in bytes (default 35% of the machine's
+   * memory, so that two workers leave room for the rest).
+   */
+  memoryBudgetBytes?: number;
+  /** Tensor backend of the default trainers (default wasm). */
+  backend?: TrainerBackend;
   /** Checkpoint directory (default "runs"). */
   checkpointDir?: string;
   /** Keep checkpoints of finished runs. */
@@ -101,6 +130,33 @@ function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
+/** Default batch size of `--batch auto` on a native-BLAS backend: one panel's 20 seeds. */
+export const AUTO_BATCH = 20;
+
+/**
+ * Bytes one run's replay buffer can reach: min(capacity, totalSteps) steps plus one episode, each
+ * holding its encoded observation and state and its action and reward (4 bytes each value).
+ */
+export function replayBytes(config: TrainConfig): number {
+  const env = makeEnv(config.env, { timeLimit: config.timeLimit });
+  const steps = Math.min(config.bufferCapacity, config.totalSteps) + config.timeLimit;
+  return steps * 4 * (env.obsSpec.size + env.stateSpec.size + 2);
+}
+
+/** The most runs of `config` whose replay buffers fit in `budgetBytes` (at least 1). */
+export function batchLimitForMemory(config: TrainConfig, budgetBytes: number): number {
+  return Math.max(1, Math.floor(budgetBytes / replayBytes(config)));
+}
+
+/** The default memory budget of one worker's batch: 35% of the machine's memory. */
+export function defaultMemoryBudget(): number {
+  try {
+    return 0.35 * Deno.systemMemoryInfo().total;
+  } catch {
+    return 4 * 2 ** 30;
+  }
+}
+
 /**
  * Claim and train runs until none is claimable (or the signal fires). Runs held by other live
  * processes are left alone.
@@ -112,42 +168,63 @@ export async function runWorker(
   const owner = options.owner ?? currentOwner();
   const emit = options.onEvent ?? (() => {});
   const trainer = options.trainer ?? realTrainer(options.backend);
+  const batchTrainer = options.batchTrainer ??
+    (options.trainer ? sequentialBatchTrainer(options.trainer) : realBatchTrainer(options.backend));
+  const batch = options.batch ?? 1;
+  if (!Number.isInteger(batch) || batch < 1) {
+    throw new Error(`runWorker: invalid batch size ${batch}; expected a positive integer`);
+  }
+  const budget = options.memoryBudgetBytes ?? defaultMemoryBudget();
   const summary: WorkerSummary = { finished: 0, failed: 0, interrupted: 0, lost: 0 };
   const progressMs = options.progressMs ?? 500;
   const version = codeVersion();
   const machine = machineInfo();
+  const leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
+  const claim = (ids: readonly number[] | undefined) =>
+    db.claim({ owner, ids, leaseTimeoutMs, codeVersion: version, machine });
   while (!options.signal?.aborted) {
-    const run = db.claim({
-      owner,
-      ids: options.ids,
-      leaseTimeoutMs: options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS,
-      codeVersion: version,
-      machine,
-    });
-    if (!run) break;
-    emit({
-      type: "claimed",
-      runId: run.id,
-      label: runLabel(run),
-      totalSteps: run.totalSteps,
-      envSteps: run.envSteps,
-    });
-    let lastProgress = 0;
-    const outcome = await executeRun(db, run, {
-      trainer,
+    const first = claim(options.ids);
+    if (!first) break;
+    const runs: RunRecord[] = [first];
+    const limit = batch > 1
+      ? Math.min(batch, batchLimitForMemory(first.config as unknown as TrainConfig, budget))
+      : 1;
+    if (limit > 1) {
+      // More runs of the same configuration (other seeds), lowest ids first.
+      const free = db.claimableIds({ owner, ids: options.ids, leaseTimeoutMs });
+      const same = db.listRuns({ ids: free }).filter((r) =>
+        r.hash === first.hash && r.id !== first.id
+      );
+      for (const r of same) {
+        if (runs.length >= limit) break;
+        const more = claim([r.id]);
+        if (more) runs.push(more);
+      }
+    }
+    for (const run of runs) {
+      emit({
+        type: "claimed",
+        runId: run.id,
+        label: runLabel(run),
+        totalSteps: run.totalSteps,
+        envSteps: run.envSteps,
+      });
+    }
+    const lastProgress = new Map<number, number>();
+    const common = {
       owner,
       checkpointDir: options.checkpointDir,
       keepCheckpoint: options.keepCheckpoints,
       leaseTimeoutMs: options.leaseTimeoutMs,
       heartbeatMs: options.heartbeatMs,
       signal: options.signal,
-      log: (message) => emit({ type: "log", message }),
-      onMetric: (runId, p) =>
+      log: (message: string) => emit({ type: "log", message }),
+      onMetric: (runId: number, p: { envStep: number; avgReturn: number }) =>
         emit({ type: "metric", runId, envStep: p.envStep, avgReturn: finiteOrNull(p.avgReturn) }),
-      onProgress: (p) => {
+      onProgress: (p: RunProgress) => {
         const now = performance.now();
-        if (now - lastProgress < progressMs && p.envStep < p.totalSteps) return;
-        lastProgress = now;
+        if (now - (lastProgress.get(p.runId) ?? 0) < progressMs && p.envStep < p.totalSteps) return;
+        lastProgress.set(p.runId, now);
         emit({
           type: "progress",
           runId: p.runId,
@@ -161,14 +238,34 @@ export async function runWorker(
           elapsedSeconds: p.elapsedSeconds,
         });
       },
-    });
-    emit({ type: "done", runId: run.id, status: outcome.status, message: outcome.message });
-    if (outcome.status === "finished") summary.finished++;
-    else if (outcome.status === "failed") summary.failed++;
-    else if (outcome.status === "interrupted") summary.interrupted++;
-    else if (outcome.status === "lost") summary.lost++;
+    };
+    const outcomes: RunOutcome[] = runs.length === 1
+      ? [await executeRun(db, first, { ...common, trainer })]
+      : await executeBatch(db, runs, { ...common, batchTrainer });
+    for (const outcome of outcomes) {
+      emit({
+        type: "done",
+        runId: outcome.runId,
+        status: outcome.status,
+        message: outcome.message,
+      });
+      if (outcome.status === "finished") summary.finished++;
+      else if (outcome.status === "failed") summary.failed++;
+      else if (outcome.status === "interrupted") summary.interrupted++;
+      else if (outcome.status === "lost") summary.lost++;
+    }
   }
   return summary;
+}
+
+/**
+ * The batch size of a worker: `auto` is {@link AUTO_BATCH} when the real trainer runs on a
+ * native-BLAS backend (batching pays off there) and 1 otherwise (or with an injected trainer).
+ */
+async function resolveBatch(parsed: WorkerArgs, injected: boolean): Promise<number> {
+  if (parsed.batch !== "auto") return parsed.batch;
+  if (injected) return 1;
+  return isNativeBackend(await ensureBackend(parsed.backend)) ? AUTO_BATCH : 1;
 }
 
 /** Parsed command line of a worker process. */
@@ -182,7 +279,9 @@ export interface WorkerArgs {
   /** Lease timeout in seconds. */
   leaseTimeoutSeconds: number;
   /** Backend of the real trainer. */
-  backend: BackendName;
+  backend: TrainerBackend;
+  /** Most runs trained together, or "auto" ({@link AUTO_BATCH} on a native-BLAS backend, else 1). */
+  batch: number | "auto";
   /** Keep checkpoints of finished runs. */
   keepCheckpoints: boolean;
   /** Parent pid to watch (stop when it is gone). */
@@ -203,6 +302,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
       "backend": { type: "string" },
       "keep-checkpoints": { type: "boolean" },
       "parent-pid": { type: "string" },
+      "batch": { type: "string" },
     },
   });
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
@@ -216,11 +316,16 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
   });
   const lease = Number(values["lease-timeout"] ?? DEFAULT_LEASE_TIMEOUT_MS / 1000);
   if (!(lease > 0)) throw new Error(`invalid --lease-timeout "${values["lease-timeout"]}"`);
-  const backend = (values.backend ?? "wasm") as BackendName;
+  const backend = (values.backend ?? "wasm") as TrainerBackend;
   if (!TRAINER_BACKENDS.includes(backend)) {
     throw new Error(
       `invalid --backend "${backend}"; expected one of ${TRAINER_BACKENDS.join(", ")}`,
     );
+  }
+  const batchText = values.batch ?? "1";
+  const batchNumber = Number(batchText);
+  if (batchText !== "auto" && !(Number.isSafeInteger(batchNumber) && batchNumber >= 1)) {
+    throw new Error(`invalid --batch "${batchText}"; expected a positive integer or auto`);
   }
   const parent = values["parent-pid"] === undefined ? undefined : Number(values["parent-pid"]);
   if (parent !== undefined && !Number.isSafeInteger(parent)) {
@@ -234,6 +339,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     backend,
     keepCheckpoints: values["keep-checkpoints"] ?? false,
     parentPid: parent,
+    batch: batchText === "auto" ? "auto" : batchNumber,
   };
 }
 
@@ -244,7 +350,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
  */
 export async function workerMain(
   args: string[],
-  options: { trainer?: Trainer } = {},
+  options: { trainer?: Trainer; batchTrainer?: BatchTrainer } = {},
 ): Promise<number> {
   let parsed: WorkerArgs;
   try {
@@ -288,6 +394,8 @@ export async function workerMain(
     const summary = await runWorker(db, {
       ids: parsed.ids,
       trainer: options.trainer,
+      batchTrainer: options.batchTrainer,
+      batch: await resolveBatch(parsed, options.trainer !== undefined),
       backend: parsed.backend,
       checkpointDir: parsed.checkpointDir,
       keepCheckpoints: parsed.keepCheckpoints,

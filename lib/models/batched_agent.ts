@@ -28,7 +28,6 @@ import { BatchedAdam, checkShape, setRun } from "./batched_adam.ts";
 import {
   type ActRequest,
   BatchedNetwork,
-  type GroupedInputs,
   readRun,
   type StackedWeights,
 } from "./batched_network.ts";

@@ -202,7 +202,7 @@ export function figurePlaceholders(figure: FigureId): Record<string, string> {
     ID: figure,
     TITLE: text.title,
     ENV_DESCRIPTION: text.environment,
-    QUOTES: [...text.quotes.map((q) => `> ${q}`).join("\n>\n"), "", text.summary].join("\n"),
+    QUOTES: [text.quotes.map((q) => `> ${q}`).join("\n>\n"), "", text.summary].join("\n"),
     CHECKS: checks.join("\n"),
     REFERENCE: spec.reference ? `the ${spec.reference.label}` : "absent (no reference value)",
     PRESET: "quick",

@@ -16,7 +16,7 @@ import {
   selectPanelRuns,
 } from "../../lib/notebooks/figure_report.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
-import { buildGrid, FIGURE_IDS, runOne } from "../../lib/experiments/mod.ts";
+import { buildGrid, FIGURE_IDS, presetConfig, runOne } from "../../lib/experiments/mod.ts";
 import { fakeTrainer } from "../experiments/fake_trainer.ts";
 
 const ALL = ["dqn", "adqn", "adqn-vr", "adqn-state", "adqn-state-vr"];
@@ -50,11 +50,11 @@ Deno.test("`checkClaims()` on Heaven-Hell: the optimum reached by ADQN and ADQN-
     "adqn-state-vr": 0.24,
   });
   const results = checkClaims("1a", good);
-  assert.deepEqual(results.map((r) => r.status), ["holds", "holds", "holds", "holds", "holds"]);
+  assert.deepEqual(results.map((r) => r.status), Array(7).fill("holds"));
   assert.equal(results[0].evidence, "ADQN: 0.950 ± 0.010 over 3 seeds, needs ≥ 0.900");
   const verdict = panelVerdict("1a", results);
   assert.equal(verdict.outcome, "reproduced");
-  assert.equal(verdict.holds, 5);
+  assert.equal(verdict.holds, 7);
   assert.match(
     verdict.sentence,
     /^The paper's claim for Figure 1a \(Heaven-Hell-3\) is reproduced/,
@@ -68,13 +68,15 @@ Deno.test("`checkClaims()` on Heaven-Hell: the optimum reached by ADQN and ADQN-
     "adqn-state": 0.1,
     "adqn-state-vr": 0.25,
   });
-  assert.deepEqual(checkClaims("1b", bad).map((r) => r.status), [
-    "fails",
-    "holds",
-    "holds",
-    "holds",
-    "fails",
-  ]);
+  assert.deepEqual(byText(checkClaims("1b", bad)), {
+    "ADQN reaches the optimum (final mean ≥ 90% of it)": "fails",
+    "ADQN-VR reaches the optimum (final mean ≥ 90% of it)": "holds",
+    "ADQN beats DQN, ADQN-State and ADQN-State-VR": "holds",
+    "ADQN-VR beats DQN, ADQN-State and ADQN-State-VR": "holds",
+    "DQN shows little improvement (final mean < 25% of the optimum)": "holds",
+    "ADQN-State shows little improvement (final mean < 25% of the optimum)": "holds",
+    "ADQN-State-VR shows little improvement (final mean < 25% of the optimum)": "fails",
+  });
 });
 
 Deno.test("`panelVerdict()` says when only the trivially satisfied checks hold", () => {
@@ -89,9 +91,13 @@ Deno.test("`panelVerdict()` says when only the trivially satisfied checks hold",
   const runs = [0, 1, 2].map((seed) => ({
     seed,
     label: "quick:1a",
-    config: { totalSteps: 30_000 },
+    config: { totalSteps: 30_000, lr: 0.001 },
   }));
   const budget = describeBudget(runs as never);
+  assert.deepEqual(budgetDifferences(budget), [
+    "totalSteps: 30,000 (the paper: 2,000,000)",
+    "lr: 0.001 (the paper: 0.0001)",
+  ]);
   const verdict = panelVerdict("1a", results, budget);
   assert.equal(verdict.outcome, "not reproduced");
   assert.equal(verdict.holds, 3);
@@ -103,7 +109,7 @@ Deno.test("`panelVerdict()` says when only the trivially satisfied checks hold",
     ),
     verdict.sentence,
   );
-  assert.match(verdict.sentence, /3 of 5 checks hold; those that hold only say that methods fail/);
+  assert.match(verdict.sentence, /3 of 7 checks hold; those that hold only say that methods fail/);
 });
 
 Deno.test("`checkClaims()` compares with 2 standard errors of the difference", () => {
@@ -202,7 +208,14 @@ Deno.test("`checkClaims()` is undetermined without runs or with fewer than 2 see
 });
 
 Deno.test("`formatMeanSe()`, `formatSteps()` write numbers for readers", () => {
-  assert.equal(formatMeanSe({ algo: "adqn", n: 1, mean: 0.5, se: 0 }), "0.500 ± 0.000 over 1 seed");
+  assert.equal(
+    formatMeanSe({ algo: "adqn", n: 1, mean: 0.5, se: 0 }),
+    "0.500 over 1 seed (no standard error)",
+  );
+  assert.equal(
+    formatMeanSe({ algo: "adqn", n: 2, mean: -1, se: 0.25 }),
+    "-1.000 ± 0.250 over 2 seeds",
+  );
   assert.equal(formatMeanSe({ algo: "adqn", n: 0, mean: NaN, se: NaN }), "no finished run");
   assert.equal(formatSteps(2_000_000), "2,000,000");
 });
@@ -221,7 +234,7 @@ async function withDb(fn: (db: ResultsDb, dir: string) => Promise<void>): Promis
 Deno.test("`selectPanelRuns()` finds the preset's runs, else the labelled ones, else none", async () => {
   await withDb(async (db, dir) => {
     const trainer = fakeTrainer();
-    const small = { totalSteps: 300, logEvery: 100 };
+    const small = { totalSteps: 300, prepopulateSteps: 100, epsilonDecaySteps: 100, logEvery: 100 };
     // Runs of 1a with other settings than the quick preset's: found by their label only.
     for (const run of buildGrid({ figures: ["1a"], preset: "quick", seeds: 2, extra: small })) {
       await runOne(db, run.config, { trainer, checkpointDir: dir, label: run.label });
@@ -229,7 +242,12 @@ Deno.test("`selectPanelRuns()` finds the preset's runs, else the labelled ones, 
     const labelled = selectPanelRuns(db, "1a", "quick");
     assert.equal(labelled.matched, "label");
     assert.equal(labelled.runs.length, 10);
-    assert.match(labelled.note!, /labelled quick:1a .* 300 environment steps per run, now 30,000/);
+    const now = formatSteps(presetConfig("quick", "1a", "adqn", 0).totalSteps);
+    assert.ok(
+      labelled.note!.includes(`labelled quick:1a`) &&
+        labelled.note!.endsWith(`300 environment steps per run, now ${now})`),
+      labelled.note,
+    );
     assert.deepEqual(selectPanelRuns(db, "1b", "quick"), { runs: [], matched: "none" });
 
     const budget = describeBudget(labelled.runs);

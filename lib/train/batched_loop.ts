@@ -1,0 +1,560 @@
+/**
+ * The paper's training loop for K independent runs at once: {@link trainBatch}. The runs share the
+ * environment, the algorithm and every setting but the seed; each has its own episode buffer,
+ * environment, random streams (the child streams `env`, `explore` and `sample` of its seed, as in
+ * `train()`), counters, metric points and checkpoint. Their networks live in one
+ * {@link BatchedAgent} (lib/models/batched_agent.ts): one gradient computation per round for every
+ * run that needs a step, one forward per environment step for every run that is collecting.
+ *
+ * Each run follows `train()`'s protocol (lib/train/loop.ts) exactly: collect one ε-greedy episode,
+ * record it, copy the targets when due, then take gradient steps until the replay ratio is met;
+ * runs only differ in *when* their steps are computed. A run that has met its replay ratio collects
+ * its next episode while the others keep training; a run whose episodes are short takes fewer
+ * steps per epoch; a run that reached its step budget stops while the others go on. So run k of a
+ * batch is the run `train()` makes with the same config: on the `wasm-blas` backend the same
+ * weights, metric points and checkpoints bit for bit (the batched agent's arithmetic is the
+ * single-run agent's; see lib/models/grouped_ops.ts), elsewhere equal up to float32 rounding
+ * (which a long enough run amplifies into different trajectories).
+ *
+ * Checkpoints are written per run in `train()`'s format (lib/train/checkpoint.ts), so either
+ * trainer resumes a run the other one started.
+ *
+ * @module
+ */
+import { makeEnv } from "../envs/mod.ts";
+import type { Env } from "../envs/types.ts";
+import type { BatchedAgent } from "../models/batched_agent.ts";
+import { childSeed, makeRng, randInt, type Rng, type RngState, type Seed } from "../rng.ts";
+import type { Agent, AlgoId, Episode } from "./agent.ts";
+import { EpisodeBuffer } from "./buffer.ts";
+import {
+  checkResumable,
+  type LoopState,
+  readCheckpoint,
+  type TrainCheckpoint,
+  writeCheckpoint,
+} from "./checkpoint.ts";
+import {
+  canonicalJson,
+  configHash,
+  type ModelOverrides,
+  resolveTrainConfig,
+  type TrainConfig,
+} from "./config.ts";
+import { argmax, type MetricPoint, type ProgressPoint, type TrainResult } from "./loop.ts";
+import { epsilonSchedule } from "./schedule.ts";
+
+/** Options of the batched agent factory (structurally those of `makeBatchedAgent`). */
+export interface BatchedAgentFactoryOptions {
+  /** One seed per run: the `agent` child stream of each run's seed. */
+  seeds: Seed[];
+  /** Adam learning rate. */
+  lr: number;
+  /** Adam epsilon. */
+  adamEps: number;
+  /** Model overrides. */
+  model: ModelOverrides;
+}
+
+/** Builds the batched agent (default: `makeBatchedAgent` of lib/models/batched_agent.ts). */
+export type BatchedAgentFactory = (
+  env: Env,
+  algo: AlgoId,
+  options: BatchedAgentFactoryOptions,
+) => BatchedAgent | Promise<BatchedAgent>;
+
+/** Options of {@link trainBatch}. */
+export interface BatchTrainOptions {
+  /** Called with every metric point of run `run` (index into the configs; awaited). */
+  onMetric?(run: number, point: MetricPoint): void | Promise<void>;
+  /** Called after every episode of run `run`. */
+  onProgress?(run: number, point: ProgressPoint): void;
+  /**
+   * One checkpoint path per run (or undefined for none): resume that run from it if it exists,
+   * write its checkpoints there (atomically, in `train()`'s format).
+   */
+  checkpointPaths?: readonly (string | undefined)[];
+  /** Write a run's checkpoint each time its step count crosses a multiple of this (default `logEvery`). */
+  checkpointEverySteps?: number;
+  /** Stop cleanly: each run completes its current epoch, then writes its checkpoint. */
+  signal?: AbortSignal;
+  /** The batched agent factory (default `makeBatchedAgent`, imported on first use). */
+  makeAgent?: BatchedAgentFactory;
+  /** Environment of each run (default `makeEnv(config.env, { timeLimit })` per run). */
+  envs?: readonly Env[];
+  /**
+   * Polled at a run's epoch boundaries and before each of its callbacks and checkpoint writes: once
+   * it returns true, that run stops where it is (no more callbacks, no more checkpoint writes; its
+   * result says not finished) while the others go on. For a run whose lease was lost.
+   */
+  dropped?(run: number): boolean;
+  /**
+   * Return each run's agent in its result (a view of the batched agent, see
+   * `BatchedAgent.view`); the batched agent is freed once every returned agent is disposed.
+   */
+  keepAgent?: boolean;
+}
+
+const defaultMakeAgent: BatchedAgentFactory = async (env, algo, options) => {
+  const mod = await import("../models/batched_agent.ts");
+  return mod.makeBatchedAgent(env, algo, options);
+};
+
+type Phase = "collect" | "train" | "done";
+
+/** Everything one run of the batch owns. */
+interface Slot {
+  run: number;
+  c: TrainConfig;
+  env: Env;
+  rngs: Record<"env" | "explore" | "sample", Rng>;
+  state: LoopState;
+  buffer: EpisodeBuffer;
+  eps: (envSteps: number) => number;
+  metrics: MetricPoint[];
+  wallBase: number;
+  nextCheckpoint: number;
+  ckptPath?: string;
+  phase: Phase;
+  dropped: boolean;
+}
+
+function freshState(c: TrainConfig): LoopState {
+  return {
+    envSteps: 0,
+    episodes: 0,
+    trainedSteps: 0,
+    gradientSteps: 0,
+    targetUpdates: 0,
+    nextTargetUpdate: 0,
+    nextLog: c.logEvery,
+    returns: [],
+    lastReturn: NaN,
+    epsilon: 1,
+    lossQSum: 0,
+    lossUSum: 0,
+    lossCount: 0,
+    lastMetricStep: -1,
+    wallSeconds: 0,
+    finished: false,
+  };
+}
+
+function nextMultiple(x: number, every: number): number {
+  return (Math.floor(x / every) + 1) * every;
+}
+
+function mean(xs: readonly number[]): number {
+  if (xs.length === 0) return NaN;
+  let s = 0;
+  for (const x of xs) s += x;
+  return s / xs.length;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Check that configs can share one batch: the same configuration except the seed. Returns the
+ * resolved configs; throws an error naming the fields that differ.
+ */
+export function checkBatchConfigs(configs: readonly TrainConfig[]): TrainConfig[] {
+  if (configs.length === 0) throw new Error("trainBatch: expected at least one config");
+  const resolved = configs.map((c) => resolveTrainConfig(c));
+  const hash = configHash(resolved[0]);
+  resolved.forEach((c, k) => {
+    if (configHash(c) === hash) return;
+    const a = resolved[0] as unknown as Record<string, unknown>;
+    const b = c as unknown as Record<string, unknown>;
+    const diffs = Object.keys(a).filter((key) =>
+      key !== "seed" && canonicalJson(a[key] ?? null) !== canonicalJson(b[key] ?? null)
+    );
+    throw new Error(
+      `trainBatch: config ${k} differs from config 0 in ${diffs.join(", ")}; the runs of a batch ` +
+        `may differ only in their seed`,
+    );
+  });
+  return resolved;
+}
+
+/**
+ * Train the runs of `configs` (same configuration, different seeds) as one batched computation;
+ * each run behaves as `train(configs[k])` would (see the module doc). Returns one result per run,
+ * in order.
+ *
+ * @example
+ * ```ts ignore
+ * import { initBackend } from "../nn/backend.ts";
+ * import { resolveTrainConfig } from "./config.ts";
+ * import { trainBatch } from "./batched_loop.ts";
+ * await initBackend();
+ * const configs = [0, 1, 2].map((seed) => resolveTrainConfig({ env: "heaven-hell-3", algo: "adqn",
+ *   seed, totalSteps: 20_000, prepopulateSteps: 1000, epsilonDecaySteps: 10_000, logEvery: 1000 }));
+ * const results = await trainBatch(configs, {
+ *   onMetric: (run, p) => console.log(run, p.envStep, p.avgReturn),
+ * });
+ * ```
+ */
+export async function trainBatch(
+  configs: readonly TrainConfig[],
+  options: BatchTrainOptions = {},
+): Promise<TrainResult[]> {
+  const cs = checkBatchConfigs(configs);
+  const K = cs.length;
+  const c0 = cs[0];
+  const every = options.checkpointEverySteps ?? c0.logEvery;
+  if (!Number.isSafeInteger(every) || every < 1) {
+    throw new Error(`invalid checkpointEverySteps ${every}; expected a positive integer`);
+  }
+  const paths = options.checkpointPaths ?? [];
+  if (paths.length !== 0 && paths.length !== K) {
+    throw new Error(`trainBatch: ${paths.length} checkpoint paths for ${K} runs`);
+  }
+  if (options.envs !== undefined && options.envs.length !== K) {
+    throw new Error(`trainBatch: ${options.envs.length} environments for ${K} runs`);
+  }
+  const existing: (TrainCheckpoint | undefined)[] = [];
+  for (let k = 0; k < K; k++) {
+    const p = paths[k];
+    const ckpt = p !== undefined && await exists(p) ? await readCheckpoint(p) : undefined;
+    if (ckpt) checkResumable(ckpt, cs[k], p);
+    existing.push(ckpt);
+  }
+  const envs = cs.map((c, k) => options.envs?.[k] ?? makeEnv(c.env, { timeLimit: c.timeLimit }));
+  const factory = options.makeAgent ?? defaultMakeAgent;
+  const agent = await factory(envs[0], c0.algo, {
+    seeds: cs.map((c) => childSeed(c.seed, "agent")),
+    lr: c0.lr,
+    adamEps: c0.adamEps,
+    model: c0.model,
+  });
+  if (agent.size !== K) {
+    agent.dispose();
+    throw new Error(`trainBatch: the agent factory made ${agent.size} runs, expected ${K}`);
+  }
+  let kept = false;
+  try {
+    const slots: Slot[] = cs.map((c, k) => {
+      const ckpt = existing[k];
+      const rngs = {
+        env: makeRng(childSeed(c.seed, "env"), ckpt?.rngs.env),
+        explore: makeRng(childSeed(c.seed, "explore"), ckpt?.rngs.explore),
+        sample: makeRng(childSeed(c.seed, "sample"), ckpt?.rngs.sample),
+      };
+      if (ckpt) agent.restore(k, ckpt.agent);
+      const state = ckpt?.state ?? freshState(c);
+      return {
+        run: k,
+        c,
+        env: envs[k],
+        rngs,
+        state,
+        buffer: ckpt?.buffer ?? new EpisodeBuffer(c.bufferCapacity),
+        eps: epsilonSchedule(c),
+        metrics: [],
+        wallBase: state.wallSeconds,
+        nextCheckpoint: nextMultiple(state.envSteps, every),
+        ckptPath: paths[k],
+        phase: "collect",
+        dropped: false,
+      };
+    });
+    const t0 = performance.now();
+    const wall = (s: Slot) => s.wallBase + (performance.now() - t0) / 1000;
+    const signal = options.signal;
+    let lastYield = performance.now();
+    const maybeYield = async () => {
+      if (performance.now() - lastYield > 50) { // let timers and signal handlers run
+        await new Promise((r) => setTimeout(r, 0));
+        lastYield = performance.now();
+      }
+    };
+
+    /** Whether run s was dropped (it then stops at once). */
+    const gone = (s: Slot) => {
+      if (!s.dropped && options.dropped?.(s.run)) {
+        s.dropped = true;
+        s.phase = "done";
+      }
+      return s.dropped;
+    };
+    const saveCheckpoint = async (s: Slot) => {
+      if (s.ckptPath === undefined || gone(s)) return;
+      s.state.wallSeconds = wall(s);
+      const rngs: Record<string, RngState> = {};
+      for (const [name, r] of Object.entries(s.rngs)) rngs[name] = r.state();
+      await writeCheckpoint(s.ckptPath, {
+        config: s.c,
+        state: s.state,
+        rngs,
+        agent: agent.snapshot(s.run),
+        buffer: s.buffer,
+      });
+    };
+    const emit = async (s: Slot) => {
+      if (gone(s)) return;
+      const st = s.state;
+      const point: MetricPoint = {
+        envStep: st.envSteps,
+        episodes: st.episodes,
+        avgReturn: mean(st.returns),
+        epsilon: st.epsilon,
+        lossQ: st.lossCount > 0 ? st.lossQSum / st.lossCount : NaN,
+        lossU: st.lossCount > 0 ? st.lossUSum / st.lossCount : NaN,
+        trainedSteps: st.trainedSteps,
+        wallSeconds: wall(s),
+      };
+      st.lossQSum = st.lossUSum = st.lossCount = 0;
+      st.lastMetricStep = st.envSteps;
+      s.metrics.push(point);
+      await options.onMetric?.(s.run, point);
+    };
+    /** The end of `train()`'s run: a final point if needed, marked finished, checkpointed. */
+    const finish = async (s: Slot) => {
+      s.phase = "done";
+      if (s.state.finished || gone(s)) return;
+      if (s.state.lastMetricStep !== s.state.envSteps) await emit(s);
+      s.state.finished = true;
+      await saveCheckpoint(s);
+    };
+    /** What `train()` does after an epoch's gradient steps. */
+    const endEpoch = async (s: Slot, lastReturn: number) => {
+      if (gone(s)) return;
+      const st = s.state;
+      if (st.envSteps >= st.nextLog) {
+        st.nextLog = nextMultiple(st.envSteps, s.c.logEvery);
+        await emit(s);
+      }
+      if (gone(s)) return;
+      options.onProgress?.(s.run, {
+        envStep: st.envSteps,
+        totalSteps: s.c.totalSteps,
+        episodes: st.episodes,
+        lastReturn,
+      });
+      if (st.envSteps >= s.c.totalSteps) return await finish(s);
+      if (st.envSteps >= s.nextCheckpoint) {
+        s.nextCheckpoint = nextMultiple(st.envSteps, every);
+        await saveCheckpoint(s);
+      }
+      s.phase = "collect";
+    };
+    const budgetMet = (s: Slot) =>
+      s.state.trainedSteps >= (s.state.envSteps - s.c.prepopulateSteps) * s.c.replayRatio;
+    const lastReturns = new Array<number>(K).fill(NaN);
+
+    for (const s of slots) {
+      if (s.state.finished) s.phase = "done";
+      else if (s.state.envSteps >= s.c.totalSteps) await finish(s);
+    }
+
+    while (true) {
+      slots.forEach(gone);
+      // Collect: every run between epochs plays its next episode; runs with nothing to train
+      // (prepopulation) go straight on to the next one.
+      let collecting = slots.filter((s) => s.phase === "collect");
+      while (collecting.length > 0 && !signal?.aborted) {
+        const played = collectEpisodes(agent, collecting);
+        const update = new Array<boolean>(K).fill(false);
+        played.forEach(({ episode, return: ret }, i) => {
+          const s = collecting[i], st = s.state;
+          st.epsilon = s.eps(st.envSteps);
+          st.lastReturn = ret;
+          st.returns.push(ret);
+          if (st.returns.length > s.c.returnWindow) st.returns.shift();
+          s.buffer.add(episode);
+          st.envSteps += episode.length;
+          st.episodes++;
+          lastReturns[s.run] = ret;
+          if (st.envSteps >= st.nextTargetUpdate) {
+            update[s.run] = true;
+            st.targetUpdates++;
+            st.nextTargetUpdate = nextMultiple(st.envSteps, s.c.targetUpdateSteps);
+          }
+        });
+        agent.updateTargets(update);
+        for (const s of collecting) {
+          if (budgetMet(s)) await endEpoch(s, lastReturns[s.run]);
+          else s.phase = "train";
+        }
+        collecting = slots.filter((s) => s.phase === "collect");
+        await maybeYield();
+      }
+      // Train: one gradient step for every run whose replay ratio is not met yet.
+      const training = slots.filter((s) => s.phase === "train");
+      if (training.length === 0) break;
+      const batches: (Episode[] | null)[] = slots.map((s) =>
+        s.phase === "train" ? s.buffer.sample(s.rngs.sample, s.c.episodesPerBatch) : null
+      );
+      const losses = agent.trainStep(batches, {
+        gamma: c0.gamma,
+        bootstrapOnTruncation: c0.bootstrapOnTruncation,
+      });
+      for (const s of training) {
+        const st = s.state, l = losses[s.run]!;
+        for (const ep of batches[s.run]!) st.trainedSteps += ep.length;
+        st.gradientSteps++;
+        st.lossQSum += l.lossQ;
+        st.lossUSum += l.lossU;
+        st.lossCount++;
+        if (budgetMet(s)) await endEpoch(s, lastReturns[s.run]);
+      }
+      await maybeYield();
+    }
+    // Stopped by the signal: every run not done is between epochs; checkpoint it.
+    for (const s of slots) if (s.phase !== "done") await saveCheckpoint(s);
+    kept = options.keepAgent === true;
+    let live = K;
+    return slots.map((s) => {
+      const result: TrainResult = {
+        config: s.c,
+        metrics: s.metrics,
+        finished: !s.dropped && s.state.envSteps >= s.c.totalSteps,
+        envSteps: s.state.envSteps,
+        episodes: s.state.episodes,
+        wallSeconds: wall(s),
+      };
+      if (kept) {
+        const view = agent.view(s.run);
+        let disposed = false;
+        result.agent = {
+          ...view,
+          dispose: () => {
+            if (disposed) return;
+            disposed = true;
+            if (--live === 0) agent.dispose();
+          },
+        } as Agent;
+      }
+      return result;
+    });
+  } finally {
+    if (!kept) agent.dispose();
+  }
+}
+
+/** An episode being played by one run. */
+interface Playing {
+  s: Slot;
+  epsilon: number;
+  state: unknown;
+  obs: unknown;
+  hidden: Float32Array | undefined;
+  prevAction: number;
+  ret: number;
+  obsRows: Float32Array[];
+  stateRows: Float32Array[];
+  actions: number[];
+  rewards: number[];
+  terminated: boolean;
+  truncated: boolean;
+  done: boolean;
+}
+
+/**
+ * Play one ε-greedy episode for each of `slots` at once: `collectEpisode` of lib/train/loop.ts per
+ * run (the same draws from the same streams, in the same order), with one batched forward per step
+ * for every run that is still playing and not acting uniformly.
+ */
+function collectEpisodes(
+  agent: BatchedAgent,
+  slots: readonly Slot[],
+): { episode: Episode; return: number }[] {
+  const playing: Playing[] = slots.map((s) => {
+    const epsilon = s.eps(s.state.envSteps);
+    const { state, obs } = s.env.reset(s.rngs.env);
+    return {
+      s,
+      epsilon,
+      state,
+      obs,
+      hidden: epsilon < 1 ? agent.initialHidden() : undefined,
+      prevAction: -1,
+      ret: 0,
+      obsRows: [],
+      stateRows: [],
+      actions: [],
+      rewards: [],
+      terminated: false,
+      truncated: false,
+      done: false,
+    };
+  });
+  let active = playing;
+  while (active.length > 0) {
+    const encoded = active.map((p) => {
+      const o = Float32Array.from(p.s.env.encodeObs(p.obs));
+      p.stateRows.push(Float32Array.from(p.s.env.encodeState(p.state)));
+      p.obsRows.push(o);
+      return o;
+    });
+    const asking = active.map((p, i) => ({ p, i })).filter(({ p }) => p.hidden !== undefined);
+    const outs = asking.length === 0 ? [] : agent.actMany(asking.map(({ p, i }) => ({
+      run: p.s.run,
+      hidden: p.hidden!,
+      prevAction: p.prevAction,
+      obs: encoded[i],
+    })));
+    const outOf = new Map<Playing, { q: Float32Array; hidden: Float32Array }>();
+    asking.forEach(({ p }, j) => outOf.set(p, outs[j]));
+    for (const p of active) {
+      const { env, rngs } = p.s;
+      let a: number;
+      const out = outOf.get(p);
+      if (out === undefined) {
+        a = randInt(rngs.explore, env.numActions);
+      } else {
+        p.hidden = out.hidden;
+        a = rngs.explore() < p.epsilon ? randInt(rngs.explore, env.numActions) : argmax(out.q);
+      }
+      const step = env.step(p.state, a, rngs.env);
+      p.actions.push(a);
+      p.rewards.push(step.reward);
+      p.ret += step.reward;
+      p.state = step.state;
+      p.obs = step.obs;
+      p.prevAction = a;
+      if (step.terminated) {
+        p.terminated = true;
+        p.done = true;
+      } else if (step.truncated || p.actions.length >= env.timeLimit) {
+        p.truncated = true;
+        p.done = true;
+      }
+    }
+    active = active.filter((p) => !p.done);
+  }
+  return playing.map((p) => {
+    const env = p.s.env;
+    const T = p.actions.length;
+    const finalObs = Float32Array.from(env.encodeObs(p.obs));
+    const finalState = Float32Array.from(env.encodeState(p.state));
+    const ow = finalObs.length, sw = finalState.length;
+    const obs = new Float32Array(T * ow), states = new Float32Array(T * sw);
+    for (let t = 0; t < T; t++) {
+      obs.set(p.obsRows[t], t * ow);
+      states.set(p.stateRows[t], t * sw);
+    }
+    return {
+      episode: {
+        length: T,
+        obs,
+        states,
+        actions: Int32Array.from(p.actions),
+        rewards: Float32Array.from(p.rewards),
+        terminated: p.terminated,
+        truncated: p.truncated,
+        finalObs,
+        finalState,
+      },
+      return: p.ret,
+    };
+  });
+}

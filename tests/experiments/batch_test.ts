@@ -1,0 +1,239 @@
+/**
+ * Batched training in the experiment layer: workers that claim runs of one configuration together,
+ * `executeBatch()` recording each run as `executeRun()` would, lost leases within a batch, and the
+ * real batched trainer resuming runs from their checkpoints.
+ */
+import assert from "assert";
+import { currentOwner, type LeaseOwner, ResultsDb } from "../../lib/results/db.ts";
+import { configHash, resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
+import {
+  type BatchTrainer,
+  executeBatch,
+  realBatchTrainer,
+  realTrainer,
+  runOne,
+  sequentialBatchTrainer,
+} from "../../lib/experiments/runner.ts";
+import { batchLimitForMemory, replayBytes, runWorker } from "../../lib/experiments/workers.ts";
+import { reproduce } from "../../lib/experiments/reproduce.ts";
+import { ProgressView } from "../../lib/experiments/progress.ts";
+import { fakeTrainer, fakeWorkerCommand, withoutWall } from "./fake_trainer.ts";
+
+function setup() {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-batch-" });
+  return { dir, db: ResultsDb.open(`${dir}/results.sqlite`), ckpt: `${dir}/runs` };
+}
+
+function fakeConfig(algo: string, seed: number): TrainConfig {
+  return resolveTrainConfig({
+    env: "heaven-hell-3",
+    algo,
+    seed,
+    totalSteps: 300,
+    prepopulateSteps: 100,
+    logEvery: 50,
+    timeLimit: 30,
+  } as never);
+}
+
+function register(db: ResultsDb, c: TrainConfig): number {
+  return db.ensureRun({ hash: configHash(c), seed: Number(c.seed), config: c as never }).id;
+}
+
+/** The stored metrics of a run trained alone by `runOne` in a fresh database. */
+async function alone(c: TrainConfig) {
+  const { db, ckpt } = setup();
+  const out = await runOne(db, c, { trainer: fakeTrainer(), checkpointDir: ckpt });
+  const m = withoutWall(db.metrics(out.runId));
+  db.close();
+  return m;
+}
+
+/** A batch trainer that trains with the fake one, run after run, and records each batch's runs. */
+function recording(calls: string[][]): BatchTrainer {
+  const inner = sequentialBatchTrainer(fakeTrainer());
+  return (configs, options) => {
+    calls.push(configs.map((c) => `${c.algo}/${c.seed}`));
+    return inner(configs, options);
+  };
+}
+
+Deno.test("`runWorker()` with a batch size trains the runs of one configuration together, each as if alone", async () => {
+  const { db, ckpt } = setup();
+  const configs = [
+    ...[0, 1, 2].map((s) => fakeConfig("adqn", s)),
+    ...[0, 1].map((s) => fakeConfig("dqn", s)),
+  ];
+  const ids = configs.map((c) => register(db, c));
+  const calls: string[][] = [];
+  const summary = await runWorker(db, {
+    batch: 3,
+    batchTrainer: recording(calls),
+    trainer: fakeTrainer(),
+    checkpointDir: ckpt,
+  });
+  assert.deepEqual(summary, { finished: 5, failed: 0, interrupted: 0, lost: 0 });
+  assert.deepEqual(calls, [["adqn/0", "adqn/1", "adqn/2"], ["dqn/0", "dqn/1"]]);
+  for (const [i, c] of configs.entries()) {
+    assert.equal(db.getRun(ids[i])?.status, "finished");
+    assert.deepEqual(withoutWall(db.metrics(ids[i])), await alone(c), `${c.algo} seed ${c.seed}`);
+  }
+  db.close();
+});
+
+Deno.test("`runWorker()` caps a batch by the memory its replay buffers need", async () => {
+  const c = fakeConfig("adqn", 0);
+  // Heaven-Hell-3 stores its encoded observation and state plus action and reward per step.
+  assert.ok(replayBytes(c) > 4 * 2 * (c.totalSteps + c.timeLimit));
+  assert.equal(batchLimitForMemory(c, 2.5 * replayBytes(c)), 2);
+  assert.equal(batchLimitForMemory(c, 1), 1);
+  const { db, ckpt } = setup();
+  [0, 1, 2].forEach((s) => register(db, fakeConfig("adqn", s)));
+  const calls: string[][] = [];
+  const summary = await runWorker(db, {
+    batch: 3,
+    memoryBudgetBytes: 2.5 * replayBytes(c),
+    batchTrainer: recording(calls),
+    trainer: fakeTrainer(),
+    checkpointDir: ckpt,
+  });
+  assert.equal(summary.finished, 3);
+  // Two runs together, then the third alone (the single-run trainer: no batch call).
+  assert.deepEqual(calls, [["adqn/0", "adqn/1"]]);
+  db.close();
+});
+
+Deno.test("`executeBatch()` stops a run whose lease is lost and finishes the others; a trainer error fails them all", async () => {
+  const { db, ckpt } = setup();
+  const owner = currentOwner();
+  const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
+  const ids = [0, 1, 2].map((s) => register(db, fakeConfig("adqn-vr", s)));
+  const runs = ids.map((id) => db.claim({ owner, ids: [id] })!);
+  let stolen = false;
+  const out = await executeBatch(db, runs, {
+    batchTrainer: sequentialBatchTrainer(fakeTrainer()),
+    checkpointDir: ckpt,
+    owner,
+    onProgress: (p) => {
+      if (!stolen && p.runId === ids[1] && p.envStep > 150) {
+        stolen = true;
+        db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
+      }
+    },
+  });
+  assert.deepEqual(out.map((o) => o.status), ["finished", "lost", "finished"]);
+  assert.equal(db.getRun(ids[1])?.owner, thief.id);
+  assert.equal(db.getRun(ids[1])?.status, "running");
+
+  const more = [3, 4].map((s) => register(db, fakeConfig("adqn-vr", s)));
+  const failing: BatchTrainer = () => Promise.reject(new Error("out of memory (simulated)"));
+  const failed = await executeBatch(db, more.map((id) => db.claim({ owner, ids: [id] })!), {
+    batchTrainer: failing,
+    checkpointDir: ckpt,
+    owner,
+  });
+  assert.deepEqual(failed.map((o) => o.status), ["failed", "failed"]);
+  assert.match(db.getRun(more[0])?.error ?? "", /out of memory \(simulated\)/);
+  await assert.rejects(
+    () =>
+      executeBatch(db, [runs[0], db.claim({ owner, ids: [register(db, fakeConfig("dqn", 9))] })!]),
+    /only runs that differ in their seed/,
+  );
+  db.close();
+});
+
+Deno.test("`executeBatch()` with the real batched trainer resumes interrupted runs to the results of uninterrupted ones", async () => {
+  const tiny = (seed: number) =>
+    resolveTrainConfig({
+      env: "heaven-hell-3",
+      algo: "adqn",
+      seed,
+      totalSteps: 700,
+      timeLimit: 30,
+      bufferCapacity: 500,
+      prepopulateSteps: 150,
+      replayRatio: 2,
+      epsilonDecaySteps: 300,
+      targetUpdateSteps: 200,
+      logEvery: 100,
+      model: { gruHidden: 8, headHidden: [16] },
+    });
+  const configs = [0, 1].map(tiny);
+  // References: each run alone with the single-run trainer on the same backend.
+  const want: ReturnType<typeof withoutWall>[] = [];
+  for (const c of configs) {
+    const { db, ckpt } = setup();
+    const o = await runOne(db, c, { trainer: realTrainer("auto"), checkpointDir: ckpt });
+    want.push(withoutWall(db.metrics(o.runId)));
+    db.close();
+  }
+  const { db, ckpt } = setup();
+  const owner = currentOwner();
+  const ids = configs.map((c) => register(db, c));
+  const abort = new AbortController();
+  const first = await executeBatch(db, ids.map((id) => db.claim({ owner, ids: [id] })!), {
+    batchTrainer: realBatchTrainer("auto"),
+    checkpointDir: ckpt,
+    owner,
+    signal: abort.signal,
+    onMetric: (_id, p) => {
+      if (p.envStep >= 300) abort.abort();
+    },
+  });
+  assert.deepEqual(first.map((o) => o.status), ["interrupted", "interrupted"]);
+  const second = await executeBatch(db, ids.map((id) => db.claim({ owner, ids: [id] })!), {
+    batchTrainer: realBatchTrainer("auto"),
+    checkpointDir: ckpt,
+    owner,
+  });
+  assert.deepEqual(second.map((o) => [o.status, o.mode]), [
+    ["finished", "resumed"],
+    ["finished", "resumed"],
+  ]);
+  ids.forEach((id, k) => {
+    const got = withoutWall(db.metrics(id));
+    assert.equal(got.length, want[k].length);
+    got.forEach((p, i) => {
+      const q = want[k][i];
+      assert.equal(p.envStep, q.envStep);
+      assert.equal(p.episodes, q.episodes);
+      assert.equal(p.avgReturn, q.avgReturn);
+      assert.ok(
+        Math.abs(p.lossQ - q.lossQ) <= 1e-4 * Math.abs(q.lossQ) || Object.is(p.lossQ, q.lossQ),
+        `run ${k} point ${i} lossQ ${p.lossQ} vs ${q.lossQ}`,
+      );
+    });
+  });
+  db.close();
+});
+
+Deno.test("`reproduce()` with batches trains every run of the panel once", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-batch-reproduce-" });
+  const dec = new TextDecoder();
+  const lines: string[] = [];
+  const view = new ProgressView({
+    tty: false,
+    writer: {
+      writeSync: (p: Uint8Array) => (lines.push(dec.decode(p)), p.length),
+      isTerminal: () => false,
+    },
+  });
+  const r = await reproduce({
+    figures: ["1a"],
+    preset: "quick",
+    seeds: 2,
+    workers: 2,
+    batch: 2,
+    dbPath: `${dir}/results.sqlite`,
+    outDir: `${dir}/out`,
+    checkpointDir: `${dir}/runs`,
+    png: false,
+    view,
+    workerCommand: fakeWorkerCommand,
+    print: () => {},
+  });
+  assert.equal(r.exitCode, 0);
+  assert.equal(r.counts.finished, 10);
+  assert.ok(r.runs.every((run) => run.attempts === 1), "no run trained twice");
+  await Deno.remove(dir, { recursive: true });
+});
