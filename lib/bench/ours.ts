@@ -6,9 +6,9 @@
  */
 import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/agent.ts";
-import { makeBatchedAgent } from "../models/batched_agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import type { AlgoId } from "../train/agent.ts";
+import { benchBatched } from "../train/batched_bench.ts";
 import {
   benchEpisode,
   type Cell,
@@ -25,61 +25,39 @@ import {
 
 /** Batched multi-run measurements (K independent runs in one computation). */
 export interface BatchedBench {
-  /** One gradient step of each of `k` runs on its own 100-step episode, timed. */
-  train(k: number, seconds: number): Measurement;
-  /** One acting step (GRU step + Q head + argmax) of each of `k` runs, timed. */
-  act(k: number, seconds: number): Measurement;
+  /**
+   * Time `k` runs on `backend`: one gradient step of each run on its own 100-step episode, and,
+   * when `act` is true, one acting step (batched forward + argmax + environment step) of each run.
+   */
+  measure(
+    k: number,
+    backend: BackendName,
+    seconds: number,
+    act: boolean,
+  ): Promise<{ train: Measurement; act: Measurement | null }>;
 }
 
 /**
- * The batched multi-run benchmark on the current backend, built on `makeBatchedAgent`
- * (lib/models/batched_agent.ts): K runs of `algo` for `envId` with seeds 0..K-1, each training on
- * its own 100-step episode and acting in its own environment.
+ * The batched multi-run benchmark of the batched trainer: `benchBatched` of
+ * lib/train/batched_bench.ts (K runs of `algo` for `envId` in one `makeBatchedAgent`, seeds
+ * 0..K-1; its acting steps real environments too).
  */
 export function batchedBench(envId = "heaven-hell-3", algo: AlgoId = "adqn"): BatchedBench {
-  const env = makeEnv(envId);
-  const episodes = (k: number) =>
-    Array.from({ length: k }, (_, i) => [benchEpisode(env, 1000 + i, EPISODE_STEPS)]);
-  const seeds = (k: number) => Array.from({ length: k }, (_, i) => i);
   return {
-    train(k, seconds) {
-      const agents = makeBatchedAgent(env, algo, { seeds: seeds(k) });
-      try {
-        const batches = episodes(k);
-        const r = timeIt(() => agents.trainStep(batches, { gamma: 0.99 }), seconds);
-        return { ...r, envStepsPerSecond: r.perSecond * k * EPISODE_STEPS };
-      } finally {
-        agents.dispose();
-      }
-    },
-    act(k, seconds) {
-      const agents = makeBatchedAgent(env, algo, { seeds: seeds(k) });
-      try {
-        const eps = episodes(k).map((b) => b[0]);
-        const ow = env.obsSpec.size;
-        let hidden = eps.map(() => agents.initialHidden());
-        let t = 0;
-        const r = timeIt(() => {
-          for (let i = 0; i < EPISODE_STEPS; i++, t = (t + 1) % EPISODE_STEPS) {
-            const out = agents.actMany(eps.map((ep, run) => ({
-              run,
-              hidden: hidden[run],
-              prevAction: t === 0 ? -1 : ep.actions[t - 1],
-              obs: ep.obs.subarray(t * ow, (t + 1) * ow),
-            })));
-            for (const o of out) argmax(o.q);
-            hidden = out.map((o) => o.hidden);
-          }
-        }, seconds);
-        const calls = r.perSecond * EPISODE_STEPS;
-        return {
-          perSecond: calls,
-          envStepsPerSecond: calls * k,
-          iterations: r.iterations * EPISODE_STEPS,
-        };
-      } finally {
-        agents.dispose();
-      }
+    async measure(k, backend, seconds, act) {
+      const r = await benchBatched({ k, backend, seconds, env: envId, algo, act });
+      return {
+        train: {
+          perSecond: r.roundsPerSecond,
+          envStepsPerSecond: r.trainedStepsPerSecond,
+          iterations: r.iterations.train,
+        },
+        act: r.actStepsPerSecond === null ? null : {
+          perSecond: r.actStepsPerSecond / k,
+          envStepsPerSecond: r.actStepsPerSecond,
+          iterations: r.iterations.act ?? 0,
+        },
+      };
     },
   };
 }
@@ -94,6 +72,8 @@ export interface MeasureOursOptions {
   algo?: AlgoId;
   /** The batched benchmark, or why it is missing (its rows then read "pending"). */
   batched?: { bench: BatchedBench } | { message: string };
+  /** Backend the batched benchmark (re)initialises; pass the one in use (default `auto`). */
+  backend?: BackendName;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
 }
@@ -103,7 +83,7 @@ export interface MeasureOursOptions {
  * `act-1` with one {@link makeAgent} agent, and `runs-8`, `runs-20`, `act-20` with the batched
  * trainer when available.
  */
-export function measureOurs(options: MeasureOursOptions): Record<string, Cell> {
+export async function measureOurs(options: MeasureOursOptions): Promise<Record<string, Cell>> {
   const env = makeEnv(options.envId ?? "heaven-hell-3");
   const agent = makeAgent(env, options.algo ?? "adqn", { seed: 0 });
   const cells: Record<string, Cell> = {};
@@ -145,21 +125,24 @@ export function measureOurs(options: MeasureOursOptions): Record<string, Cell> {
     for (const k of ["runs-8", "runs-20", "act-20"]) cells[k] = { status: "pending", message };
   } else {
     for (const k of [8, 20]) {
-      log(`ours runs-${k}`);
-      cells[`runs-${k}`] = measureSafely(() => batched.bench.train(k, options.seconds));
+      log(`ours runs-${k}${k === 20 ? " and act-20" : ""}`);
+      try {
+        const r = await batched.bench.measure(
+          k,
+          options.backend ?? "auto",
+          options.seconds,
+          k === 20,
+        );
+        cells[`runs-${k}`] = ok(r.train);
+        if (r.act) cells[`act-${k}`] = ok(r.act);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        cells[`runs-${k}`] = { status: "error", message };
+        if (k === 20) cells["act-20"] = { status: "error", message };
+      }
     }
-    log("ours act-20");
-    cells["act-20"] = measureSafely(() => batched.bench.act(20, options.seconds));
   }
   return cells;
-}
-
-function measureSafely(fn: () => Measurement): Cell {
-  try {
-    return { status: "ok", value: fn() };
-  } catch (e) {
-    return { status: "error", message: e instanceof Error ? e.message : String(e) };
-  }
 }
 
 /** First index of the largest value. */
@@ -207,8 +190,9 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       if (seen.has(used)) continue;
       seen.add(used);
       log(`timing ours on ${used}${tag}...`);
-      const cells = measureOurs({
+      const cells = await measureOurs({
         seconds: options.seconds,
+        backend: name,
         batched: { bench: batchedBench() },
         log: (l) => log(`  ${l}`),
       });

@@ -116,7 +116,8 @@ export type PresetId = typeof PRESET_IDS[number];
  * - `quick`: a reduced budget (200k environment steps instead of 2M, 3 seeds instead of 20, GRU 64
  *   and one 256-unit head layer instead of 128 and 512-256, 8 episodes per gradient step at replay
  *   ratio 4 and lr 1e-3 instead of 1 episode at ratio 8 and lr 1e-4, ε decayed over 100k steps,
- *   time limit 200 (Heaven-Hell and MemoryFourRooms 100)). Chosen by measurement on Heaven-Hell-3
+ *   time limit 200 (Heaven-Hell and MemoryFourRooms 100); MemoryFourRooms, about 3x slower per
+ *   step, gets 100k steps at replay ratio 2). Chosen by measurement on Heaven-Hell-3
  *   and Car-Flag (data/fig1-quick/README.md): at this budget Car-Flag separates ADQN from DQN,
  *   while no method learns Heaven-Hell (up to 1M steps tried), so the main job runs panel 1c.
  */
@@ -172,7 +173,14 @@ export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
         },
       },
       // MemoryFourRooms: exits are at most a few moves away; its network is the slowest per step.
-      "1e": { timeLimit: 100, model: { gruHidden: 64, headHidden: [256] } },
+      "1e": {
+        timeLimit: 100,
+        totalSteps: 100_000,
+        bufferCapacity: 100_000,
+        epsilonDecaySteps: 50_000,
+        replayRatio: 2,
+        model: { gruHidden: 64, headHidden: [256] },
+      },
     },
     algos: {},
   },

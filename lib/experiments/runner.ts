@@ -34,7 +34,6 @@ import {
 } from "../results/db.ts";
 import { configHash, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
-import type { BatchTrainOptions } from "../train/batched_loop.ts";
 import type { BackendName } from "../nn/backend.ts";
 import { checkpointPathFor } from "./grid.ts";
 
@@ -42,30 +41,49 @@ import { checkpointPathFor } from "./grid.ts";
 export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
 
 /**
+ * What the experiment layer passes to a {@link BatchTrainer}: the options of `trainBatch()`
+ * (lib/train/batched_loop.ts) it uses, per run by index.
+ */
+export interface BatchTrainerOptions {
+  /** Every metric point of run `run` (awaited). */
+  onMetric?(run: number, point: MetricPoint): void | Promise<void>;
+  /** After every episode of run `run`. */
+  onProgress?(run: number, point: ProgressPoint): void;
+  /** Checkpoint file of each run (resumed from when it exists). */
+  checkpointPaths?: readonly (string | undefined)[];
+  /** Checkpoint period in environment steps. */
+  checkpointEverySteps?: number;
+  /** Stop cleanly: each run finishes its epoch and writes its checkpoint. */
+  signal?: AbortSignal;
+  /** True once run `run` must stop at once, writing nothing more (its lease was lost). */
+  dropped?(run: number): boolean;
+}
+
+/**
  * A function training several runs together with the contract of `trainBatch()` in
  * lib/train/batched_loop.ts (one result per config, in order).
  */
 export type BatchTrainer = (
   configs: readonly TrainConfig[],
-  options: BatchTrainOptions,
+  options: BatchTrainerOptions,
 ) => Promise<TrainResult[]>;
 
 /**
- * Tensor backends a trainer can be asked for: those of `initBackend()` (lib/nn/backend.ts), the
- * native-BLAS ones of lib/nn/fast_backend.ts (`wasm-blas`, `cpu-blas`; they fall back to their base
- * backend with a warning when OpenBLAS cannot be loaded), and `auto`: `wasm-blas` when OpenBLAS
- * loads, else `wasm`.
+ * Tensor backends a trainer can be asked for: those of `initBackend()` (lib/nn/backend.ts),
+ * including the native-BLAS ones (`wasm-blas`, `cpu-blas`: OpenBLAS products through FFI, with a
+ * fallback to `wasm` when the library does not load) and `auto` (`wasm-blas` when OpenBLAS loads,
+ * else `wasm`). Listed here so that the database side never loads TensorFlow.js.
  */
-export type TrainerBackend = BackendName | "wasm-blas" | "cpu-blas" | "auto";
+export type TrainerBackend = BackendName;
 
 /** The backends of {@link TrainerBackend}. */
 export const TRAINER_BACKENDS: readonly TrainerBackend[] = [
-  "wasm",
-  "cpu",
-  "webgpu",
-  "wasm-blas",
-  "cpu-blas",
   "auto",
+  "wasm",
+  "wasm-blas",
+  "cpu",
+  "cpu-blas",
+  "webgpu",
 ];
 
 const backendReady = new Map<string, Promise<string>>();
@@ -74,27 +92,10 @@ const backendReady = new Map<string, Promise<string>>();
 export function ensureBackend(name: TrainerBackend = "wasm"): Promise<string> {
   let p = backendReady.get(name);
   if (!p) {
-    p = setUpBackend(name);
+    p = import("../nn/backend.ts").then((m) => m.initBackend(name));
     backendReady.set(name, p);
   }
   return p;
-}
-
-async function setUpBackend(name: TrainerBackend): Promise<string> {
-  const { initBackend } = await import("../nn/backend.ts");
-  if (name !== "wasm-blas" && name !== "cpu-blas" && name !== "auto") return initBackend(name);
-  const blasName = name === "auto" ? "wasm-blas" : name;
-  const base = blasName === "wasm-blas" ? "wasm" : "cpu";
-  await initBackend(base); // registers the base backend, production mode
-  const { enableBlasBackend } = await import("../nn/fast_backend.ts");
-  const status = await enableBlasBackend(blasName);
-  if (!status.ok) {
-    if (name !== "auto") {
-      console.warn(`WARNING: backend ${name} unavailable (${status.reason}); using ${base}`);
-    }
-    return base;
-  }
-  return blasName;
 }
 
 /** Whether a backend set up by {@link ensureBackend} has native BLAS products. */
@@ -491,7 +492,7 @@ export async function executeBatch(
     if (slots.every((s) => s.lost)) abort.abort();
   };
   const timer = setInterval(beat, heartbeatMs);
-  const batchOptions: BatchTrainOptions = {
+  const batchOptions: BatchTrainerOptions = {
     checkpointPaths: slots.map((s) => s.ckpt),
     signal: abort.signal,
     dropped: (k) => slots[k].lost,

@@ -3,13 +3,15 @@
  * per-run masked updates: a run left out of a step keeps its parameters, moments and step count
  * exactly. For the runs that step, the arithmetic is lib/nn/adam.ts's, element by element (the same
  * float32 operations in the same order, with that run's own bias corrections), so a run's update
- * equals the single-run optimizer's.
+ * equals the single-run optimizer's. On the wasm and cpu backend families each parameter is updated
+ * in one fused pass (./fused_adam.ts); elsewhere with tfjs ops.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import type { AdamOptions, AdamState } from "../nn/adam.ts";
 import { readRun } from "./batched_network.ts";
+import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
 
 /**
  * Per-run Adam over stacked variables.
@@ -98,6 +100,24 @@ export class BatchedAdam {
       mask[k] = active[k] ? 1 : 0;
     }
     const { beta1, beta2, eps } = this;
+    if (fusedAdamAvailable(tf.engine().backendName)) {
+      const runs = { stepSize, sqrtBc2, active };
+      tf.tidy(() => {
+        for (const [name, p] of Object.entries(this.#params)) {
+          const g = grads[name];
+          if (g === undefined || g === null) continue;
+          const [np, nm, nv] = fusedAdamStep(p, this.#m[name], this.#v[name], g, runs, {
+            beta1,
+            beta2,
+            eps,
+          });
+          p.assign(np);
+          this.#m[name].assign(nm);
+          this.#v[name].assign(nv);
+        }
+      });
+      return;
+    }
     tf.tidy(() => {
       const byRank = new Map<
         number,

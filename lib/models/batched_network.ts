@@ -68,6 +68,8 @@ export interface ActRequest {
   prevAction: number;
   /** Encoded observation. */
   obs: Float32Array;
+  /** Compute Q (default true); false only advances the recurrent state (q is then empty). */
+  q?: boolean;
 }
 
 interface Segment {
@@ -387,6 +389,7 @@ export class BatchedNetwork {
       };
       const h = new Float32Array(H);
       runForward(gi32, 1, 1, H, mul, cache.fold.bh, req.hidden, null, h);
+      if (req.q === false) return { q: new Float32Array(0), hidden: h };
       let y = h;
       cache.head.forEach((layer, i) => {
         const out = new Float32Array(layer.outSize);
@@ -708,8 +711,7 @@ export function groupedGruRecurrence(
   const K = wh.shape[0], H = wh.shape[1], H3 = 3 * H;
   const R = gi.shape[0];
   checkGroups(steps, batch, groups, R);
-  const op = tf.customGrad((giT, whT, bhT, save) => {
-    (save as tf.GradSaveFunc)([whT as tf.Tensor]);
+  const op = tf.customGrad((giT, whT, bhT) => {
     const products = new RecurrentProducts(whT as tf.Tensor3D);
     const giv = (giT as tf.Tensor).dataSync() as Float32Array;
     const bhv = (bhT as tf.Tensor).dataSync() as Float32Array;

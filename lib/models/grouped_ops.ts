@@ -335,12 +335,21 @@ function groupedMatMulKernel(
       n,
     );
     if (b !== null && !biasFirst) { // the product, then the bias added (tfjs's unfused path)
+      const f = Math.fround;
       for (let r = 0; r < rows; r++) {
         const o = r * n;
-        for (let j = 0; j < n; j++) c[o + j] += b[j];
+        if (relu) {
+          for (let j = 0; j < n; j++) {
+            const t = f(c[o + j] + b[j]);
+            c[o + j] = t < 0 ? 0 : t;
+          }
+        } else {
+          for (let j = 0; j < n; j++) c[o + j] += b[j];
+        }
       }
+    } else if (relu) {
+      for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0;
     }
-    if (relu) { for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0; }
   }
   return out.info;
 }
@@ -530,17 +539,31 @@ export function groupedDense(
   const dwOf = (g: tf.Tensor2D, xv: tf.Tensor2D) => groupedOuter(xv, g, groups);
   const dbOf = (g: tf.Tensor2D) => groupedSumRaw(g, groups);
 
+  // What the backward pass needs is saved (tfjs disposes the forward pass's other intermediates,
+  // and saving copies a tensor on wasm); a weight that is a variable outlives the pass, so it is
+  // read from the closure instead of being copied.
+  const saveW = !(w instanceof tf.Variable);
+  const toSave = (xv: tf.Tensor, wv: tf.Tensor, y: tf.Tensor): tf.Tensor[] => [
+    xv,
+    ...(saveW ? [wv] : []),
+    ...(relu ? [y] : []),
+  ];
+  const unpack = (saved: tf.Tensor[]) => ({
+    xs: saved[0] as tf.Tensor2D,
+    ws: (saveW ? saved[1] : w) as tf.Tensor3D,
+    ys: (relu ? saved[saveW ? 2 : 1] : undefined) as tf.Tensor2D | undefined,
+  });
+
   if (inputGrad && b !== null) {
     const op = tf.customGrad((xv, wv, bv, save) => {
       const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, bv as tf.Tensor2D);
-      (save as tf.GradSaveFunc)(
-        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
-      );
+      (save as tf.GradSaveFunc)(toSave(xv as tf.Tensor, wv as tf.Tensor, y));
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
-          return [dxOf(g, saved[1] as tf.Tensor3D), dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
+          const { xs, ws, ys } = unpack(saved);
+          const g = preGrad(dy as tf.Tensor2D, ys);
+          return [dxOf(g, ws), dwOf(g, xs), dbOf(g)];
         },
       };
     });
@@ -549,20 +572,19 @@ export function groupedDense(
   if (inputGrad) {
     const op = tf.customGrad((xv, wv, save) => {
       const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, null);
-      (save as tf.GradSaveFunc)(
-        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
-      );
+      (save as tf.GradSaveFunc)(toSave(xv as tf.Tensor, wv as tf.Tensor, y));
       return {
         value: y,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
-          return [dxOf(g, saved[1] as tf.Tensor3D), dwOf(g, saved[0] as tf.Tensor2D)];
+          const { xs, ws, ys } = unpack(saved);
+          const g = preGrad(dy as tf.Tensor2D, ys);
+          return [dxOf(g, ws), dwOf(g, xs)];
         },
       };
     });
     return op(x, w) as tf.Tensor2D;
   }
-  // x is data: saved, not an input of the op.
+  // x is data: saved, not an input of the op; no input gradient, so w itself is never needed.
   if (b !== null) {
     const op = tf.customGrad((wv, bv, save) => {
       const y = forward(x, wv as tf.Tensor3D, bv as tf.Tensor2D);

@@ -147,7 +147,7 @@ export const FIGURE_PANEL_TEXT: Readonly<Record<FigureId, FigurePanelText>> = Ob
     summary: "In short: on MemoryFourRooms, ADQN and ADQN-VR are again the best, but no method " +
       "solves the task reliably, and, unlike elsewhere, ADQN-State beats DQN and ADQN-VR beats " +
       "ADQN.",
-    rerunSteps: 2_000,
+    rerunSteps: 1_500,
   },
 });
 

@@ -319,6 +319,10 @@ export interface Budget {
   totalSteps: number[];
   /** Distinct seeds among the runs. */
   seeds: number;
+  /** Number of runs. */
+  runs: number;
+  /** Number of finished runs (the only ones final returns count). */
+  finished: number;
   /** Distinct `returnWindow`s (episodes averaged into a logged return), ascending. */
   returnWindow: number[];
   /** Distinct preset ids named by the runs' labels ("quick:1a" → "quick"). */
@@ -351,6 +355,8 @@ export function describeBudget(runs: readonly RunRecord[]): Budget {
   return {
     totalSteps: ascending(configs.map((c) => c.totalSteps)),
     seeds: new Set(runs.map((r) => r.seed)).size,
+    runs: runs.length,
+    finished: runs.filter((r) => r.status === "finished").length,
     returnWindow: ascending(
       configs.map((c) => c.returnWindow ?? DEFAULT_TRAIN_CONFIG.returnWindow),
     ),
@@ -473,6 +479,12 @@ export function panelVerdict(
     sentence = `${where} ${subject} cannot be decided: ${
       open.map((r) => `${name(r)} is undetermined (${r.evidence})`).join(", and ")
     }; ${count}.`;
+  }
+  if (budget && budget.finished < budget.runs) {
+    const open = budget.runs - budget.finished;
+    sentence = `${sentence.slice(0, -1)}; ${open} of ${budget.runs} runs ${
+      open === 1 ? "is" : "are"
+    } not finished and not counted.`;
   }
   return { outcome, holds, total, sentence };
 }

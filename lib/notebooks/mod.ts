@@ -10,3 +10,4 @@
 export * from "./runner.ts";
 export * from "./check.ts";
 export * from "./display.ts";
+export * from "./figure_report.ts";

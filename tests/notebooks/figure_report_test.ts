@@ -91,6 +91,7 @@ Deno.test("`panelVerdict()` says when only the trivially satisfied checks hold",
   const runs = [0, 1, 2].map((seed) => ({
     seed,
     label: "quick:1a",
+    status: "finished",
     config: { totalSteps: 30_000, lr: 0.001 },
   }));
   const budget = describeBudget(runs as never);
@@ -110,6 +111,15 @@ Deno.test("`panelVerdict()` says when only the trivially satisfied checks hold",
     verdict.sentence,
   );
   assert.match(verdict.sentence, /3 of 7 checks hold; those that hold only say that methods fail/);
+  assert.ok(verdict.sentence.endsWith("satisfy trivially."), verdict.sentence);
+  // Unfinished runs are said to be left out.
+  const partial = describeBudget([...runs, { ...runs[0], seed: 3, status: "running" }] as never);
+  assert.deepEqual([partial.runs, partial.finished, partial.seeds], [4, 3, 4]);
+  assert.ok(
+    panelVerdict("1a", results, partial).sentence.endsWith(
+      "satisfy trivially; 1 of 4 runs is not finished and not counted.",
+    ),
+  );
 });
 
 Deno.test("`checkClaims()` compares with 2 standard errors of the difference", () => {
