@@ -21,3 +21,5 @@
  */
 export * from "./agent.ts";
 export * from "./presets.ts";
+export * from "./batched_agent.ts";
+export type { ActRequest } from "./batched_network.ts";

@@ -18,3 +18,4 @@ export * from "./buffer.ts";
 export * from "./schedule.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
+export * from "./batched_loop.ts";

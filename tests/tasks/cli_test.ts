@@ -244,7 +244,7 @@ const CASES: [Task, string[], RegExp][] = [
   [
     "reproduce",
     ["--figure", "1a", "--set", "totalSteps=10"],
-    /invalid settings \(--set\): invalid prepopulateSteps 2000; expected at most totalSteps \(10\)/,
+    /invalid settings \(--set\): invalid prepopulateSteps \d+; expected at most totalSteps \(10\)/,
   ],
   ["figures", ["--set", "lr=x"], /invalid --set: invalid lr "x"/],
   ["figures", [], /invalid --db "data\/results.sqlite"; expected an existing results database/],
