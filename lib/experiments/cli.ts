@@ -286,7 +286,7 @@ export interface TrainArgs {
 
 /** Usage of `deno task train`. */
 export const TRAIN_USAGE = `Usage: deno task train --env <id> --algo <id> [--seed N] [--steps N]
-       [--set key=value ...] [--db path] [--checkpoint-dir dir] [--backend wasm|cpu|webgpu]
+       [--set key=value ...] [--db path] [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu]
        [--keep-checkpoint] [--lease-timeout seconds]
 
 Trains one run and records it in the results database (default ${DEFAULT_DB_PATH}). A finished
@@ -295,7 +295,7 @@ run is not redone; an interrupted one resumes from its checkpoint (default direc
   --algo    ${ALGO_IDS.join(", ")}
   --seed    integer seed (default 0)
   --steps   environment steps (sets totalSteps; default 2,000,000)
-  --set     any training setting, e.g. --set replayRatio=2 --set model.hiddenSize=64
+  --set     any training setting, e.g. --set replayRatio=2 --set model.gruHidden=64
 `;
 
 /** Parse and validate `deno task train` arguments (throws {@link UsageError}). */
@@ -378,7 +378,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     config,
     db: dbFlag(v.db, false),
     checkpointDir: dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs"),
-    backend: backendFlag(v.backend),
+    backend: backendFlag(v.backend, "auto"),
     keepCheckpoint: v["keep-checkpoint"] === true,
     leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
   };

@@ -144,7 +144,7 @@ const CASES: [Task, string[], RegExp][] = [
   [
     "train",
     ["--env", "car-flag", "--algo", "dqn", "--backend", "gpu"],
-    /invalid --backend "gpu"; expected one of wasm, cpu, webgpu/,
+    /invalid --backend "gpu"; expected one of auto, wasm, wasm-blas, cpu, cpu-blas, webgpu/,
   ],
   [
     "train",
