@@ -113,7 +113,7 @@ export type PresetId = typeof PRESET_IDS[number];
  * The presets.
  *
  * - `paper`: the reference defaults (2M environment steps, replay ratio 8, ...), 20 seeds.
- * - `quick`: a reduced budget (200k environment steps instead of 2M, 3 seeds instead of 20, GRU 64
+ * - `quick`: a reduced budget (200k environment steps instead of 2M, 2 seeds instead of 20, GRU 64
  *   and one 256-unit head layer instead of 128 and 512-256, 8 episodes per gradient step at replay
  *   ratio 4 and lr 1e-3 instead of 1 episode at ratio 8 and lr 1e-4, ε decayed over 100k steps,
  *   time limit 200 (Heaven-Hell and MemoryFourRooms 100); MemoryFourRooms, about 3x slower per
@@ -134,8 +134,8 @@ export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
   quick: {
     id: "quick",
     description:
-      "reduced budget: 200k env steps, 3 seeds, small networks; one panel in about 10 minutes on 2 cores",
-    seeds: 3,
+      "reduced budget: 200k env steps, 2 seeds, small networks; one panel in about 10 minutes on 2 cores",
+    seeds: 2,
     provisional: false,
     settings: {
       totalSteps: 200_000,

@@ -60,7 +60,7 @@ Deno.test("`presetConfig()` gives the reference defaults for `paper` and a small
   assert.equal(PRESETS.paper.seeds, 20);
   assert.equal(PRESETS.paper.provisional, false);
   assert.equal(PRESETS.quick.provisional, false);
-  assert.equal(PRESETS.quick.seeds, 3);
+  assert.equal(PRESETS.quick.seeds, 2);
   assert.equal(presetConfig("quick", "1d", "dqn", 0).timeLimit, 200, "Cleaner keeps 200 steps");
   assert.equal(presetConfig("quick", "1a", "dqn", 0, { lr: 3e-4 }).lr, 3e-4, "extra overrides");
 });
