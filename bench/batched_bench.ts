@@ -14,8 +14,7 @@ import { parseArgs } from "node:util";
 import { makeEnv } from "../lib/envs/mod.ts";
 import { makeBatchedAgent } from "../lib/models/batched_agent.ts";
 import { type BackendName, initBackend } from "../lib/nn/backend.ts";
-import { type BatchedBenchResult, benchBatched } from "../lib/train/batched_bench.ts";
-import { makeRng, randInt } from "../lib/rng.ts";
+import { type BatchedBenchResult, benchBatched, benchEpisode } from "../lib/train/batched_bench.ts";
 
 /** PyTorch 1.13, one thread, this machine kind (shared/spec/platform.md). */
 const TORCH_TRAIN_STEPS = 23.6 * 100, TORCH_ACT_STEPS = 3074;
@@ -78,35 +77,9 @@ if (import.meta.main) {
 } else {
   const used = await initBackend("auto");
   const env = makeEnv("heaven-hell-3");
-  const episode = (seed: number) => {
-    const rng = makeRng(seed);
-    const ow = env.obsSpec.size, sw = env.stateSpec.size, T = 100;
-    const obs = new Float32Array(T * ow), states = new Float32Array(T * sw);
-    const actions = new Int32Array(T), rewards = new Float32Array(T);
-    let { state, obs: o } = env.reset(rng);
-    for (let t = 0; t < T; t++) {
-      obs.set(env.encodeObs(o), t * ow);
-      states.set(env.encodeState(state), t * sw);
-      actions[t] = randInt(rng, env.numActions);
-      const r = env.step(state, actions[t], rng);
-      rewards[t] = r.reward;
-      ({ state, obs: o } = r.terminated || r.truncated ? env.reset(rng) : r);
-    }
-    return {
-      length: T,
-      obs,
-      states,
-      actions,
-      rewards,
-      terminated: false,
-      truncated: true,
-      finalObs: Float32Array.from(env.encodeObs(o)),
-      finalState: Float32Array.from(env.encodeState(state)),
-    };
-  };
   for (const k of [1, 8, 20]) {
     const agent = makeBatchedAgent(env, "adqn", { seeds: Array.from({ length: k }, (_, i) => i) });
-    const batches = Array.from({ length: k }, (_, i) => [episode(100 + i)]);
+    const batches = Array.from({ length: k }, (_, i) => [benchEpisode(env, 100 + i, 100)]);
     Deno.bench(
       `ADQN training round, K=${k} runs × one 100-step episode (${used})`,
       { group: "train", n: k === 20 ? 10 : 20, warmup: 2 },

@@ -11,11 +11,9 @@
  *
  * @module
  */
-import { makeRng, randInt } from "../rng.ts";
-import type { Env } from "../envs/types.ts";
-import type { Episode } from "../train/agent.ts";
 import { DEFAULT_TRAIN_CONFIG } from "../train/config.ts";
 import { ALGO_IDS } from "../train/agent.ts";
+export { benchEpisode, timeIt } from "../train/batched_bench.ts";
 
 /** Steps in every benchmark episode (the Heaven-Hell bench episode of the spec). */
 export const EPISODE_STEPS = 100;
@@ -521,52 +519,6 @@ export function formatFigureEstimate(
       `${formatWallTime(ref)}`,
   );
   return lines.join("\n");
-}
-
-/**
- * A `steps`-step stored episode of uniformly random actions, built from real rollouts of `env`
- * (reset whenever an episode ends, so every row is a valid encoding); marked truncated.
- */
-export function benchEpisode(env: Env, seed: number, steps: number): Episode {
-  const rng = makeRng(seed);
-  const ow = env.obsSpec.size, sw = env.stateSpec.size;
-  const obs = new Float32Array(steps * ow), states = new Float32Array(steps * sw);
-  const actions = new Int32Array(steps), rewards = new Float32Array(steps);
-  let { state, obs: o } = env.reset(rng);
-  for (let t = 0; t < steps; t++) {
-    obs.set(env.encodeObs(o), t * ow);
-    states.set(env.encodeState(state), t * sw);
-    const a = randInt(rng, env.numActions);
-    const r = env.step(state, a, rng);
-    actions[t] = a;
-    rewards[t] = r.reward;
-    ({ state, obs: o } = r.terminated || r.truncated ? env.reset(rng) : r);
-  }
-  return {
-    length: steps,
-    obs,
-    states,
-    actions,
-    rewards,
-    terminated: false,
-    truncated: true,
-    finalObs: Float32Array.from(env.encodeObs(o)),
-    finalState: Float32Array.from(env.encodeState(state)),
-  };
-}
-
-/** Run `fn` once to warm up, then repeatedly for at least `seconds`; return iterations per second. */
-export function timeIt(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
-  fn();
-  let n = 0;
-  const t0 = performance.now();
-  let dt = 0;
-  do {
-    fn();
-    n++;
-    dt = performance.now() - t0;
-  } while (dt < seconds * 1000);
-  return { perSecond: (n * 1000) / dt, iterations: n };
 }
 
 /** The better of two cells: a measurement beats a missing one, a higher rate a lower one. */

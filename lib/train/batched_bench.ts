@@ -62,8 +62,8 @@ export interface BatchedBenchResult {
   iterations: { train: number; act: number | null };
 }
 
-/** Run `fn` once, then repeatedly for at least `seconds`; calls per second and count. */
-function timed(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
+/** Run `fn` once (warm-up), then repeatedly for at least `seconds`; calls per second and count. */
+export function timeIt(fn: () => void, seconds: number): { perSecond: number; iterations: number } {
   fn();
   let n = 0;
   const t0 = performance.now();
@@ -76,8 +76,11 @@ function timed(fn: () => void, seconds: number): { perSecond: number; iterations
   return { perSecond: (n * 1000) / dt, iterations: n };
 }
 
-/** A `steps`-step episode of uniformly random actions (environments reset as they end). */
-function randomEpisode(env: Env, seed: number, steps: number): Episode {
+/**
+ * A `steps`-step stored episode of uniformly random actions, built from real rollouts of `env`
+ * (reset whenever an episode ends, so every row is a valid encoding); marked truncated.
+ */
+export function benchEpisode(env: Env, seed: number, steps: number): Episode {
   const rng = makeRng(seed);
   const ow = env.obsSpec.size, sw = env.stateSpec.size;
   const obs = new Float32Array(steps * ow), states = new Float32Array(steps * sw);
@@ -129,8 +132,8 @@ export async function benchBatched(options: BatchedBenchOptions): Promise<Batche
     seeds: Array.from({ length: k }, (_, i) => i),
   });
   try {
-    const batches = envs.map((env, i) => [randomEpisode(env, 1000 + i, steps)]);
-    const train = timed(() => agent.trainStep(batches, { gamma: 0.99 }), seconds);
+    const batches = envs.map((env, i) => [benchEpisode(env, 1000 + i, steps)]);
+    const train = timeIt(() => agent.trainStep(batches, { gamma: 0.99 }), seconds);
     let act: { perSecond: number; iterations: number } | null = null;
     let runMajor: { perSecond: number; iterations: number } | null = null;
     if (options.act ?? true) {
@@ -152,10 +155,10 @@ export async function benchBatched(options: BatchedBenchOptions): Promise<Batche
         prevAction: live[run].prev,
         obs: Float32Array.from(envs[run].encodeObs(live[run].obs)),
       });
-      act = timed(() => {
+      act = timeIt(() => {
         agent.actMany(live.map((_, run) => request(run))).forEach((o, run) => advance(run, o));
       }, Math.min(seconds, 2));
-      runMajor = timed(() => {
+      runMajor = timeIt(() => {
         for (let run = 0; run < k; run++) {
           for (let t = 0; t < 100; t++) advance(run, agent.actMany([request(run)])[0]);
         }
