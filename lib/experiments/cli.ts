@@ -50,6 +50,7 @@ import {
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid } from "./grid.ts";
 import {
+  ensureBackend,
   realTrainer,
   runOne,
   type Trainer,
@@ -434,6 +435,7 @@ export async function trainMain(
   try {
     const outcome = await runOne(db, a.config, {
       trainer: options.trainer ?? realTrainer(a.backend),
+      backend: options.trainer ? undefined : await ensureBackend(a.backend),
       checkpointDir: a.checkpointDir,
       keepCheckpoint: a.keepCheckpoint,
       leaseTimeoutMs: a.leaseTimeoutMs,

@@ -233,6 +233,8 @@ export interface RunOptions {
   heartbeatMs?: number;
   /** Label stored with a newly registered run (runOne only). */
   label?: string;
+  /** Name of the tensor backend the trainer uses, recorded with the run's machine (runOne only). */
+  backend?: string;
   /** Stop cleanly (checkpoint written, run back in the queue). */
   signal?: AbortSignal;
   /** Progress after every episode. */
@@ -656,7 +658,7 @@ export async function runOne(
     leaseTimeoutMs: timeout,
     retryFailed: true,
     codeVersion: codeVersion(),
-    machine: machineInfo(),
+    machine: options.backend ? { ...machineInfo(), backend: options.backend } : machineInfo(),
   });
   if (!claimed) {
     const why = db.claimBlocker(run.id, owner, timeout) ?? "it could not be claimed";

@@ -178,7 +178,10 @@ export async function runWorker(
   const summary: WorkerSummary = { finished: 0, failed: 0, interrupted: 0, lost: 0 };
   const progressMs = options.progressMs ?? 500;
   const version = codeVersion();
-  const machine = machineInfo();
+  // The default trainers run on options.backend: record the backend it resolves to.
+  const machine = options.trainer || options.batchTrainer
+    ? machineInfo()
+    : { ...machineInfo(), backend: await ensureBackend(options.backend) };
   const leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
   const claim = (ids: readonly number[] | undefined) =>
     db.claim({ owner, ids, leaseTimeoutMs, codeVersion: version, machine });

@@ -95,6 +95,8 @@ export interface MachineInfo {
   cores: number;
   /** Deno version. */
   deno: string;
+  /** Tensor backend the run was trained on (e.g. "wasm-blas"), where the runner knows it. */
+  backend?: string;
 }
 
 /** A run as stored. */

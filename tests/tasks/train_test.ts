@@ -67,6 +67,8 @@ Deno.test("`deno task train` killed with SIGKILL resumes to the metrics of an un
   assert.equal(ref.code, 0, new TextDecoder().decode(ref.stderr));
   const expected = readMetrics(`${refDir}/data/results.sqlite`);
   assert.equal(expected.run.status, "finished");
+  // The backend `auto` resolved to is recorded with the run (wasm-blas where OpenBLAS loads).
+  assert.ok(["wasm", "wasm-blas"].includes(expected.run.machine?.backend ?? ""), "machine.backend");
   assert.ok(expected.metrics.length >= 12, `${expected.metrics.length} points`);
 
   // Killed once a checkpoint has certainly been written (a point is logged just before each one).
@@ -186,6 +188,7 @@ Deno.test("`deno task reproduce` trains a panel with real workers and writes the
   for (const r of runs) {
     assert.equal(r.status, "finished");
     assert.ok(db.metrics(r.id).length >= 4);
+    assert.ok(["wasm", "wasm-blas"].includes(r.machine?.backend ?? ""), "machine.backend");
   }
   db.close();
 });
