@@ -25,7 +25,7 @@
 import { makeEnv } from "../envs/mod.ts";
 import type { Env } from "../envs/types.ts";
 import type { BatchedAgent } from "../models/batched_agent.ts";
-import { childSeed, makeRng, randInt, type Rng, type RngState, type Seed } from "../rng.ts";
+import { childSeed, makeRng, type Rng, type RngState, type Seed } from "../rng.ts";
 import type { Agent, AlgoId, Episode } from "./agent.ts";
 import { EpisodeBuffer } from "./buffer.ts";
 import {
@@ -42,7 +42,7 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
-import { argmax, type MetricPoint, type ProgressPoint, type TrainResult } from "./loop.ts";
+import { type MetricPoint, playEpisode, type ProgressPoint, type TrainResult } from "./loop.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** Options of the batched agent factory (structurally those of `makeBatchedAgent`). */
@@ -455,71 +455,14 @@ function collectEpisodes(
   agent: BatchedAgent,
   slots: readonly Slot[],
 ): { episode: Episode; return: number }[] {
-  return slots.map((s) => playEpisode(agent, s));
+  return slots.map((s) => playSlotEpisode(agent, s));
 }
 
-function playEpisode(agent: BatchedAgent, s: Slot): { episode: Episode; return: number } {
+function playSlotEpisode(agent: BatchedAgent, s: Slot): { episode: Episode; return: number } {
   const { env, rngs, run } = s;
-  const epsilon = s.eps(s.state.envSteps);
-  const A = env.numActions;
-  const obsRows: Float32Array[] = [], stateRows: Float32Array[] = [];
-  const actions: number[] = [], rewards: number[] = [];
-  let { state, obs } = env.reset(rngs.env);
-  let hidden = epsilon < 1 ? agent.initialHidden() : undefined;
-  let prevAction = -1;
-  let ret = 0;
-  let terminated = false, truncated = false;
-  for (let t = 0;; t++) {
-    const o = Float32Array.from(env.encodeObs(obs));
-    stateRows.push(Float32Array.from(env.encodeState(state)));
-    obsRows.push(o);
-    let a: number;
-    if (hidden === undefined) {
-      a = randInt(rngs.explore, A);
-    } else {
-      const u = rngs.explore();
-      const explore = u < epsilon;
-      const out = agent.actMany([{ run, hidden, prevAction, obs: o, q: !explore }])[0];
-      hidden = out.hidden;
-      a = explore ? randInt(rngs.explore, A) : argmax(out.q);
-    }
-    const step = env.step(state, a, rngs.env);
-    actions.push(a);
-    rewards.push(step.reward);
-    ret += step.reward;
-    state = step.state;
-    obs = step.obs;
-    prevAction = a;
-    if (step.terminated) {
-      terminated = true;
-      break;
-    }
-    if (step.truncated || t + 1 >= env.timeLimit) {
-      truncated = true;
-      break;
-    }
-  }
-  const T = actions.length;
-  const finalObs = Float32Array.from(env.encodeObs(obs));
-  const finalState = Float32Array.from(env.encodeState(state));
-  const ow = finalObs.length, sw = finalState.length;
-  const obsAll = new Float32Array(T * ow), statesAll = new Float32Array(T * sw);
-  for (let t = 0; t < T; t++) {
-    obsAll.set(obsRows[t], t * ow);
-    statesAll.set(stateRows[t], t * sw);
-  }
-  return {
-    episode: {
-      length: T,
-      obs: obsAll,
-      states: statesAll,
-      actions: Int32Array.from(actions),
-      rewards: Float32Array.from(rewards),
-      terminated,
-      truncated,
-      finalObs,
-      finalState,
-    },
-    return: ret,
-  };
+  return playEpisode(env, s.eps(s.state.envSteps), rngs.env, rngs.explore, {
+    initialHidden: () => agent.initialHidden(),
+    step: (hidden, prevAction, obs, wantQ) =>
+      agent.actMany([{ run, hidden, prevAction, obs, q: wantQ }])[0],
+  });
 }

@@ -153,11 +153,46 @@ export function collectEpisode(
   envRng: Rng,
   explore: Rng,
 ): CollectedEpisode {
+  return playEpisode(env, epsilon, envRng, explore, {
+    initialHidden: () => agent.initialHidden(),
+    step: (hidden, prevAction, obs) => agent.act(hidden, prevAction, obs),
+  });
+}
+
+/**
+ * The recurrent Q-function {@link playEpisode} acts with: a fresh hidden state, and one step
+ * (a_{t-1}, o_t) → Q(h_t, ·), next hidden state. `wantQ` is false on exploring steps, whose Q
+ * values are not read (a batched agent may skip its Q head then).
+ */
+export interface EpisodeActor {
+  /** The recurrent state at the start of an episode. */
+  initialHidden(): Float32Array;
+  /** One step; must not depend on `wantQ` except by leaving Q unread. */
+  step(
+    hidden: Float32Array,
+    prevAction: number,
+    obs: Float32Array,
+    wantQ: boolean,
+  ): { q: Float32Array; hidden: Float32Array };
+}
+
+/**
+ * {@link collectEpisode} for any {@link EpisodeActor}: the single-run and the batched trainers
+ * share it, so both make the same draws from the same streams in the same order. The ε draw u is
+ * made before the forward (it does not depend on Q), so an exploring step may skip the Q head.
+ */
+export function playEpisode(
+  env: Env,
+  epsilon: number,
+  envRng: Rng,
+  explore: Rng,
+  actor: EpisodeActor,
+): CollectedEpisode {
   const A = env.numActions;
   const obsRows: Float32Array[] = [], stateRows: Float32Array[] = [];
   const actions: number[] = [], rewards: number[] = [];
   let { state, obs } = env.reset(envRng);
-  let hidden = epsilon < 1 ? agent.initialHidden() : undefined;
+  let hidden = epsilon < 1 ? actor.initialHidden() : undefined;
   let prevAction = -1;
   let ret = 0;
   let terminated = false, truncated = false;
@@ -169,9 +204,10 @@ export function collectEpisode(
     if (hidden === undefined) {
       a = randInt(explore, A);
     } else {
-      const out = agent.act(hidden, prevAction, o);
+      const exploring = explore() < epsilon;
+      const out = actor.step(hidden, prevAction, o, !exploring);
       hidden = out.hidden;
-      a = explore() < epsilon ? randInt(explore, A) : argmax(out.q);
+      a = exploring ? randInt(explore, A) : argmax(out.q);
     }
     const step = env.step(state, a, envRng);
     actions.push(a);
