@@ -32,6 +32,7 @@ import {
   type StackedWeights,
 } from "./batched_network.ts";
 import { ensureGroupedKernels, groupedSum, groupedSumRaw, type RowGroups } from "./grouped_ops.ts";
+import { packEpisodes } from "./episode_batch.ts";
 import { NetworkLayout, uKindOf } from "./network.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";
 
@@ -91,18 +92,6 @@ export interface RunGradients {
 }
 
 /** A padded, time-major batch of one run's whole episodes (as the single-run agent builds it). */
-interface HostBatch {
-  steps: number;
-  batch: number;
-  prevAction: Float32Array;
-  obs: Float32Array;
-  state: Float32Array | undefined;
-  actions: Int32Array;
-  rewards: Float32Array;
-  continues: Float32Array;
-  mask: Float32Array;
-}
-
 /** K agents trained together (see the module doc). */
 export class BatchedAgent {
   /** The algorithm. */
@@ -234,7 +223,7 @@ export class BatchedAgent {
     this.#active(batches);
     const layout = this.#net.layout, A = layout.numActions;
     return scoped(() => {
-      const hbs = batches.map((b) => (b === null ? null : hostBatch(layout, b, false)));
+      const hbs = batches.map((b) => (b === null ? null : packEpisodes(layout, b, false)));
       const B = hbs.find((h) => h !== null)?.batch ?? 1;
       const steps = hbs.map((h) => h?.steps ?? 0);
       const preps = hbs.map((h) => (h === null ? null : layout.prepare(h, (h.steps + 1) * B)));
@@ -396,7 +385,7 @@ export class BatchedAgent {
     const net = this.#net, layout = net.layout;
     const K = this.size, A = layout.numActions;
     const boot = options.bootstrapOnTruncation ?? false;
-    const hbs = batches.map((b) => (b === null ? null : hostBatch(layout, b, boot)));
+    const hbs = batches.map((b) => (b === null ? null : packEpisodes(layout, b, boot)));
     const B = hbs.find((h) => h !== null)!.batch;
     hbs.forEach((h, k) => {
       if (h !== null && h.batch !== B) {
@@ -544,72 +533,4 @@ function groupedLoss(
     lossQ = mean(tf.square(tf.sub(pick(x.q, x.actions), y)));
   }
   return { loss: tf.div(tf.add(lossU, lossQ), 2), lossQ, lossU };
-}
-
-/** The single-run agent's padded batch of one run's episodes (same layout, same checks). */
-function hostBatch(
-  layout: NetworkLayout,
-  episodes: readonly Episode[],
-  bootstrapOnTruncation: boolean,
-): HostBatch {
-  const A = layout.numActions;
-  const ow = layout.obs.spec.size;
-  const needState = layout.state !== null;
-  const sw = needState ? layout.state!.spec.size : 0;
-  const B = episodes.length;
-  let T = 0;
-  episodes.forEach((ep, b) => {
-    const L = ep.length;
-    const fail = (what: string) => {
-      throw new Error(`trainStep: episode ${b} (length ${L}): ${what}`);
-    };
-    if (!Number.isInteger(L) || L < 1) fail("length must be a positive integer");
-    if (ep.obs.length !== L * ow) fail(`obs has ${ep.obs.length} values, expected ${L}×${ow}`);
-    if (needState && ep.states.length !== L * sw) {
-      fail(`states has ${ep.states.length} values, expected ${L}×${sw}`);
-    }
-    if (ep.actions.length !== L || ep.rewards.length !== L) fail("actions/rewards length differ");
-    for (let t = 0; t < L; t++) {
-      const a = ep.actions[t];
-      if (!Number.isInteger(a) || a < 0 || a >= A) {
-        fail(`action ${a} at step ${t} not in 0..${A - 1}`);
-      }
-    }
-    if (bootstrapOnTruncation && ep.truncated && !ep.terminated) {
-      if (ep.finalObs.length !== ow) {
-        fail(`finalObs has ${ep.finalObs.length} values, expected ${ow}`);
-      }
-      if (needState && ep.finalState.length !== sw) {
-        fail(`finalState has ${ep.finalState.length} values, expected ${sw}`);
-      }
-    }
-    T = Math.max(T, L);
-  });
-  const rows = (T + 1) * B, N = T * B;
-  const prevAction = new Float32Array(rows * A);
-  const obs = new Float32Array(rows * ow);
-  const state = needState ? new Float32Array(rows * sw) : undefined;
-  const actions = new Int32Array(N), rewards = new Float32Array(N);
-  const continues = new Float32Array(N), mask = new Float32Array(N);
-  episodes.forEach((ep, b) => {
-    const L = ep.length;
-    const boot = bootstrapOnTruncation && ep.truncated && !ep.terminated;
-    for (let t = 0; t < L; t++) {
-      const row = t * B + b;
-      if (t > 0) prevAction[row * A + ep.actions[t - 1]] = 1;
-      obs.set(ep.obs.subarray(t * ow, (t + 1) * ow), row * ow);
-      if (state) state.set(ep.states.subarray(t * sw, (t + 1) * sw), row * sw);
-      actions[row] = ep.actions[t];
-      rewards[row] = ep.rewards[t];
-      mask[row] = 1;
-      continues[row] = t + 1 < L || boot ? 1 : 0;
-    }
-    if (boot) {
-      const row = L * B + b;
-      prevAction[row * A + ep.actions[L - 1]] = 1;
-      obs.set(ep.finalObs, row * ow);
-      if (state) state.set(ep.finalState, row * sw);
-    }
-  });
-  return { steps: T, batch: B, prevAction, obs, state, actions, rewards, continues, mask };
 }
