@@ -24,6 +24,7 @@
  * ```
  * @module
  */
+import type { TrainerBackend } from "../experiments/runner.ts";
 
 /** Version of the plan.json format this code writes and reads. */
 export const PLAN_VERSION = 1;
@@ -76,8 +77,8 @@ export interface SweepPlan {
 export interface PlanRunOptions {
   /** Checkpoint period in environment steps (default: each run's logEvery). */
   checkpointEverySteps?: number;
-  /** Tensor backend (default "wasm"). */
-  backend?: "wasm" | "cpu" | "webgpu";
+  /** Tensor backend (default "auto": wasm-blas where OpenBLAS loads, else wasm). */
+  backend?: TrainerBackend;
 }
 
 /** The run of a plan before batching. */

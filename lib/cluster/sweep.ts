@@ -10,6 +10,7 @@
  * @module
  */
 import { buildGrid } from "../experiments/grid.ts";
+import { TRAINER_BACKENDS } from "../experiments/runner.ts";
 import {
   checkFigureId,
   checkPresetId,
@@ -57,7 +58,8 @@ export const SWEEP_USAGE =
     --algos a,b            algorithms (default all five)
     --set key=value        training override for every run (repeatable), e.g. --set totalSteps=5000
     --checkpoint-every N   checkpoint period in environment steps (default: each run's logEvery)
-    --backend B            tensor backend: wasm (default), cpu or webgpu
+    --backend B            tensor backend: auto (default: wasm-blas where OpenBLAS loads, else
+                           wasm), wasm-blas, wasm, cpu, cpu-blas, webgpu
     --out DIR              sweep folder (default data/slurm/<figures>-<preset>); on a shared file system
     --deno PATH            deno executable on the compute nodes (default: deno on the PATH)
     --force                replace an existing plan whose runs or batches differ`;
@@ -208,9 +210,11 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
     options.checkpointEverySteps = positiveInt(o["checkpoint-every"], "--checkpoint-every", 1);
   }
   if (o.backend !== undefined) {
-    if (!["wasm", "cpu", "webgpu"].includes(o.backend)) {
+    if (!(TRAINER_BACKENDS as readonly string[]).includes(o.backend)) {
       throw new Error(
-        `invalid --backend ${JSON.stringify(o.backend)}; expected wasm, cpu or webgpu`,
+        `invalid --backend ${JSON.stringify(o.backend)}; expected one of ${
+          TRAINER_BACKENDS.join(", ")
+        }`,
       );
     }
     options.backend = o.backend as PlanRunOptions["backend"];

@@ -25,7 +25,13 @@
 import { processAlive, processStartTime } from "../results/db.ts";
 import { checkpointPathFor } from "../experiments/grid.ts";
 import { PublishedDb } from "./published_db.ts";
-import { realTrainer, runOne, type RunOutcome, type Trainer } from "../experiments/runner.ts";
+import {
+  ensureBackend,
+  realTrainer,
+  runOne,
+  type RunOutcome,
+  type Trainer,
+} from "../experiments/runner.ts";
 import type { TrainConfig } from "../train/config.ts";
 import {
   type PlannedRun,
@@ -245,7 +251,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     say(
       `${runs.length} run(s) of ${plan.title || plan.dir}; database ${taskDbPath(plan.dir, task)}`,
     );
-    const trainer = options.trainer ?? realTrainer(plan.options.backend ?? "wasm");
+    const backend = plan.options.backend ?? "auto";
+    const trainer = options.trainer ?? realTrainer(backend);
+    // Recorded with each run's machine: the backend `backend` resolves to on this node.
+    const backendUsed = options.trainer ? undefined : await ensureBackend(backend);
     // The task writes a node-local copy and publishes it to the shared folder (published_db.ts).
     const pdb = PublishedDb.open(taskDbPath(plan.dir, task), { localDir: options.localDir });
     const db = pdb.db;
@@ -264,6 +273,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
           checkpointDir: paths.checkpointDir,
           checkpointEverySteps: plan.options.checkpointEverySteps,
           label: run.label,
+          backend: backendUsed,
           signal: options.signal,
           // This task holds the only lock on its database: any other lease in it is stale.
           leaseTimeoutMs: 0,
