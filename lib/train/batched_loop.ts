@@ -43,6 +43,7 @@ import {
   type TrainConfig,
 } from "./config.ts";
 import { type MetricPoint, playEpisode, type ProgressPoint, type TrainResult } from "./loop.ts";
+import { exists, freshState, mean, nextMultiple } from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** Options of the batched agent factory (structurally those of `makeBatchedAgent`). */
@@ -118,48 +119,6 @@ interface Slot {
   ckptPath?: string;
   phase: Phase;
   dropped: boolean;
-}
-
-function freshState(c: TrainConfig): LoopState {
-  return {
-    envSteps: 0,
-    episodes: 0,
-    trainedSteps: 0,
-    gradientSteps: 0,
-    targetUpdates: 0,
-    nextTargetUpdate: 0,
-    nextLog: c.logEvery,
-    returns: [],
-    lastReturn: NaN,
-    epsilon: 1,
-    lossQSum: 0,
-    lossUSum: 0,
-    lossCount: 0,
-    lastMetricStep: -1,
-    wallSeconds: 0,
-    finished: false,
-  };
-}
-
-function nextMultiple(x: number, every: number): number {
-  return (Math.floor(x / every) + 1) * every;
-}
-
-function mean(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**

@@ -26,6 +26,7 @@ import type { Agent, AlgoId, Episode } from "./agent.ts";
 import { EpisodeBuffer } from "./buffer.ts";
 import { checkResumable, type LoopState, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { type ModelOverrides, resolveTrainConfig, type TrainConfig } from "./config.ts";
+import { exists, freshState, mean, nextMultiple } from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** One point of a learning curve. */
@@ -250,39 +251,6 @@ export function playEpisode(
   };
 }
 
-function mean(xs: readonly number[]): number {
-  if (xs.length === 0) return NaN;
-  let s = 0;
-  for (const x of xs) s += x;
-  return s / xs.length;
-}
-
-function freshState(c: TrainConfig): LoopState {
-  return {
-    envSteps: 0,
-    episodes: 0,
-    trainedSteps: 0,
-    gradientSteps: 0,
-    targetUpdates: 0,
-    nextTargetUpdate: 0,
-    nextLog: c.logEvery,
-    returns: [],
-    lastReturn: NaN,
-    epsilon: 1,
-    lossQSum: 0,
-    lossUSum: 0,
-    lossCount: 0,
-    lastMetricStep: -1,
-    wallSeconds: 0,
-    finished: false,
-  };
-}
-
-/** The smallest multiple of `every` strictly above `x`. */
-function nextMultiple(x: number, every: number): number {
-  return (Math.floor(x / every) + 1) * every;
-}
-
 /**
  * Train one agent on one environment as the paper does (see the module doc), emitting a metric
  * point each time the step count crosses a multiple of `logEvery` and once at the end. With a
@@ -453,15 +421,5 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     };
   } finally {
     if (!keep) agent.dispose();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
   }
 }
