@@ -4,7 +4,8 @@
  *
  * - `deno bench -A bench/batched_bench.ts`: K = 1, 8, 20 training rounds and K = 20 acting steps on
  *   the `auto` backend (`wasm-blas` when OpenBLAS loads);
- * - `deno run -A bench/batched_bench.ts [--backends auto,wasm] [--k 1,8,20] [--seconds 5]`: a table of
+ * - `deno run -A bench/batched_bench.ts [--backends auto,wasm] [--k 1,8,20] [--seconds 5]
+ *   [--start-at MS] [--json]`: a table of
  *   aggregate trained env-steps/s and acting env-steps/s, with the issue's targets (≥ 7,080 trained
  *   steps/s: 3× PyTorch's single run; ≥ 30,740 acting steps/s: 10× PyTorch's single environment).
  *
@@ -27,8 +28,16 @@ if (import.meta.main) {
       k: { type: "string", default: "1,8,20" },
       seconds: { type: "string", default: "5" },
       json: { type: "boolean", default: false },
+      "start-at": { type: "string" },
     },
   });
+  const startAt = values["start-at"] === undefined ? undefined : Number(values["start-at"]);
+  if (startAt !== undefined && !Number.isFinite(startAt)) {
+    console.error(
+      `invalid --start-at ${values["start-at"]}; expected milliseconds since the epoch`,
+    );
+    Deno.exit(2);
+  }
   const rows: BatchedBenchResult[] = [];
   const ks = values.k.split(",").map(Number);
   for (const backend of values.backends.split(",")) {
@@ -38,6 +47,7 @@ if (import.meta.main) {
         backend: backend as BackendName,
         seconds: Number(values.seconds),
         act: k === Math.max(...ks),
+        startAt,
       });
       const act = r.actStepsPerSecond === null
         ? ""

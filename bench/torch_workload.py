@@ -325,6 +325,12 @@ def main(argv):
     ap.add_argument("--modes", default="train-1,train-32,seq-8,seq-20,bmm-8,bmm-20,act,act-20")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0)
+    ap.add_argument(
+        "--start-at",
+        type=float,
+        default=None,
+        help="wall-clock start of the timed work, seconds since the epoch (lines up processes)",
+    )
     args = ap.parse_args(argv)
     if args.threads < 1 or not args.seconds > 0:
         ap.error("--threads must be >= 1 and --seconds > 0")
@@ -337,6 +343,8 @@ def main(argv):
     torch.set_num_threads(args.threads)
     torch.set_grad_enabled(True)
     results = []
+    if args.start_at is not None:
+        time.sleep(max(0.0, args.start_at - time.time()))
     for m in modes:
         per_s, env_per_s, iters, dt = measure(m, args.seconds)
         results.append(

@@ -19,6 +19,8 @@ import {
   mergeTorchRuns,
   type OursColumn,
   runTorch,
+  runTorchParallel,
+  sumMeasurements,
   timeIt,
   type TorchColumn,
 } from "./compare.ts";
@@ -34,7 +36,7 @@ export interface BatchedBench {
     backend: BackendName,
     seconds: number,
     act: boolean,
-  ): Promise<{ train: Measurement; act: Measurement | null }>;
+  ): Promise<{ train: Measurement; act: Measurement | null; actRunMajor: Measurement | null }>;
 }
 
 /**
@@ -57,8 +59,96 @@ export function batchedBench(envId = "heaven-hell-3", algo: AlgoId = "adqn"): Ba
           envStepsPerSecond: r.actStepsPerSecond,
           iterations: r.iterations.act ?? 0,
         },
+        actRunMajor: r.actRunMajorStepsPerSecond === null ? null : {
+          perSecond: r.actRunMajorStepsPerSecond / k,
+          envStepsPerSecond: r.actRunMajorStepsPerSecond,
+          iterations: 0,
+        },
       };
     },
+  };
+}
+
+/** The batched benchmark script that {@link measureParallel} starts in each process. */
+export const BATCHED_BENCH_SCRIPT: string = new URL("../../bench/batched_bench.ts", import.meta.url)
+  .pathname;
+
+/** Options of {@link measureParallel}. */
+export interface ParallelOptions {
+  /** Concurrent processes (one per core). */
+  processes: number;
+  /** Runs batched in each process. */
+  k: number;
+  /** Minimum seconds of each timed measurement. */
+  seconds: number;
+  /** Backend of every process (default `auto`). */
+  backend?: BackendName;
+  /** Script to run (default {@link BATCHED_BENCH_SCRIPT}; it must accept its flags). */
+  script?: string;
+}
+
+/**
+ * Aggregate throughput of `processes` concurrent processes, each training `k` batched runs (and
+ * acting in k environments run after run, as the trainer does): the deployment `reproduce` uses,
+ * one worker per core. The processes start timing at the same wall-clock instant; rates add up.
+ */
+export async function measureParallel(
+  options: ParallelOptions,
+): Promise<{ train: Measurement; actRunMajor: Measurement }> {
+  const { processes, k, seconds } = options;
+  if (!Number.isInteger(processes) || processes < 1 || !Number.isInteger(k) || k < 1) {
+    throw new Error(
+      `measureParallel: invalid processes ${processes} or k ${k}; expected integers ≥ 1`,
+    );
+  }
+  const startAt = Date.now() + 10_000; // after every process has loaded and warmed up
+  const args = [
+    "run",
+    "-A",
+    options.script ?? BATCHED_BENCH_SCRIPT,
+    "--k",
+    String(k),
+    "--seconds",
+    String(seconds),
+    "--backends",
+    options.backend ?? "auto",
+    "--start-at",
+    String(startAt),
+    "--json",
+  ];
+  const outs = await Promise.all(
+    Array.from(
+      { length: processes },
+      () => new Deno.Command(Deno.execPath(), { args, stdout: "piped", stderr: "piped" }).output(),
+    ),
+  );
+  const rows = outs.map((out, i) => {
+    if (!out.success) {
+      const tail = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join(" | ");
+      throw new Error(`measureParallel: process ${i + 1} exited with code ${out.code}: ${tail}`);
+    }
+    const parsed = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+      roundsPerSecond: number;
+      trainedStepsPerSecond: number;
+      actRunMajorStepsPerSecond: number | null;
+      iterations: { train: number };
+    }[];
+    if (parsed.length !== 1 || parsed[0].actRunMajorStepsPerSecond === null) {
+      throw new Error(`measureParallel: process ${i + 1} printed no acting measurement`);
+    }
+    return parsed[0];
+  });
+  return {
+    train: sumMeasurements(rows.map((r) => ({
+      perSecond: r.roundsPerSecond,
+      envStepsPerSecond: r.trainedStepsPerSecond,
+      iterations: r.iterations.train,
+    }))),
+    actRunMajor: sumMeasurements(rows.map((r) => ({
+      perSecond: r.actRunMajorStepsPerSecond! / k,
+      envStepsPerSecond: r.actRunMajorStepsPerSecond!,
+      iterations: 0,
+    }))),
   };
 }
 
@@ -76,6 +166,8 @@ export interface MeasureOursOptions {
   backend?: BackendName;
   /** Progress messages (default: none). */
   log?: (line: string) => void;
+  /** Processes of the whole-machine rows (default 2; must divide 20). */
+  processes?: number;
 }
 
 /**
@@ -122,7 +214,9 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
   const batched = options.batched;
   if (batched === undefined || "message" in batched) {
     const message = batched?.message ?? "batched trainer not measured";
-    for (const k of ["runs-8", "runs-20", "act-20"]) cells[k] = { status: "pending", message };
+    for (const k of ["runs-8", "runs-20", "act-20", "act-20-rm", "runs-20-2p", "act-20-2p"]) {
+      cells[k] = { status: "pending", message };
+    }
   } else {
     for (const k of [8, 20]) {
       log(`ours runs-${k}${k === 20 ? " and act-20" : ""}`);
@@ -135,11 +229,27 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
         );
         cells[`runs-${k}`] = ok(r.train);
         if (r.act) cells[`act-${k}`] = ok(r.act);
+        if (r.actRunMajor) cells[`act-${k}-rm`] = ok(r.actRunMajor);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         cells[`runs-${k}`] = { status: "error", message };
-        if (k === 20) cells["act-20"] = { status: "error", message };
+        if (k === 20) cells["act-20"] = cells["act-20-rm"] = { status: "error", message };
       }
+    }
+    const processes = options.processes ?? 2;
+    log(`ours runs-20-2p and act-20-2p (${processes} processes × ${20 / processes} runs)`);
+    try {
+      const r = await measureParallel({
+        processes,
+        k: 20 / processes,
+        seconds: options.seconds,
+        backend: options.backend ?? "auto",
+      });
+      cells["runs-20-2p"] = ok(r.train);
+      cells["act-20-2p"] = ok(r.actRunMajor);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      cells["runs-20-2p"] = cells["act-20-2p"] = { status: "error", message };
     }
   }
   return cells;
@@ -207,6 +317,14 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
       const prev = torch.find((t) => t.threads === threads);
       if (prev) prev.run = mergeTorchRuns(prev.run, run);
       else torch.push({ threads, run });
+    }
+    if ((options.torchThreads ?? [1, 2]).length > 0) {
+      log(`timing PyTorch as 2 concurrent 1-thread processes${tag}...`);
+      const run = await runTorchParallel(2, { seconds: options.seconds, python: options.python });
+      if (!run.ok) log(`  ${run.message}`);
+      const prev = torch.find((t) => t.processes === 2);
+      if (prev) prev.run = mergeTorchRuns(prev.run, run);
+      else torch.push({ threads: 1, processes: 2, run });
     }
   }
   return {

@@ -14,7 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { isBlasBackend } from "../nn/fast_backend.ts";
+import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
 import { scoped } from "../nn/scope.ts";
 import { makeRng, type Seed } from "../rng.ts";
 import type { FeatureEncoder } from "./encoders.ts";
@@ -357,7 +357,8 @@ export class BatchedNetwork {
       }
       const aRaw = new Float32Array(A);
       if (req.prevAction >= 0) aRaw[req.prevAction] = 1;
-      const gi = Float64Array.from(cache.fold.bi);
+      const gi = new Float64Array(K3);
+      gi.set(cache.fold.bi);
       const M = cache.fold.inputMap;
       let base = 0;
       const groups: [FeatureEncoder, Float32Array[]][] = [
@@ -375,7 +376,7 @@ export class BatchedNetwork {
           base += enc.inputRowWidth(i);
         });
       }
-      const gi32 = Float32Array.from(gi);
+      const gi32 = new Float32Array(gi);
       const mul = (a: Float32Array, rows: number) => {
         if (native) {
           const out = new Float32Array(rows * K3);
@@ -410,9 +411,7 @@ export class BatchedNetwork {
             out,
             layer.outSize,
           );
-          if (i + 1 < cache.head.length) {
-            for (let j = 0; j < out.length; j++) if (out[j] < 0) out[j] = 0;
-          }
+          if (i + 1 < cache.head.length) reluInPlace(out);
         } else {
           const yy = tf.tidy(() =>
             tf.fused.matMul({

@@ -25,7 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, openBlas } from "../nn/blas.ts";
-import { isBlasBackend } from "../nn/fast_backend.ts";
+import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
 
 /** Kernel name of the grouped product. */
 export const GROUPED_MATMUL = "AdqnGroupedMatMul";
@@ -204,22 +204,35 @@ function openTranspose(blas: Blas): Transpose | null {
   return nativeTranspose;
 }
 
-/** The transpose the grouped kernels use on `backendName`: native or {@link transposeInto}. */
+const transposes = new Map<string, Transpose>();
+const gemms = new Map<string, Gemm>();
+
+/**
+ * The transpose the grouped kernels use on `backendName`: native or {@link transposeInto}.
+ * Resolved once per backend name (looking the library up costs a permission query).
+ */
 export function transposeFor(backendName: string): Transpose {
-  if (isBlasBackend(backendName)) {
-    const blas = openBlas();
-    if (blas !== null) return openTranspose(blas) ?? transposeInto;
+  let t = transposes.get(backendName);
+  if (t === undefined) {
+    const blas = isBlasBackend(backendName) ? openBlas() : null;
+    t = (blas === null ? null : openTranspose(blas)) ?? transposeInto;
+    transposes.set(backendName, t);
   }
-  return transposeInto;
+  return t;
 }
 
-/** The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}. */
+/**
+ * The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}.
+ * Resolved once per backend name, like {@link transposeFor}.
+ */
 export function gemmFor(backendName: string): Gemm {
-  if (isBlasBackend(backendName)) {
-    const blas = openBlas();
-    if (blas !== null) return blas.sgemm.bind(blas);
+  let g = gemms.get(backendName);
+  if (g === undefined) {
+    const blas = isBlasBackend(backendName) ? openBlas() : null;
+    g = blas === null ? jsGemm : blas.sgemm.bind(blas);
+    gemms.set(backendName, g);
   }
-  return jsGemm;
+  return g;
 }
 
 let scratch = new Float32Array(1 << 16);
@@ -335,21 +348,12 @@ function groupedMatMulKernel(
       n,
     );
     if (b !== null && !biasFirst) { // the product, then the bias added (tfjs's unfused path)
-      const f = Math.fround;
       for (let r = 0; r < rows; r++) {
         const o = r * n;
-        if (relu) {
-          for (let j = 0; j < n; j++) {
-            const t = f(c[o + j] + b[j]);
-            c[o + j] = t < 0 ? 0 : t;
-          }
-        } else {
-          for (let j = 0; j < n; j++) c[o + j] += b[j];
-        }
+        for (let j = 0; j < n; j++) c[o + j] += b[j];
       }
-    } else if (relu) {
-      for (let i = 0; i < c.length; i++) if (c[i] < 0) c[i] = 0;
     }
+    if (relu) reluInPlace(c);
   }
   return out.info;
 }

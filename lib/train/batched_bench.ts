@@ -30,6 +30,11 @@ export interface BatchedBenchOptions {
   steps?: number;
   /** Also time acting (default true). */
   act?: boolean;
+  /**
+   * Wall-clock time (ms since the epoch) to start timing at, after set-up and one warm-up round:
+   * lets several processes time the same window (see lib/bench/ours.ts `measureParallel`).
+   */
+  startAt?: number;
 }
 
 /** What {@link benchBatched} measured. */
@@ -133,6 +138,11 @@ export async function benchBatched(options: BatchedBenchOptions): Promise<Batche
   });
   try {
     const batches = envs.map((env, i) => [benchEpisode(env, 1000 + i, steps)]);
+    if (options.startAt !== undefined) {
+      agent.trainStep(batches, { gamma: 0.99 }); // warm up before waiting
+      const wait = options.startAt - Date.now();
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    }
     const train = timeIt(() => agent.trainStep(batches, { gamma: 0.99 }), seconds);
     let act: { perSecond: number; iterations: number } | null = null;
     let runMajor: { perSecond: number; iterations: number } | null = null;

@@ -8,6 +8,7 @@ import {
   formatCell,
   formatCompareTable,
   formatComparison,
+  formatFigureEstimate,
   formatRate,
   formatRatio,
   formatWallTime,
@@ -18,12 +19,17 @@ import {
   parseTorchOutput,
   ratio,
   runTorch,
+  runTorchParallel,
+  sumMeasurements,
+  sumReports,
   TORCH_MODES,
   TORCH_SCRIPT,
   type TorchColumn,
   torchEnv,
+  torchLabel,
   WORKLOADS,
 } from "../../lib/bench/compare.ts";
+import { measureParallel } from "../../lib/bench/ours.ts";
 
 const ok = (envStepsPerSecond: number, perSecond = envStepsPerSecond): Cell => ({
   status: "ok",
@@ -140,21 +146,116 @@ Deno.test("`formatCompareTable()` has one row per workload with ours/torch ratio
   assert.equal(row("one run, B=32")[2], "-");
 });
 
-Deno.test("`checkTargets()` compares against the best torch thread count", () => {
+Deno.test("`checkTargets()` compares against the best single-process torch thread count", () => {
   const ours: OursColumn = {
     backend: "wasm-blas",
-    cells: { "runs-20": ok(13000), "act-20": ok(25000) },
+    cells: {
+      "runs-20": ok(10000),
+      "runs-20-2p": ok(18000),
+      "act-20": ok(25000),
+      "act-20-2p": ok(60000),
+    },
   };
-  const torch = [torchCol(1, TORCH_RATES), torchCol(2, { ...TORCH_RATES, "train-1": 4000 })];
-  const [k20, stretch, acting] = checkTargets(ours, torch);
-  assert.equal(k20.ratio, 13000 / 4000); // best train-1 is the 2-thread 4000
-  assert.equal(k20.verdict, "met");
-  assert.equal(stretch.ratio, 13000 / 12000);
-  assert.equal(stretch.verdict, "met");
+  const torch = [
+    torchCol(1, TORCH_RATES),
+    torchCol(2, { ...TORCH_RATES, "train-1": 4000 }),
+    // two concurrent 1-thread processes: never the reference for the one-process targets
+    { ...torchCol(1, { "train-1": 9000, act: 5000 }), processes: 2 },
+  ];
+  const [core, machine, stretch, acting, acting2p, like, likeAct] = checkTargets(ours, torch);
+  assert.equal(core.ratio, 10000 / 4000); // best train-1 is the 2-thread 4000
+  assert.equal(core.verdict, "missed");
+  assert.equal(machine.ratio, 18000 / 4000);
+  assert.equal(machine.verdict, "met");
+  assert.equal(stretch.ratio, 10000 / 12000);
+  assert.equal(stretch.verdict, "missed");
   assert.equal(acting.ratio, 25000 / 3000);
   assert.equal(acting.verdict, "missed");
+  assert.equal(acting2p.ratio, 20);
+  assert.equal(acting2p.verdict, "met");
+  assert.equal(like.ratio, 2); // 18000 against the two processes' 9000
+  assert.equal(like.verdict, "missed");
+  assert.equal(likeAct.ratio, 12);
+  assert.equal(likeAct.verdict, "met");
+  // without a several-process column there are no like-for-like rows
+  assert.equal(checkTargets(ours, torch.slice(0, 2)).length, 5);
   const pending: OursColumn = { backend: "wasm", cells: {} };
   assert.ok(checkTargets(pending, torch).every((c) => c.verdict === "n/a"));
+});
+
+Deno.test("several-process columns: labels, sums, and '-' where a mode was not measured", () => {
+  const two = { ...torchCol(1, { "train-1": 9000, act: 5000 }), processes: 2 };
+  assert.equal(torchLabel(two), "torch 2×1 thr");
+  assert.equal(torchLabel(torchCol(2, {})), "torch 2 thr");
+  const m = sumMeasurements([
+    { perSecond: 1, envStepsPerSecond: 100, iterations: 3 },
+    { perSecond: 2, envStepsPerSecond: 250, iterations: 4 },
+  ]);
+  assert.deepEqual(m, { perSecond: 3, envStepsPerSecond: 350, iterations: 7 });
+  const a = parseTorchOutput(torchJson({ "train-1": 10, act: 50, "train-32": 7 }));
+  const b = parseTorchOutput(torchJson({ "train-1": 20, act: 40 }));
+  const sum = sumReports([a, b]);
+  assert.equal(sum.results["train-1"].envStepsPerSecond, 30);
+  assert.equal(sum.results.act.envStepsPerSecond, 90);
+  assert.equal(sum.results["train-32"], undefined); // not in every report
+  const ours: OursColumn = { backend: "wasm-blas", cells: { "train-32": ok(1000) } };
+  const lines = formatCompareTable([ours], [torchCol(1, TORCH_RATES), two]).split("\n");
+  assert.match(
+    lines[0],
+    /torch 1 thr \| torch 2×1 thr \| ours\/torch 1 thr \| ours\/torch 2×1 thr/,
+  );
+  const b32 = lines.find((l) => l.startsWith("| one run, B=32"))!.split(" | ");
+  assert.deepEqual(b32.slice(2), ["12,000", "-", "0.08×", "- |"]);
+  const single = lines.find((l) => l.startsWith("| single run"))!.split(" | ");
+  assert.equal(single[3], "9,000");
+});
+
+Deno.test("`formatFigureEstimate()` prefers rates measured on both cores at once", () => {
+  // 100 runs × (15.6M / 15,600 + 1.95M / 19,500) s = 110,000 s on the whole machine: 30.6 h.
+  const both: OursColumn = {
+    backend: "wasm-blas",
+    cells: { "runs-20-2p": ok(15_600), "act-20-2p": ok(19_500), "runs-20": ok(1), "act-20": ok(1) },
+  };
+  assert.match(formatFigureEstimate(both, []), /both cores at once\): 30\.6 h/);
+  // One core's rates are doubled for 2 cores: 55,000 s.
+  const one: OursColumn = {
+    backend: "wasm-blas",
+    cells: { "runs-20": ok(15_600), "act-20": ok(1), "act-20-rm": ok(19_500) },
+  };
+  assert.match(formatFigureEstimate(one, []), /one core measured, times the cores\): 15\.3 h/);
+  // PyTorch: the two-process column when present (rates already summed over both cores).
+  const two = { ...torchCol(1, { "train-1": 15_600, act: 19_500 }), processes: 2 };
+  const text = formatFigureEstimate(one, [torchCol(1, { "train-1": 15_600, act: 19_500 }), two]);
+  assert.match(text, /PyTorch \(1 thread, one run per core, tensor work only, measured on both/);
+  assert.match(text, /both cores at once\): 30\.6 h/);
+});
+
+Deno.test("`runTorchParallel()` starts the processes together and sums their rates", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // Each fake process echoes its --start-at into the version and reports 100 / 300 env-steps/s.
+    const py = await fakePython(
+      dir,
+      `start=""; while [ $# -gt 0 ]; do [ "$1" = "--start-at" ] && start="$2"; shift; done\n` +
+        `printf '{"torch": "%s", "threads": 1, "results": [` +
+        `{"mode": "train-1", "steps_per_s": 1, "env_steps_per_s": 100, "iterations": 2, "seconds": 1},` +
+        `{"mode": "act", "steps_per_s": 300, "env_steps_per_s": 300, "iterations": 2, "seconds": 1}]}\\n' "$start"`,
+    );
+    const before = Date.now() / 1000;
+    const r = await runTorchParallel(2, { python: py, seconds: 0.01 });
+    assert.ok(r.ok, r.ok ? "" : r.message);
+    if (r.ok) {
+      assert.equal(r.report.results["train-1"].envStepsPerSecond, 200);
+      assert.equal(r.report.results.act.envStepsPerSecond, 600);
+      const start = Number(r.report.torch);
+      assert.ok(start > before && start < before + 60, `start-at ${r.report.torch}`);
+    }
+    const failing = await runTorchParallel(2, { python: await fakePython(dir, "exit 4") });
+    assert.equal(failing.ok, false);
+    await assert.rejects(() => runTorchParallel(0), /invalid process count 0/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("`figureBudget()` and `panelSeconds()` follow algorithms.md §4", () => {
@@ -244,7 +345,10 @@ Deno.test("`formatComparison()` explains pending and skipped columns", () => {
   assert.match(text, /PyTorch absent/);
   assert.match(text, /- ours wasm-blas: pending: batched trainer not written yet/);
   assert.match(text, /- torch 1 thr, torch 2 thr: PyTorch rows skipped: no torch/);
-  assert.match(text, /K=20 batched training ≥ 3× torch 1-episode training: - \(need 3×\): N\/A/);
+  assert.match(
+    text,
+    /K=20 batched training on 1 core ≥ 3× torch 1-episode training: - \(need 3×\): N\/A/,
+  );
   assert.match(text, /ours: needs the K=20 rows/);
   assert.match(text, /PyTorch: not measured/);
 });
@@ -316,4 +420,35 @@ Deno.test("`bestCell()`, `mergeCells()` and `mergeTorchRuns()` keep the fastest 
   const failed = { ok: false as const, message: "no torch" };
   assert.equal(mergeTorchRuns(failed, r1), r1);
   assert.equal(mergeTorchRuns(r1, failed), r1);
+});
+
+Deno.test("`measureParallel()` runs the processes with one start time and sums their rates", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A stand-in for bench/batched_bench.ts: reports fixed rates and its own arguments.
+    const script = `${dir}/fake_bench.ts`;
+    await Deno.writeTextFile(
+      script,
+      `const a = Deno.args; const at = (f: string) => a[a.indexOf(f) + 1];
+console.log(JSON.stringify([{ roundsPerSecond: 2, trainedStepsPerSecond: Number(at("--k")) * 100,
+  actRunMajorStepsPerSecond: 500, iterations: { train: 3 }, startAt: at("--start-at") }]));`,
+    );
+    const before = Date.now();
+    const r = await measureParallel({ processes: 2, k: 10, seconds: 0.1, script });
+    assert.deepEqual(r.train, { perSecond: 4, envStepsPerSecond: 2000, iterations: 6 });
+    assert.equal(r.actRunMajor.envStepsPerSecond, 1000);
+    assert.equal(r.actRunMajor.perSecond, 100); // per environment: 500 / 10, twice
+    await Deno.writeTextFile(script, `console.error("no BLAS here"); Deno.exit(3);`);
+    await assert.rejects(
+      () => measureParallel({ processes: 2, k: 10, seconds: 0.1, script }),
+      /process 1 exited with code 3: no BLAS here/,
+    );
+    await assert.rejects(
+      () => measureParallel({ processes: 0, k: 10, seconds: 0.1, script }),
+      /invalid processes 0/,
+    );
+    assert.ok(Date.now() - before < 60_000);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
