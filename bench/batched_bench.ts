@@ -5,7 +5,7 @@
  * - `deno bench -A bench/batched_bench.ts`: K = 1, 8, 20 training rounds and K = 20 acting steps on
  *   the `auto` backend (`wasm-blas` when OpenBLAS loads);
  * - `deno run -A bench/batched_bench.ts [--backends auto,wasm] [--k 1,8,20] [--seconds 5]
- *   [--start-at MS] [--json]`: a table of
+ *   [--algo adqn] [--no-act] [--start-at MS] [--json]`: a table of
  *   aggregate trained env-steps/s and acting env-steps/s, with the issue's targets (≥ 7,080 trained
  *   steps/s: 3× PyTorch's single run; ≥ 30,740 acting steps/s: 10× PyTorch's single environment).
  *
@@ -16,6 +16,7 @@ import { makeEnv } from "../lib/envs/mod.ts";
 import { makeBatchedAgent } from "../lib/models/batched_agent.ts";
 import { type BackendName, initBackend } from "../lib/nn/backend.ts";
 import { type BatchedBenchResult, benchBatched, benchEpisode } from "../lib/train/batched_bench.ts";
+import { ALGO_IDS, type AlgoId } from "../lib/train/agent.ts";
 
 /** PyTorch 1.13, one thread, this machine kind (shared/spec/platform.md). */
 const TORCH_TRAIN_STEPS = 23.6 * 100, TORCH_ACT_STEPS = 3074;
@@ -29,8 +30,15 @@ if (import.meta.main) {
       seconds: { type: "string", default: "5" },
       json: { type: "boolean", default: false },
       "start-at": { type: "string" },
+      algo: { type: "string", default: "adqn" },
+      "no-act": { type: "boolean", default: false },
     },
   });
+  const algo = values.algo as AlgoId;
+  if (!(ALGO_IDS as readonly string[]).includes(algo)) {
+    console.error(`invalid --algo ${values.algo}; expected one of ${ALGO_IDS.join(", ")}`);
+    Deno.exit(2);
+  }
   const startAt = values["start-at"] === undefined ? undefined : Number(values["start-at"]);
   if (startAt !== undefined && !Number.isFinite(startAt)) {
     console.error(
@@ -46,8 +54,9 @@ if (import.meta.main) {
         k,
         backend: backend as BackendName,
         seconds: Number(values.seconds),
-        act: k === Math.max(...ks),
+        act: k === Math.max(...ks) && !values["no-act"],
         startAt,
+        algo,
       });
       const act = r.actStepsPerSecond === null
         ? ""

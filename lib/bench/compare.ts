@@ -606,6 +606,28 @@ export function panelSeconds(
   return (budget.runs * perRun) / cores;
 }
 
+/**
+ * {@link panelSeconds} with each algorithm's own training rate: the budget's runs split evenly
+ * over the algorithms (acting costs the same for all: the GRU and the Q head).
+ *
+ * @example
+ * ```ts
+ * import { figureBudget, panelSecondsByAlgorithm } from "./compare.ts";
+ * // 50 runs at 15,600 and 50 at 7,800 trained steps/s, acting 19,500/s, one machine-wide rate
+ * console.log(panelSecondsByAlgorithm(figureBudget(), [15_600, 7_800], 19_500, 1)); // 160000
+ * ```
+ */
+export function panelSecondsByAlgorithm(
+  budget: FigureBudget,
+  trainRates: readonly number[],
+  actPerSecond: number,
+  cores: number,
+): number {
+  if (trainRates.length === 0) throw new Error("panelSecondsByAlgorithm: no training rates");
+  const share = { ...budget, runs: budget.runs / trainRates.length };
+  return trainRates.reduce((s, r) => s + panelSeconds(share, r, actPerSecond, cores), 0);
+}
+
 /** Seconds as "12.3 h" / "4.5 d" / "37 min". */
 export function formatWallTime(seconds: number): string {
   const h = seconds / 3600;
@@ -644,8 +666,21 @@ export function formatFigureEstimate(
       "one core measured, times the cores",
     ];
   if (train?.status === "ok" && act?.status === "ok") {
-    const s = panelSeconds(b, train.value.envStepsPerSecond, act.value.envStepsPerSecond, scale);
-    lines.push(`- ours (${ours.backend}, K=20 batched runs, ${how}): ${formatWallTime(s)}`);
+    const actRate = act.value.envStepsPerSecond;
+    const s = panelSeconds(b, train.value.envStepsPerSecond, actRate, scale);
+    const each = ALGO_IDS.map((a) => (a === "adqn" ? train : ours.cells[`runs-20-2p:${a}`]));
+    if (scale === 1 && each.every((c) => c?.status === "ok")) {
+      const rates = each.map((c) => (c as { value: Measurement }).value.envStepsPerSecond);
+      const sa = panelSecondsByAlgorithm(b, rates, actRate, 1);
+      const list = ALGO_IDS.map((a, i) => `${a} ${formatRate(rates[i])}`).join(", ");
+      lines.push(
+        `- ours (${ours.backend}, K=20 batched runs, ${how}, each algorithm at its own measured ` +
+          `training rate: ${list} trained env-steps/s): ${formatWallTime(sa)}`,
+        `- ours, with ADQN's rate for all five algorithms: ${formatWallTime(s)}`,
+      );
+    } else {
+      lines.push(`- ours (${ours.backend}, K=20 batched runs, ${how}): ${formatWallTime(s)}`);
+    }
   } else {
     lines.push(`- ours: needs the K=20 rows (${formatCell(train)} / ${formatCell(act)})`);
   }

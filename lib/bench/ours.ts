@@ -7,7 +7,7 @@
 import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
-import type { AlgoId } from "../train/agent.ts";
+import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { benchBatched } from "../train/batched_bench.ts";
 import {
   benchEpisode,
@@ -85,6 +85,10 @@ export interface ParallelOptions {
   backend?: BackendName;
   /** Script to run (default {@link BATCHED_BENCH_SCRIPT}; it must accept its flags). */
   script?: string;
+  /** Algorithm of every run (default adqn). */
+  algo?: AlgoId;
+  /** Also time acting (default true). */
+  act?: boolean;
 }
 
 /**
@@ -94,14 +98,15 @@ export interface ParallelOptions {
  */
 export async function measureParallel(
   options: ParallelOptions,
-): Promise<{ train: Measurement; actRunMajor: Measurement }> {
+): Promise<{ train: Measurement; actRunMajor: Measurement | null }> {
   const { processes, k, seconds } = options;
   if (!Number.isInteger(processes) || processes < 1 || !Number.isInteger(k) || k < 1) {
     throw new Error(
       `measureParallel: invalid processes ${processes} or k ${k}; expected integers ≥ 1`,
     );
   }
-  const startAt = Date.now() + 10_000; // after every process has loaded and warmed up
+  const startAt = Date.now() + 8_000; // after every process has loaded and warmed up (~3 s)
+  const act = options.act ?? true;
   const args = [
     "run",
     "-A",
@@ -114,6 +119,9 @@ export async function measureParallel(
     options.backend ?? "auto",
     "--start-at",
     String(startAt),
+    "--algo",
+    options.algo ?? "adqn",
+    ...(act ? [] : ["--no-act"]),
     "--json",
   ];
   const outs = await Promise.all(
@@ -133,7 +141,7 @@ export async function measureParallel(
       actRunMajorStepsPerSecond: number | null;
       iterations: { train: number };
     }[];
-    if (parsed.length !== 1 || parsed[0].actRunMajorStepsPerSecond === null) {
+    if (parsed.length !== 1 || (act && parsed[0].actRunMajorStepsPerSecond === null)) {
       throw new Error(`measureParallel: process ${i + 1} printed no acting measurement`);
     }
     return parsed[0];
@@ -144,11 +152,13 @@ export async function measureParallel(
       envStepsPerSecond: r.trainedStepsPerSecond,
       iterations: r.iterations.train,
     }))),
-    actRunMajor: sumMeasurements(rows.map((r) => ({
-      perSecond: r.actRunMajorStepsPerSecond! / k,
-      envStepsPerSecond: r.actRunMajorStepsPerSecond!,
-      iterations: 0,
-    }))),
+    actRunMajor: act
+      ? sumMeasurements(rows.map((r) => ({
+        perSecond: r.actRunMajorStepsPerSecond! / k,
+        envStepsPerSecond: r.actRunMajorStepsPerSecond!,
+        iterations: 0,
+      })))
+      : null,
   };
 }
 
@@ -246,10 +256,29 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
         backend: options.backend ?? "auto",
       });
       cells["runs-20-2p"] = ok(r.train);
-      cells["act-20-2p"] = ok(r.actRunMajor);
+      if (r.actRunMajor) cells["act-20-2p"] = ok(r.actRunMajor);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       cells["runs-20-2p"] = cells["act-20-2p"] = { status: "error", message };
+    }
+    // The other algorithms' training on both cores, for the Figure 1a estimate (acting is the
+    // same GRU + Q head for all five).
+    for (const algo of ALGO_IDS.filter((a) => a !== "adqn")) {
+      log(`ours runs-20-2p for ${algo}`);
+      try {
+        const r = await measureParallel({
+          processes,
+          k: 20 / processes,
+          seconds: options.seconds,
+          backend: options.backend ?? "auto",
+          algo,
+          act: false,
+        });
+        cells[`runs-20-2p:${algo}`] = ok(r.train);
+      } catch (e) {
+        const message = e instanceof Error ? e.message : String(e);
+        cells[`runs-20-2p:${algo}`] = { status: "error", message };
+      }
     }
   }
   return cells;

@@ -346,6 +346,14 @@ export class BatchedNetwork {
     const A = L.numActions, H = L.hidden, K3 = 3 * H;
     const gemm = gemmFor(tf.engine().backendName);
     const native = isBlasBackend(tf.engine().backendName);
+    // Scratch reused across steps: a typed array over 64 bytes has its own backing store, and
+    // allocating one costs about 1.5 µs, as much as the recurrent product itself.
+    const scratch = this.#actScratch ??= {
+      gi: new Float64Array(K3),
+      gi32: new Float32Array(K3),
+      gh: new Float32Array(K3),
+      head: [...L.config.headHidden, A].map((n) => new Float32Array(n)),
+    };
     return requests.map((req) => {
       const cache = caches[req.run];
       if (cache === undefined) throw new Error(`act: no weights cached for run ${req.run}`);
@@ -357,7 +365,7 @@ export class BatchedNetwork {
       }
       const aRaw = new Float32Array(A);
       if (req.prevAction >= 0) aRaw[req.prevAction] = 1;
-      const gi = new Float64Array(K3);
+      const gi = scratch.gi;
       gi.set(cache.fold.bi);
       const M = cache.fold.inputMap;
       let base = 0;
@@ -376,12 +384,12 @@ export class BatchedNetwork {
           base += enc.inputRowWidth(i);
         });
       }
-      const gi32 = new Float32Array(gi);
+      const gi32 = scratch.gi32;
+      gi32.set(gi); // rounds each sum to float32, as the single-run Float32Array.from(gi)
       const mul = (a: Float32Array, rows: number) => {
-        if (native) {
-          const out = new Float32Array(rows * K3);
-          gemm(false, false, rows, K3, H, 1, a, H, cache.wh, K3, 0, out, K3);
-          return out;
+        if (native) { // one row: the state of this single step
+          gemm(false, false, rows, K3, H, 1, a, H, cache.wh, K3, 0, scratch.gh, K3);
+          return scratch.gh;
         }
         return tf.tidy(() => {
           const y = tf.matMul(tf.tensor2d(a, [rows, H]), tf.tensor2d(cache.wh, [H, K3]));
@@ -391,9 +399,9 @@ export class BatchedNetwork {
       const h = new Float32Array(H);
       runForward(gi32, 1, 1, H, mul, cache.fold.bh, req.hidden, null, h);
       if (req.q === false) return { q: new Float32Array(0), hidden: h };
-      let y = h;
+      let y: Float32Array = h;
       cache.head.forEach((layer, i) => {
-        const out = new Float32Array(layer.outSize);
+        const out = scratch.head[i];
         if (native) { // the fused product of fast_backend: row bias first, sgemm with beta 1
           out.set(layer.b);
           gemm(
@@ -425,9 +433,11 @@ export class BatchedNetwork {
         }
         y = out;
       });
-      return { q: y, hidden: h };
+      return { q: y.slice(), hidden: h };
     });
   }
+
+  #actScratch?: { gi: Float64Array; gi32: Float32Array; gh: Float32Array; head: Float32Array[] };
 }
 
 /** Run k's slice of a stacked tensor, as a fresh array. */
@@ -495,7 +505,10 @@ function mlp(
 // ---------------------------------------------------------------------------------------------
 // The GRU recurrence over groups: lib/nn/gru.ts's host loops, run by run.
 
-/** rows × H host matrix times run k's recurrent weights (or their transpose). */
+/**
+ * rows × H host matrix times run k's recurrent weights (or their transpose). The result may be a
+ * buffer the next call overwrites: read it before multiplying again.
+ */
 type RowProduct = (a: Float32Array, rows: number) => Float32Array;
 
 /** Per-run products with the recurrent weights [K, H, 3H] for the current backend. */
@@ -520,13 +533,23 @@ class RecurrentProducts {
     return this.#wh.subarray(k * n, (k + 1) * n);
   }
 
+  /**
+   * A reusable output of `size` floats: each product's result is read before the next product
+   * (allocating a typed array costs as much as a small product).
+   */
+  #out(size: number): Float32Array {
+    if (this.#scratch.length !== size) this.#scratch = new Float32Array(size);
+    return this.#scratch;
+  }
+  #scratch = new Float32Array(0);
+
   /** a [rows, H] · wh_k [H, 3H] (the single-run `hostMatMul(h, rows, H, wh)`). */
   mul(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
     if (this.#native) {
       const w = this.#slice(k);
       return (a, rows) => {
-        const out = new Float32Array(rows * H3);
+        const out = this.#out(rows * H3);
         this.#gemm(false, false, rows, H3, H, 1, a, H, w, H3, 0, out, H3);
         return out;
       };
@@ -547,7 +570,7 @@ class RecurrentProducts {
       }
       const wT = this.#hostT[k]!;
       return (a, rows) => {
-        const out = new Float32Array(rows * H);
+        const out = this.#out(rows * H);
         this.#gemm(false, false, rows, H, H3, 1, a, H3, wT, H, 0, out, H);
         return out;
       };

@@ -16,6 +16,7 @@ import {
   mergeTorchRuns,
   type OursColumn,
   panelSeconds,
+  panelSecondsByAlgorithm,
   parseTorchOutput,
   ratio,
   runTorch,
@@ -430,14 +431,26 @@ Deno.test("`measureParallel()` runs the processes with one start time and sums t
     await Deno.writeTextFile(
       script,
       `const a = Deno.args; const at = (f: string) => a[a.indexOf(f) + 1];
-console.log(JSON.stringify([{ roundsPerSecond: 2, trainedStepsPerSecond: Number(at("--k")) * 100,
-  actRunMajorStepsPerSecond: 500, iterations: { train: 3 }, startAt: at("--start-at") }]));`,
+const perRun = at("--algo") === "dqn" ? 200 : 100;
+console.log(JSON.stringify([{ roundsPerSecond: 2, trainedStepsPerSecond: Number(at("--k")) * perRun,
+  actRunMajorStepsPerSecond: a.includes("--no-act") ? null : 500, iterations: { train: 3 } }]));`,
     );
     const before = Date.now();
     const r = await measureParallel({ processes: 2, k: 10, seconds: 0.1, script });
     assert.deepEqual(r.train, { perSecond: 4, envStepsPerSecond: 2000, iterations: 6 });
-    assert.equal(r.actRunMajor.envStepsPerSecond, 1000);
-    assert.equal(r.actRunMajor.perSecond, 100); // per environment: 500 / 10, twice
+    assert.equal(r.actRunMajor?.envStepsPerSecond, 1000);
+    assert.equal(r.actRunMajor?.perSecond, 100); // per environment: 500 / 10, twice
+    // --algo and --no-act reach the script; without acting there is no acting measurement.
+    const quiet = await measureParallel({
+      processes: 1,
+      k: 4,
+      seconds: 0.1,
+      script,
+      algo: "dqn",
+      act: false,
+    });
+    assert.equal(quiet.actRunMajor, null);
+    assert.equal(quiet.train.envStepsPerSecond, 800);
     await Deno.writeTextFile(script, `console.error("no BLAS here"); Deno.exit(3);`);
     await assert.rejects(
       () => measureParallel({ processes: 2, k: 10, seconds: 0.1, script }),
@@ -451,4 +464,17 @@ console.log(JSON.stringify([{ roundsPerSecond: 2, trainedStepsPerSecond: Number(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("`formatFigureEstimate()` uses each algorithm's own rate when all five were measured", () => {
+  const cells: Record<string, Cell> = { "runs-20-2p": ok(15_600), "act-20-2p": ok(19_500) };
+  for (const a of ["dqn", "adqn-vr", "adqn-state", "adqn-state-vr"]) {
+    cells[`runs-20-2p:${a}`] = ok(a === "dqn" ? 31_200 : 15_600);
+  }
+  // 80 runs × 1,100 s + 20 runs × (500 + 100) s = 100,000 s = 27.8 h; ADQN's rate for all: 30.6 h.
+  const text = formatFigureEstimate({ backend: "wasm-blas", cells }, []);
+  assert.match(text, /dqn 31,200, adqn 15,600, adqn-vr 15,600.*\): 27\.8 h/);
+  assert.match(text, /with ADQN's rate for all five algorithms: 30\.6 h/);
+  assert.equal(panelSecondsByAlgorithm(figureBudget(), [15_600, 31_200], 19_500, 1), 85_000);
+  assert.throws(() => panelSecondsByAlgorithm(figureBudget(), [], 1, 1), /no training rates/);
 });
