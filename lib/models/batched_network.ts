@@ -7,14 +7,22 @@
  *
  * Within its group, a run's rows are laid out exactly as the single-run network lays out its batch
  * (time-major, row t·B + b), and each computation is the single-run one: the same products per run
- * (on the BLAS backends the same `sgemm` calls), the same GRU arithmetic (a copy of lib/nn/gru.ts's
- * host loops, driven run by run), the same elementwise ops. Acting ({@link BatchedNetwork.actMany})
+ * (on the BLAS backends the same `sgemm` calls), the same GRU arithmetic (lib/nn/gru_host.ts's
+ * loops, which the single-run GRU also runs, driven run by run), the same elementwise ops. Acting ({@link BatchedNetwork.actMany})
  * steps any subset of the runs in one call, on host copies of the weights.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
+import { hostMatMul } from "../nn/gru.ts";
+import {
+  gruBackwardHost,
+  gruForwardHost,
+  newGruTrace,
+  type RowProduct,
+  subGruTrace,
+} from "../nn/gru_host.ts";
 import { scoped } from "../nn/scope.ts";
 import { makeRng, type Seed } from "../rng.ts";
 import type { FeatureEncoder } from "./encoders.ts";
@@ -397,7 +405,7 @@ export class BatchedNetwork {
         });
       };
       const h = new Float32Array(H);
-      runForward(gi32, 1, 1, H, mul, cache.fold.bh, req.hidden, null, h);
+      gruForwardHost(gi32, 1, 1, H, mul, cache.fold.bh, req.hidden, null, h);
       if (req.q === false) return { q: new Float32Array(0), hidden: h };
       let y: Float32Array = h;
       cache.head.forEach((layer, i) => {
@@ -503,13 +511,7 @@ function mlp(
 }
 
 // ---------------------------------------------------------------------------------------------
-// The GRU recurrence over groups: lib/nn/gru.ts's host loops, run by run.
-
-/**
- * rows × H host matrix times run k's recurrent weights (or their transpose). The result may be a
- * buffer the next call overwrites: read it before multiplying again.
- */
-type RowProduct = (a: Float32Array, rows: number) => Float32Array;
+// The GRU recurrence over groups: lib/nn/gru_host.ts's loops, run by run.
 
 /** Per-run products with the recurrent weights [K, H, 3H] for the current backend. */
 class RecurrentProducts {
@@ -591,132 +593,6 @@ class RecurrentProducts {
   }
 }
 
-function hostMatMul(a: Float32Array, rows: number, cols: number, w: tf.Tensor2D): Float32Array {
-  const at = tf.tensor2d(a, [rows, cols]);
-  const y = tf.matMul(at, w);
-  const out = y.dataSync() as Float32Array;
-  at.dispose();
-  y.dispose();
-  return out;
-}
-
-interface Trace {
-  r: Float32Array;
-  z: Float32Array;
-  n: Float32Array;
-  ghn: Float32Array;
-}
-
-function newTrace(size: number): Trace {
-  return {
-    r: new Float32Array(size),
-    z: new Float32Array(size),
-    n: new Float32Array(size),
-    ghn: new Float32Array(size),
-  };
-}
-
-function subTrace(t: Trace, from: number, to: number): Trace {
-  return {
-    r: t.r.subarray(from, to),
-    z: t.z.subarray(from, to),
-    n: t.n.subarray(from, to),
-    ghn: t.ghn.subarray(from, to),
-  };
-}
-
-/** lib/nn/gru.ts runForward, writing into `hs` [steps·batch·H]. */
-function runForward(
-  gi: Float32Array,
-  steps: number,
-  batch: number,
-  H: number,
-  mul: RowProduct,
-  bh: Float32Array,
-  h0: Float32Array | null,
-  trace: Trace | null,
-  hs: Float32Array,
-): void {
-  const BH = batch * H, H3 = 3 * H;
-  let hPrev: Float32Array | null = h0;
-  for (let t = 0; t < steps; t++) {
-    const gh = hPrev === null ? null : mul(hPrev, batch);
-    for (let b = 0; b < batch; b++) {
-      const row = t * batch + b;
-      const giOff = row * H3, ghOff = b * H3, hOff = row * H, pOff = b * H;
-      for (let j = 0; j < H; j++) {
-        const ghr = (gh === null ? 0 : gh[ghOff + j]) + bh[j];
-        const ghz = (gh === null ? 0 : gh[ghOff + H + j]) + bh[H + j];
-        const ghn = (gh === null ? 0 : gh[ghOff + 2 * H + j]) + bh[2 * H + j];
-        const r = 1 / (1 + Math.exp(-(gi[giOff + j] + ghr)));
-        const z = 1 / (1 + Math.exp(-(gi[giOff + H + j] + ghz)));
-        const n = Math.tanh(gi[giOff + 2 * H + j] + r * ghn);
-        const hp = hPrev === null ? 0 : hPrev[pOff + j];
-        hs[hOff + j] = n + z * (hp - n);
-        if (trace !== null) {
-          trace.r[hOff + j] = r;
-          trace.z[hOff + j] = z;
-          trace.n[hOff + j] = n;
-          trace.ghn[hOff + j] = ghn;
-        }
-      }
-    }
-    hPrev = hs.subarray(t * BH, (t + 1) * BH);
-  }
-}
-
-/** lib/nn/gru.ts runBackward, writing into the given per-run views. */
-function runBackward(
-  dH: Float32Array,
-  steps: number,
-  batch: number,
-  H: number,
-  mulT: RowProduct,
-  hs: Float32Array,
-  trace: Trace,
-  out: { dGi: Float32Array; dGh: Float32Array; dbh: Float32Array; hPrev: Float32Array },
-): void {
-  const BH = batch * H, H3 = 3 * H;
-  const { dGi, dGh } = out;
-  const carry = new Float64Array(BH);
-  const { r: R, z: Z, n: N, ghn: GHN } = trace;
-  for (let t = steps - 1; t >= 0; t--) {
-    for (let b = 0; b < batch; b++) {
-      const row = t * batch + b;
-      const hOff = row * H, gOff = row * H3, cOff = b * H;
-      for (let j = 0; j < H; j++) {
-        const i = hOff + j;
-        const dh = dH[i] + carry[cOff + j];
-        const r = R[i], z = Z[i], n = N[i];
-        const hp = t === 0 ? 0 : hs[i - BH];
-        const dn = dh * (1 - z);
-        const dz = dh * (hp - n);
-        const dan = dn * (1 - n * n);
-        const dar = dan * GHN[i] * r * (1 - r);
-        const daz = dz * z * (1 - z);
-        dGi[gOff + j] = dar;
-        dGi[gOff + H + j] = daz;
-        dGi[gOff + 2 * H + j] = dan;
-        dGh[gOff + j] = dar;
-        dGh[gOff + H + j] = daz;
-        dGh[gOff + 2 * H + j] = dan * r;
-        carry[cOff + j] = dh * z;
-      }
-    }
-    if (t > 0) {
-      const back = mulT(dGh.subarray(t * batch * H3, (t + 1) * batch * H3), batch);
-      for (let k = 0; k < BH; k++) carry[k] += back[k];
-    }
-  }
-  const dbhAcc = new Float64Array(H3);
-  for (let row = 0; row < steps * batch; row++) {
-    const off = row * H3;
-    for (let k = 0; k < H3; k++) dbhAcc[k] += dGh[off + k];
-  }
-  out.dbh.set(dbhAcc);
-  out.hPrev.set(hs.subarray(0, (steps - 1) * BH), BH);
-}
-
 /**
  * The GRU recurrence of every group given its input projections `gi` [R, 3H], differentiable in
  * `gi`, `wh` [K, H, 3H] and `bh` [K, 3H]; zero initial state; run k has `steps[k]` steps of `batch`
@@ -738,12 +614,12 @@ export function groupedGruRecurrence(
     const giv = (giT as tf.Tensor).dataSync() as Float32Array;
     const bhv = (bhT as tf.Tensor).dataSync() as Float32Array;
     const hs = new Float32Array(R * H);
-    const trace = newTrace(R * H);
+    const trace = newGruTrace(R * H);
     try {
       for (let k = 0; k < K; k++) {
         const o = groups.offsets[k], rows = groups.offsets[k + 1] - o;
         if (rows === 0) continue;
-        runForward(
+        gruForwardHost(
           giv.subarray(o * H3, (o + rows) * H3),
           steps[k],
           batch,
@@ -751,7 +627,7 @@ export function groupedGruRecurrence(
           products.mul(k),
           bhv.subarray(k * H3, (k + 1) * H3),
           null,
-          subTrace(trace, o * H, (o + rows) * H),
+          subGruTrace(trace, o * H, (o + rows) * H),
           hs.subarray(o * H, (o + rows) * H),
         );
       }
@@ -768,14 +644,14 @@ export function groupedGruRecurrence(
           for (let k = 0; k < K; k++) {
             const o = groups.offsets[k], rows = groups.offsets[k + 1] - o;
             if (rows === 0) continue;
-            runBackward(
+            gruBackwardHost(
               dyv.subarray(o * H, (o + rows) * H),
               steps[k],
               batch,
               H,
               products.mulT(k),
               hs.subarray(o * H, (o + rows) * H),
-              subTrace(trace, o * H, (o + rows) * H),
+              subGruTrace(trace, o * H, (o + rows) * H),
               {
                 dGi: dGi.subarray(o * H3, (o + rows) * H3),
                 dGh: dGh.subarray(o * H3, (o + rows) * H3),
@@ -814,7 +690,7 @@ export function groupedGruNoGrad(
     for (let k = 0; k < K; k++) {
       const rows = steps[k] * batch;
       if (rows === 0) continue;
-      runForward(
+      gruForwardHost(
         giv.subarray(o * H3, (o + rows) * H3),
         steps[k],
         batch,

@@ -26,6 +26,14 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { dense } from "./dense.ts";
+import {
+  gruBackwardHost,
+  type GruBackwardOutputs,
+  gruForwardHost,
+  type GruTrace,
+  newGruTrace,
+  type RowProduct,
+} from "./gru_host.ts";
 
 /** The weights of one GRU layer (see the module doc for the layout). */
 export interface GruWeights {
@@ -100,7 +108,7 @@ export function gruRecurrence(
   const H = checkRecurrence(gi, wh, bh, steps, batch);
   const op = tf.customGrad((giT, whT, bhT, save) => {
     (save as tf.GradSaveFunc)([whT as tf.Tensor]); // intermediates are disposed before backprop
-    const trace = newTrace(steps * batch * H);
+    const trace = newGruTrace(steps * batch * H);
     const hs = runForward(
       (giT as tf.Tensor).dataSync() as Float32Array,
       steps,
@@ -211,28 +219,27 @@ export function gruSequenceReference(
 }
 
 // ---------------------------------------------------------------------------------------------
-// Host-side kernels.
+// Host-side kernels: ./gru_host.ts's loops with products on the backend.
 
-/** Per-step gate values kept for the backward pass, each [steps·batch·H]. */
-interface Trace {
-  r: Float32Array;
-  z: Float32Array;
-  n: Float32Array;
-  /** W_hn h + b_hn. */
-  ghn: Float32Array;
-}
-
-function newTrace(size: number): Trace {
-  return {
-    r: new Float32Array(size),
-    z: new Float32Array(size),
-    n: new Float32Array(size),
-    ghn: new Float32Array(size),
-  };
-}
-
-/** rows × cols host matrix times a backend matrix, read back. */
-function hostMatMul(a: Float32Array, rows: number, cols: number, w: tf.Tensor2D): Float32Array {
+/**
+ * A rows × cols host matrix times a backend matrix, read back (the per-step product of the GRU
+ * recurrence on backends without a native BLAS).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { hostMatMul } from "./gru.ts";
+ * await tf.setBackend("cpu");
+ * const w = tf.tensor2d([[1, 2], [3, 4]]);
+ * console.log(Array.from(hostMatMul(Float32Array.of(1, 1), 1, 2, w))); // [4, 6]
+ * ```
+ */
+export function hostMatMul(
+  a: Float32Array,
+  rows: number,
+  cols: number,
+  w: tf.Tensor2D,
+): Float32Array {
   const at = tf.tensor2d(a, [rows, cols]);
   const y = tf.matMul(at, w);
   const out = y.dataSync() as Float32Array;
@@ -249,36 +256,11 @@ function runForward(
   wh: tf.Tensor2D,
   bh: Float32Array,
   h0: Float32Array | null,
-  trace: Trace | null,
+  trace: GruTrace | null,
 ): Float32Array {
-  const BH = batch * H, H3 = 3 * H;
-  const hs = new Float32Array(steps * BH);
-  let hPrev: Float32Array | null = h0; // null = zeros
-  for (let t = 0; t < steps; t++) {
-    // gh = h_{t-1} · wh (without bias); skipped while the state is exactly zero.
-    const gh = hPrev === null ? null : hostMatMul(hPrev, batch, H, wh);
-    for (let b = 0; b < batch; b++) {
-      const row = t * batch + b;
-      const giOff = row * H3, ghOff = b * H3, hOff = row * H, pOff = b * H;
-      for (let j = 0; j < H; j++) {
-        const ghr = (gh === null ? 0 : gh[ghOff + j]) + bh[j];
-        const ghz = (gh === null ? 0 : gh[ghOff + H + j]) + bh[H + j];
-        const ghn = (gh === null ? 0 : gh[ghOff + 2 * H + j]) + bh[2 * H + j];
-        const r = 1 / (1 + Math.exp(-(gi[giOff + j] + ghr)));
-        const z = 1 / (1 + Math.exp(-(gi[giOff + H + j] + ghz)));
-        const n = Math.tanh(gi[giOff + 2 * H + j] + r * ghn);
-        const hp = hPrev === null ? 0 : hPrev[pOff + j];
-        hs[hOff + j] = n + z * (hp - n);
-        if (trace !== null) {
-          trace.r[hOff + j] = r;
-          trace.z[hOff + j] = z;
-          trace.n[hOff + j] = n;
-          trace.ghn[hOff + j] = ghn;
-        }
-      }
-    }
-    hPrev = hs.subarray(t * BH, (t + 1) * BH);
-  }
+  const hs = new Float32Array(steps * batch * H);
+  const mul: RowProduct = (a, rows) => hostMatMul(a, rows, H, wh);
+  gruForwardHost(gi, steps, batch, H, mul, bh, h0, trace, hs);
   return hs;
 }
 
@@ -289,51 +271,22 @@ function runBackward(
   H: number,
   wh: tf.Tensor2D,
   hs: Float32Array,
-  trace: Trace,
-): { dGi: Float32Array; dGh: Float32Array; dbh: Float32Array; hPrev: Float32Array } {
-  const BH = batch * H, H3 = 3 * H;
-  const dGi = new Float32Array(steps * batch * H3);
-  const dGh = new Float32Array(steps * batch * H3);
-  const carry = new Float64Array(BH); // ∂L/∂h_t arriving from step t+1
+  trace: GruTrace,
+): GruBackwardOutputs {
+  const rows = steps * batch;
+  const out: GruBackwardOutputs = {
+    dGi: new Float32Array(rows * 3 * H),
+    dGh: new Float32Array(rows * 3 * H),
+    dbh: new Float32Array(3 * H),
+    hPrev: new Float32Array(rows * H),
+  };
   const whT = tf.transpose(wh);
-  const { r: R, z: Z, n: N, ghn: GHN } = trace;
-  for (let t = steps - 1; t >= 0; t--) {
-    for (let b = 0; b < batch; b++) {
-      const row = t * batch + b;
-      const hOff = row * H, gOff = row * H3, cOff = b * H;
-      for (let j = 0; j < H; j++) {
-        const i = hOff + j;
-        const dh = dH[i] + carry[cOff + j];
-        const r = R[i], z = Z[i], n = N[i];
-        const hp = t === 0 ? 0 : hs[i - BH];
-        const dn = dh * (1 - z);
-        const dz = dh * (hp - n);
-        const dan = dn * (1 - n * n);
-        const dar = dan * GHN[i] * r * (1 - r);
-        const daz = dz * z * (1 - z);
-        dGi[gOff + j] = dar;
-        dGi[gOff + H + j] = daz;
-        dGi[gOff + 2 * H + j] = dan;
-        dGh[gOff + j] = dar;
-        dGh[gOff + H + j] = daz;
-        dGh[gOff + 2 * H + j] = dan * r;
-        carry[cOff + j] = dh * z;
-      }
-    }
-    if (t > 0) {
-      const back = hostMatMul(dGh.subarray(t * batch * H3, (t + 1) * batch * H3), batch, H3, whT);
-      for (let k = 0; k < BH; k++) carry[k] += back[k];
-    }
+  try {
+    gruBackwardHost(dH, steps, batch, H, (a, n) => hostMatMul(a, n, 3 * H, whT), hs, trace, out);
+  } finally {
+    whT.dispose();
   }
-  whT.dispose();
-  const dbhAcc = new Float64Array(H3);
-  for (let row = 0; row < steps * batch; row++) {
-    const off = row * H3;
-    for (let k = 0; k < H3; k++) dbhAcc[k] += dGh[off + k];
-  }
-  const hPrev = new Float32Array(steps * BH);
-  hPrev.set(hs.subarray(0, (steps - 1) * BH), BH);
-  return { dGi, dGh, dbh: Float32Array.from(dbhAcc), hPrev };
+  return out;
 }
 
 function checkShapes(w: GruWeights, inputSize: number): number {

@@ -9,5 +9,6 @@ export * from "./backend.ts";
 export * from "./dense.ts";
 export * from "./embedding.ts";
 export * from "./gru.ts";
+export * from "./gru_host.ts";
 export * from "./init.ts";
 export * from "./scope.ts";
