@@ -5,7 +5,7 @@
  * - `deno bench -A bench/batched_bench.ts`: K = 1, 8, 20 training rounds and K = 20 acting steps on
  *   the `auto` backend (`wasm-blas` when OpenBLAS loads);
  * - `deno run -A bench/batched_bench.ts [--backends auto,wasm] [--k 1,8,20] [--seconds 5]
- *   [--algo adqn] [--no-act] [--start-at MS] [--json]`: a table of
+ *   [--algo adqn] [--steps 100] [--no-act] [--start-at MS] [--json]`: a table of
  *   aggregate trained env-steps/s and acting env-steps/s, with the issue's targets (≥ 7,080 trained
  *   steps/s: 3× PyTorch's single run; ≥ 30,740 acting steps/s: 10× PyTorch's single environment).
  *
@@ -32,8 +32,14 @@ if (import.meta.main) {
       "start-at": { type: "string" },
       algo: { type: "string", default: "adqn" },
       "no-act": { type: "boolean", default: false },
+      steps: { type: "string", default: "100" },
     },
   });
+  const steps = Number(values.steps);
+  if (!Number.isInteger(steps) || steps < 1) {
+    console.error(`invalid --steps ${values.steps}; expected a positive integer`);
+    Deno.exit(2);
+  }
   const algo = values.algo as AlgoId;
   if (!(ALGO_IDS as readonly string[]).includes(algo)) {
     console.error(`invalid --algo ${values.algo}; expected one of ${ALGO_IDS.join(", ")}`);
@@ -57,6 +63,7 @@ if (import.meta.main) {
         act: k === Math.max(...ks) && !values["no-act"],
         startAt,
         algo,
+        steps,
       });
       const act = r.actStepsPerSecond === null
         ? ""

@@ -511,8 +511,9 @@ Trains every run of the panels (5 algorithms × seeds) in parallel worker proces
 core), resumable after a kill at any moment (rerun the same command), then writes
 <out>/figure<id>-<preset>.{json,html,png} and prints final returns (mean ± standard error).
 Each worker trains the seeds of one panel and algorithm together as one batched computation
-(--batch auto: up to 20 runs when the native-BLAS backend loads, else 1; --batch 1: one run at a
-time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loads, else wasm.
+(--batch auto: when the native-BLAS backend loads, batches of up to 20 runs sized so that the
+workers finish together, e.g. 10 for 5 algorithms × 20 seeds on 2 workers, else 1; --batch 1: one
+run at a time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loads, else wasm.
 --set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
 than the preset's, and their figure files get a suffix naming the overrides.
 Presets: ${

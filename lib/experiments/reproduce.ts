@@ -3,7 +3,8 @@
  * database, train them in parallel worker processes that claim runs through leases, show one
  * combined progress view, then write the figures and a table of final returns. Each worker trains
  * the seeds of one (panel, algorithm) together as one batched computation (`batch`, default `auto`:
- * up to 20 runs on the native-BLAS backend; `batch: 1` trains one run at a time).
+ * on the native-BLAS backend, batches of up to 20 runs sized so that the workers finish together
+ * (`balancedBatchSize`); `batch: 1` trains one run at a time).
  *
  * Resumable after a kill at any moment: finished runs are never redone, interrupted ones resume
  * from their checkpoints, runs of a killed worker are taken over (their lease's process is dead),
@@ -43,7 +44,7 @@ import {
   RateMeter,
 } from "./progress.ts";
 import type { TrainerBackend } from "./runner.ts";
-import type { WorkerEvent } from "./workers.ts";
+import { balancedBatchSize, type WorkerEvent } from "./workers.ts";
 
 /** How to start a worker process: a command and its arguments. */
 export type WorkerCommand = (workerArgs: string[]) => { command: string; args: string[] };
@@ -264,6 +265,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     options.signal?.addEventListener("abort", stopAll);
     const timer = setInterval(() => render(), 250);
 
+    let autoBatch: number | undefined;
     const spawn = (index: number): WorkerSlot => {
       const args = [
         "--db",
@@ -280,6 +282,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         String(Deno.pid),
         "--batch",
         String(options.batch ?? "auto"),
+        ...(autoBatch === undefined ? [] : ["--auto-batch", String(autoBatch)]),
         ...(options.keepCheckpoints ? ["--keep-checkpoints"] : []),
       ];
       const { command, args: full } = workerCommand(args);
@@ -363,6 +366,14 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       waitingNote = "";
       const before = JSON.stringify(db.statusCounts(ids));
       const k = Math.max(1, Math.min(options.workers, claimable.length));
+      // `auto`: batches sized so that the workers finish together (see balancedBatchSize).
+      if ((options.batch ?? "auto") === "auto") {
+        const perConfig = new Map<string, number>();
+        for (const r of db.listRuns({ ids: claimable })) {
+          perConfig.set(r.hash, (perConfig.get(r.hash) ?? 0) + 1);
+        }
+        autoBatch = balancedBatchSize([...perConfig.values()], k);
+      }
       for (let i = 1; i <= k; i++) slots.push(spawn(i));
       render(true);
       const statuses = await Promise.all(slots.map((s) => s.done));

@@ -130,8 +130,63 @@ function finiteOrNull(x: number): number | null {
   return Number.isFinite(x) ? x : null;
 }
 
-/** Default batch size of `--batch auto` on a native-BLAS backend: one panel's 20 seeds. */
+/** Largest batch of `--batch auto` on a native-BLAS backend: one panel's 20 seeds. */
 export const AUTO_BATCH = 20;
+
+/**
+ * The fixed cost of one batch, in runs' worth of work: a batch of k runs costs about k + 0.25 runs
+ * (K = 1 trains 1.24× slower per run than K = 20 in bench/batched_bench.ts on the Heaven-Hell-3
+ * model).
+ */
+export const BATCH_OVERHEAD_RUNS = 0.25;
+
+/**
+ * The batch size that should finish soonest: `groups` holds the number of runs still to train of
+ * each configuration (only runs of one configuration batch together), `workers` the worker
+ * processes. Workers take batches of `k` runs (the last of a configuration smaller) as they free
+ * up; the finish time is modelled by the longest-processing-time-first schedule with each batch of
+ * c runs costing c + {@link BATCH_OVERHEAD_RUNS}, and the largest k among the fastest wins.
+ *
+ * Why: 5 configurations of 20 runs on 2 workers take 3 rounds in batches of 20, the last with one
+ * worker idle; in batches of 10 they take 5 full rounds, 16% sooner.
+ *
+ * @example
+ * ```ts
+ * import { balancedBatchSize } from "./workers.ts";
+ * console.log(balancedBatchSize([20, 20, 20, 20, 20], 2)); // 10
+ * console.log(balancedBatchSize([20, 20], 2)); // 20
+ * ```
+ */
+export function balancedBatchSize(
+  groups: readonly number[],
+  workers: number,
+  max: number = AUTO_BATCH,
+): number {
+  if (!Number.isInteger(workers) || workers < 1 || !Number.isInteger(max) || max < 1) {
+    throw new Error(`balancedBatchSize: invalid workers ${workers} or max ${max}`);
+  }
+  const largest = Math.max(0, ...groups);
+  let best = Math.max(1, Math.min(max, largest)), bestTime = Infinity;
+  for (let k = best; k >= 1; k--) {
+    const batches: number[] = [];
+    for (const g of groups) {
+      for (let left = g; left > 0; left -= k) batches.push(Math.min(k, left));
+    }
+    batches.sort((a, b) => b - a);
+    const loads = new Array<number>(workers).fill(0);
+    for (const c of batches) {
+      let i = 0;
+      for (let w = 1; w < workers; w++) if (loads[w] < loads[i]) i = w;
+      loads[i] += c + BATCH_OVERHEAD_RUNS;
+    }
+    const time = Math.max(...loads);
+    if (time < bestTime - 1e-9) {
+      best = k;
+      bestTime = time;
+    }
+  }
+  return best;
+}
 
 /**
  * Bytes one run's replay buffer can reach: min(capacity, totalSteps) steps plus one episode, each
@@ -242,7 +297,9 @@ export async function runWorker(
         });
       },
     };
-    const outcomes: RunOutcome[] = runs.length === 1
+    // With batching on, a lone run still goes through the batched trainer (as K = 1): on the
+    // native-BLAS backends it is faster than the single-run trainer, with the same numbers.
+    const outcomes: RunOutcome[] = batch === 1
       ? [await executeRun(db, first, { ...common, trainer })]
       : await executeBatch(db, runs, { ...common, batchTrainer });
     for (const outcome of outcomes) {
@@ -262,13 +319,14 @@ export async function runWorker(
 }
 
 /**
- * The batch size of a worker: `auto` is {@link AUTO_BATCH} when the real trainer runs on a
- * native-BLAS backend (batching pays off there) and 1 otherwise (or with an injected trainer).
+ * The batch size of a worker: `auto` is `--auto-batch` (default {@link AUTO_BATCH}) when the real
+ * trainer runs on a native-BLAS backend (batching pays off there) and 1 otherwise (or with an
+ * injected trainer).
  */
 async function resolveBatch(parsed: WorkerArgs, injected: boolean): Promise<number> {
   if (parsed.batch !== "auto") return parsed.batch;
   if (injected) return 1;
-  return isNativeBackend(await ensureBackend(parsed.backend)) ? AUTO_BATCH : 1;
+  return isNativeBackend(await ensureBackend(parsed.backend)) ? parsed.autoBatch ?? AUTO_BATCH : 1;
 }
 
 /** Parsed command line of a worker process. */
@@ -285,6 +343,8 @@ export interface WorkerArgs {
   backend: TrainerBackend;
   /** Most runs trained together, or "auto" ({@link AUTO_BATCH} on a native-BLAS backend, else 1). */
   batch: number | "auto";
+  /** The size `auto` means on a native-BLAS backend (default {@link AUTO_BATCH}). */
+  autoBatch?: number;
   /** Keep checkpoints of finished runs. */
   keepCheckpoints: boolean;
   /** Parent pid to watch (stop when it is gone). */
@@ -306,6 +366,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
       "keep-checkpoints": { type: "boolean" },
       "parent-pid": { type: "string" },
       "batch": { type: "string" },
+      "auto-batch": { type: "string" },
     },
   });
   if (positionals.length) throw new Error(`unexpected argument "${positionals[0]}"`);
@@ -330,6 +391,10 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
   if (batchText !== "auto" && !(Number.isSafeInteger(batchNumber) && batchNumber >= 1)) {
     throw new Error(`invalid --batch "${batchText}"; expected a positive integer or auto`);
   }
+  const autoBatch = values["auto-batch"] === undefined ? undefined : Number(values["auto-batch"]);
+  if (autoBatch !== undefined && !(Number.isSafeInteger(autoBatch) && autoBatch >= 1)) {
+    throw new Error(`invalid --auto-batch "${values["auto-batch"]}"; expected a positive integer`);
+  }
   const parent = values["parent-pid"] === undefined ? undefined : Number(values["parent-pid"]);
   if (parent !== undefined && !Number.isSafeInteger(parent)) {
     throw new Error(`invalid --parent-pid "${values["parent-pid"]}"`);
@@ -343,6 +408,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     keepCheckpoints: values["keep-checkpoints"] ?? false,
     parentPid: parent,
     batch: batchText === "auto" ? "auto" : batchNumber,
+    ...(autoBatch === undefined ? {} : { autoBatch }),
   };
 }
 

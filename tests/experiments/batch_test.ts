@@ -14,7 +14,13 @@ import {
   runOne,
   sequentialBatchTrainer,
 } from "../../lib/experiments/runner.ts";
-import { batchLimitForMemory, replayBytes, runWorker } from "../../lib/experiments/workers.ts";
+import {
+  balancedBatchSize,
+  batchLimitForMemory,
+  parseWorkerArgs,
+  replayBytes,
+  runWorker,
+} from "../../lib/experiments/workers.ts";
 import { reproduce } from "../../lib/experiments/reproduce.ts";
 import { ProgressView } from "../../lib/experiments/progress.ts";
 import { fakeTrainer, fakeWorkerCommand, withoutWall } from "./fake_trainer.ts";
@@ -98,8 +104,9 @@ Deno.test("`runWorker()` caps a batch by the memory its replay buffers need", as
     checkpointDir: ckpt,
   });
   assert.equal(summary.finished, 3);
-  // Two runs together, then the third alone (the single-run trainer: no batch call).
-  assert.deepEqual(calls, [["adqn/0", "adqn/1"]]);
+  // Two runs together, then the third alone, still through the batched trainer (batching is on:
+  // on the native-BLAS backends K = 1 batched is faster than the single-run trainer).
+  assert.deepEqual(calls, [["adqn/0", "adqn/1"], ["adqn/2"]]);
   db.close();
 });
 
@@ -236,4 +243,33 @@ Deno.test("`reproduce()` with batches trains every run of the panel once", async
   assert.equal(r.counts.finished, 10);
   assert.ok(r.runs.every((run) => run.attempts === 1), "no run trained twice");
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("`balancedBatchSize()` sizes batches so that the workers finish together", () => {
+  // 5 configurations × 20 seeds on 2 workers: batches of 20 take 3 rounds (20.25 × 3 = 60.75
+  // runs' time on the busier worker); batches of 10 take 5 full rounds (10.25 × 5 = 51.25).
+  assert.equal(balancedBatchSize([20, 20, 20, 20, 20], 2), 10);
+  // Two configurations on two workers: one batch each (20.25 against 2 × 10.25 = 20.5).
+  assert.equal(balancedBatchSize([20, 20], 2), 20);
+  // The quick preset's 5 × 2 seeds: 3 batches of 2 on one worker (6.75) against 5 single runs
+  // (5 × 1.25 = 6.25).
+  assert.equal(balancedBatchSize([2, 2, 2, 2, 2], 2), 1);
+  // One worker: the largest batch always (fewest fixed costs).
+  assert.equal(balancedBatchSize([20, 20, 20], 1), 20);
+  // Never above the cap or the largest group; nothing left: 1.
+  assert.equal(balancedBatchSize([50], 1, 20), 20);
+  assert.equal(balancedBatchSize([3], 1), 3);
+  assert.equal(balancedBatchSize([], 2), 1);
+  assert.throws(() => balancedBatchSize([20], 0), /invalid workers 0/);
+});
+
+Deno.test("`parseWorkerArgs()` reads --auto-batch and names a bad value", () => {
+  assert.equal(parseWorkerArgs(["--db", "x.sqlite", "--batch", "auto"]).autoBatch, undefined);
+  const a = parseWorkerArgs(["--db", "x.sqlite", "--batch", "auto", "--auto-batch", "10"]);
+  assert.equal(a.batch, "auto");
+  assert.equal(a.autoBatch, 10);
+  assert.throws(
+    () => parseWorkerArgs(["--db", "x.sqlite", "--auto-batch", "0"]),
+    /invalid --auto-batch "0"; expected a positive integer/,
+  );
 });
