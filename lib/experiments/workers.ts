@@ -141,11 +141,20 @@ export const AUTO_BATCH = 20;
 export const BATCH_OVERHEAD_RUNS = 0.25;
 
 /**
+ * {@link balancedBatchSize} never splits a configuration's runs into batches smaller than this (or
+ * than the configuration): small models gain much more from batching than
+ * {@link BATCH_OVERHEAD_RUNS} says (the quick preset's panel 1c took 3 min 24 s in batches of 2 and
+ * 4 min 17 s one run at a time, a fixed cost of about 2 runs per batch).
+ */
+export const MIN_AUTO_BATCH = 8;
+
+/**
  * The batch size that should finish soonest: `groups` holds the number of runs still to train of
  * each configuration (only runs of one configuration batch together), `workers` the worker
  * processes. Workers take batches of `k` runs (the last of a configuration smaller) as they free
  * up; the finish time is modelled by the longest-processing-time-first schedule with each batch of
- * c runs costing c + {@link BATCH_OVERHEAD_RUNS}, and the largest k among the fastest wins.
+ * c runs costing c + {@link BATCH_OVERHEAD_RUNS}, and the largest k among the fastest wins; k is
+ * at least {@link MIN_AUTO_BATCH} (or the largest group, when smaller).
  *
  * Why: 5 configurations of 20 runs on 2 workers take 3 rounds in batches of 20, the last with one
  * worker idle; in batches of 10 they take 5 full rounds, 16% sooner.
@@ -167,7 +176,7 @@ export function balancedBatchSize(
   }
   const largest = Math.max(0, ...groups);
   let best = Math.max(1, Math.min(max, largest)), bestTime = Infinity;
-  for (let k = best; k >= 1; k--) {
+  for (let k = best; k >= Math.min(best, MIN_AUTO_BATCH); k--) {
     const batches: number[] = [];
     for (const g of groups) {
       for (let left = g; left > 0; left -= k) batches.push(Math.min(k, left));

@@ -251,14 +251,17 @@ Deno.test("`balancedBatchSize()` sizes batches so that the workers finish togeth
   assert.equal(balancedBatchSize([20, 20, 20, 20, 20], 2), 10);
   // Two configurations on two workers: one batch each (20.25 against 2 × 10.25 = 20.5).
   assert.equal(balancedBatchSize([20, 20], 2), 20);
-  // The quick preset's 5 × 2 seeds: 3 batches of 2 on one worker (6.75) against 5 single runs
-  // (5 × 1.25 = 6.25).
-  assert.equal(balancedBatchSize([2, 2, 2, 2, 2], 2), 1);
+  // The quick preset's 5 × 2 seeds: never split below 8 (or the group): batches of 2.
+  assert.equal(balancedBatchSize([2, 2, 2, 2, 2], 2), 2);
+  // 5 × 12 seeds on 2 workers, longest batch first to the less loaded worker: k = 12 → 36.75;
+  // 11 (11 + 1) → 33.75; 10 (10 + 2) → 31.75; 9 (9 + 3) → 31; 8 (8 + 4) → 33.25.
+  assert.equal(balancedBatchSize([12, 12, 12, 12, 12], 2), 9);
   // One worker: the largest batch always (fewest fixed costs).
   assert.equal(balancedBatchSize([20, 20, 20], 1), 20);
   // Never above the cap or the largest group; nothing left: 1.
   assert.equal(balancedBatchSize([50], 1, 20), 20);
   assert.equal(balancedBatchSize([3], 1), 3);
+  assert.equal(balancedBatchSize([20, 20, 20, 20, 20], 2, 20), 10); // ≥ MIN_AUTO_BATCH
   assert.equal(balancedBatchSize([], 2), 1);
   assert.throws(() => balancedBatchSize([20], 0), /invalid workers 0/);
 });
