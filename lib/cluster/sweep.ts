@@ -53,7 +53,8 @@ export const SWEEP_USAGE =
     --no-auto-requeue      do not requeue a task that reaches its time limit
     --submit               also run sbatch and print the job id
   Sweep:
-    --batch-size N         runs per array task (default 1)
+    --batch-size N         runs per array task (default 1); seeds of one configuration in a task
+                           train together as one batch on a native-BLAS node
     --seeds N              seeds 0..N-1 (default: the preset's)
     --algos a,b            algorithms (default all five)
     --set key=value        training override for every run (repeatable), e.g. --set totalSteps=5000

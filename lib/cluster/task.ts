@@ -3,10 +3,12 @@
  *
  * Task i takes the runs of batch i, opens its own results database `db/task-<i>.sqlite` in the
  * sweep folder (written on node-local disk and published atomically after every metric point and
- * run outcome: see published_db.ts), and trains each run with `runOne` of
- * lib/experiments/runner.ts, which makes the task idempotent under the results database's key
- * (config hash, seed): a finished run is skipped, an interrupted one resumes from its checkpoint
- * (`checkpoints/<hash>-<seed>.ckpt`), a failed one is retried.
+ * run outcome: see published_db.ts), and trains its runs as lib/experiments/runner.ts does: runs
+ * of one configuration (consecutive seeds) together as one batched computation (`executeBatch`)
+ * when the backend is a native-BLAS one, else each alone (`runOne`). Either way the task is
+ * idempotent under the results database's key (config hash, seed): a finished run is skipped, an
+ * interrupted one resumes from its checkpoint (`checkpoints/<hash>-<seed>.ckpt`), a failed one is
+ * retried.
  *
  * Only one process at a time may write a task's database: the task takes `db/task-<i>.lock`, naming its Slurm job; a lock
  * whose job is no longer running (or is this very job, after a requeue) is taken over, a live one
@@ -22,14 +24,20 @@
  * ```
  * @module
  */
-import { processAlive, processStartTime } from "../results/db.ts";
+import { processAlive, processStartTime, type RunRecord } from "../results/db.ts";
 import { checkpointPathFor } from "../experiments/grid.ts";
 import { PublishedDb } from "./published_db.ts";
 import {
+  type BatchTrainer,
+  claimOne,
   ensureBackend,
+  executeBatch,
+  isNativeBackend,
+  realBatchTrainer,
   realTrainer,
   runOne,
   type RunOutcome,
+  type RunProgress,
   type Trainer,
 } from "../experiments/runner.ts";
 import type { TrainConfig } from "../train/config.ts";
@@ -89,6 +97,12 @@ export interface RunTaskOptions {
   task: number;
   /** The trainer (default: the real one on the plan's backend). */
   trainer?: Trainer;
+  /**
+   * The batched trainer of runs that share their configuration (default: the real one when the
+   * plan's backend resolves to a native-BLAS one and no `trainer` is injected; else none: every run
+   * trains alone).
+   */
+  batchTrainer?: BatchTrainer;
   /** Abort: the current run checkpoints and the task stops. */
   signal?: AbortSignal;
   /** Slurm job id ("<array job>_<task>"); null outside Slurm (default from the environment). */
@@ -258,61 +272,96 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     // The task writes a node-local copy and publishes it to the shared folder (published_db.ts).
     const pdb = PublishedDb.open(taskDbPath(plan.dir, task), { localDir: options.localDir });
     const db = pdb.db;
+    // Seeds of one configuration train together as one batched computation where that pays off.
+    const batchTrainer = options.batchTrainer ??
+      (options.trainer === undefined && backendUsed !== undefined && isNativeBackend(backendUsed)
+        ? realBatchTrainer(backend)
+        : undefined);
+    const every = (options.progressSeconds ?? 60) * 1000;
+    const lastLine = new Map<number, number>();
+    const common = {
+      checkpointDir: paths.checkpointDir,
+      checkpointEverySteps: plan.options.checkpointEverySteps,
+      backend: backendUsed,
+      signal: options.signal,
+      // This task holds the only lock on its database: any other lease in it is stale.
+      leaseTimeoutMs: 0,
+      // Deleted below once the finished run is published, never before.
+      keepCheckpoint: true,
+      log: say,
+      // Every stored point is published before the trainer writes the checkpoint after it.
+      onMetric: () => pdb.publish(),
+      onProgress: (p: RunProgress) => {
+        const now = Date.now();
+        if (now - (lastLine.get(p.runId) ?? 0) < every) return;
+        lastLine.set(p.runId, now);
+        say(`${p.label}: step ${p.envStep}/${p.totalSteps}, ${p.episodes} episodes`);
+      },
+    };
+    const finish = (run: PlannedRun, outcome: RunOutcome) => {
+      pdb.publish();
+      if (outcome.status === "finished") {
+        const ckpt = checkpointPathFor(paths.checkpointDir, run.hash, run.seed);
+        try {
+          Deno.removeSync(ckpt);
+        } catch (e) {
+          if (!(e instanceof Deno.errors.NotFound)) throw e;
+        }
+      }
+      say(outcome.message);
+      record({
+        event: "run-end",
+        key: runKey(run),
+        runId: outcome.runId,
+        status: outcome.status,
+        mode: outcome.mode,
+        envSteps: outcome.result?.envSteps,
+        message: outcome.message,
+      });
+      outcomes.push({ run, outcome });
+      if (outcome.status === "interrupted") interrupted = true;
+    };
     try {
-      for (const run of runs) {
+      for (const group of sameConfigGroups(runs)) {
         if (options.signal?.aborted) {
           interrupted = true;
           break;
         }
-        const key = runKey(run);
-        record({ event: "run-begin", key });
-        let lastLine = 0;
-        const every = (options.progressSeconds ?? 60) * 1000;
-        const outcome = await runOne(db, run.config as unknown as TrainConfig, {
-          trainer,
-          checkpointDir: paths.checkpointDir,
-          checkpointEverySteps: plan.options.checkpointEverySteps,
-          label: run.label,
-          backend: backendUsed,
-          signal: options.signal,
-          // This task holds the only lock on its database: any other lease in it is stale.
-          leaseTimeoutMs: 0,
-          // Deleted below once the finished run is published, never before.
-          keepCheckpoint: true,
-          log: say,
-          // Every stored point is published before the trainer writes the checkpoint after it.
-          onMetric: () => pdb.publish(),
-          onProgress: (p) => {
-            const now = Date.now();
-            if (now - lastLine < every) return;
-            lastLine = now;
-            say(`${p.label}: step ${p.envStep}/${p.totalSteps}, ${p.episodes} episodes`);
-          },
-        });
-        pdb.publish();
-        if (outcome.status === "finished") {
-          const ckpt = checkpointPathFor(paths.checkpointDir, run.hash, run.seed);
-          try {
-            Deno.removeSync(ckpt);
-          } catch (e) {
-            if (!(e instanceof Deno.errors.NotFound)) throw e;
+        if (batchTrainer === undefined) {
+          for (const run of group) {
+            if (options.signal?.aborted) {
+              interrupted = true;
+              break;
+            }
+            record({ event: "run-begin", key: runKey(run) });
+            finish(
+              run,
+              await runOne(db, run.config as unknown as TrainConfig, {
+                ...common,
+                trainer,
+                label: run.label,
+              }),
+            );
+            if (interrupted) break;
           }
+        } else {
+          const claimed: { run: PlannedRun; record: RunRecord }[] = [];
+          for (const run of group) {
+            record({ event: "run-begin", key: runKey(run) });
+            const c = claimOne(db, run.config as unknown as TrainConfig, {
+              ...common,
+              label: run.label,
+            });
+            if ("outcome" in c) finish(run, c.outcome);
+            else claimed.push({ run, record: c.run });
+          }
+          const outs = await executeBatch(db, claimed.map((c) => c.record), {
+            ...common,
+            batchTrainer,
+          });
+          outs.forEach((o, i) => finish(claimed[i].run, o));
         }
-        say(outcome.message);
-        record({
-          event: "run-end",
-          key,
-          runId: outcome.runId,
-          status: outcome.status,
-          mode: outcome.mode,
-          envSteps: outcome.result?.envSteps,
-          message: outcome.message,
-        });
-        outcomes.push({ run, outcome });
-        if (outcome.status === "interrupted") {
-          interrupted = true;
-          break;
-        }
+        if (interrupted) break;
       }
     } finally {
       pdb.close();
@@ -347,4 +396,15 @@ export function recordTaskEvent(
     ...event,
   };
   Deno.writeTextFileSync(taskEventPath(dir, task), JSON.stringify(full) + "\n", { append: true });
+}
+
+/** Consecutive runs with the same configuration hash, in order (they may train as one batch). */
+export function sameConfigGroups(runs: readonly PlannedRun[]): PlannedRun[][] {
+  const out: PlannedRun[][] = [];
+  for (const r of runs) {
+    const last = out.at(-1);
+    if (last !== undefined && last[0].hash === r.hash) last.push(r);
+    else out.push([r]);
+  }
+  return out;
 }

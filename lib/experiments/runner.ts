@@ -617,15 +617,17 @@ function settle(
 }
 
 /**
- * Run one configuration: a no-op (status "skipped") when the database says it is finished, a resume
- * from its checkpoint when it was interrupted, a fresh start otherwise. A failed run is retried. A run
- * held by another live process is not touched (status "busy").
+ * Register `config` in the database and claim it for `options.owner` (default: this process), as
+ * {@link runOne} does before training: an outcome instead of a run when there is nothing to train
+ * (status "skipped": already finished; "busy": held by another live process). A failed run is
+ * claimed again (retried).
  */
-export async function runOne(
+export function claimOne(
   db: ResultsDb,
   config: TrainConfig,
-  options: RunOptions = {},
-): Promise<RunOutcome> {
+  options: Pick<RunOptions, "checkpointDir" | "label" | "owner" | "leaseTimeoutMs" | "backend"> =
+    {},
+): { run: RunRecord } | { outcome: RunOutcome } {
   const c = resolveTrainConfig(config);
   if (typeof c.seed !== "number" || !Number.isSafeInteger(c.seed)) {
     throw new Error(
@@ -644,10 +646,12 @@ export async function runOne(
   const label = runLabel(run);
   if (run.status === "finished") {
     return {
-      runId: run.id,
-      status: "skipped",
-      mode: "none",
-      message: `${label}: already finished (run ${run.id}, ended ${run.endedAt}); nothing to do`,
+      outcome: {
+        runId: run.id,
+        status: "skipped",
+        mode: "none",
+        message: `${label}: already finished (run ${run.id}, ended ${run.endedAt}); nothing to do`,
+      },
     };
   }
   const owner = options.owner ?? currentOwner();
@@ -664,11 +668,29 @@ export async function runOne(
     const why = db.claimBlocker(run.id, owner, timeout) ?? "it could not be claimed";
     const now = db.getRun(run.id);
     return {
-      runId: run.id,
-      status: now?.status === "finished" ? "skipped" : "busy",
-      mode: "none",
-      message: `${label}: ${why}`,
+      outcome: {
+        runId: run.id,
+        status: now?.status === "finished" ? "skipped" : "busy",
+        mode: "none",
+        message: `${label}: ${why}`,
+      },
     };
   }
-  return await executeRun(db, claimed, { ...options, owner });
+  return { run: claimed };
+}
+
+/**
+ * Run one configuration: a no-op (status "skipped") when the database says it is finished, a resume
+ * from its checkpoint when it was interrupted, a fresh start otherwise. A failed run is retried. A run
+ * held by another live process is not touched (status "busy").
+ */
+export async function runOne(
+  db: ResultsDb,
+  config: TrainConfig,
+  options: RunOptions = {},
+): Promise<RunOutcome> {
+  const owner = options.owner ?? currentOwner();
+  const claimed = claimOne(db, config, { ...options, owner });
+  if ("outcome" in claimed) return claimed.outcome;
+  return await executeRun(db, claimed.run, { ...options, owner });
 }

@@ -1,7 +1,16 @@
 import assert from "assert";
 import { makePlan, type SweepPlan, taskDbPath } from "../../lib/cluster/plan.ts";
-import { acquireTaskLock, readTaskEvents, runTask } from "../../lib/cluster/task.ts";
-import type { Trainer } from "../../lib/experiments/runner.ts";
+import {
+  acquireTaskLock,
+  readTaskEvents,
+  runTask,
+  sameConfigGroups,
+} from "../../lib/cluster/task.ts";
+import {
+  type BatchTrainer,
+  sequentialBatchTrainer,
+  type Trainer,
+} from "../../lib/experiments/runner.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
 import { configHash, resolveTrainConfig } from "../../lib/train/config.ts";
 import type { MetricPoint } from "../../lib/train/loop.ts";
@@ -256,5 +265,75 @@ Deno.test("`acquireTaskLock()` takes over locks of finished jobs, of its own job
     assert.equal(await acquireTaskLock(dir, 3, null, state), null);
     write({ job: null, host: "elsewhere", pid: 5, start: "", time: "t" });
     assert.match((await acquireTaskLock(dir, 3, null, state))!, /process 5 on elsewhere/);
+  });
+});
+
+Deno.test("`runTask()` trains the seeds of one configuration as one batch, and resumes a batch", async () => {
+  await withDir(async (dir) => {
+    // Task 0 holds seeds 0-2 of the dqn configuration, then seed 0 of another (adqn) one.
+    const dqn = planIn(dir, [0, 1, 2], 4);
+    const adqnConfig = resolveTrainConfig(
+      {
+        ...dqn.runs[0].config as unknown as Record<string, unknown>,
+        algo: "adqn",
+      } as unknown as Parameters<typeof resolveTrainConfig>[0],
+    );
+    const plan = makePlan({
+      dir,
+      batchSize: 4,
+      runs: [
+        ...dqn.runs.map((r) => ({ hash: r.hash, seed: r.seed, label: r.label, config: r.config })),
+        {
+          hash: configHash(adqnConfig),
+          seed: 0,
+          label: "adqn",
+          config: adqnConfig as unknown as SweepPlan["runs"][0]["config"],
+        },
+      ],
+    });
+    assert.deepEqual(sameConfigGroups(plan.runs).map((g) => g.map((r) => r.seed)), [[0, 1, 2], [
+      0,
+    ]]);
+    const calls = { starts: [] as number[] };
+    const batches: number[][] = [];
+    const inner = sequentialBatchTrainer(fakeTrainer(calls));
+    const batchTrainer: BatchTrainer = (configs, options) => {
+      batches.push(configs.map((c) => c.seed as number));
+      return inner(configs, options);
+    };
+    // Stop the batch after seed 0's first metric point (step 100): it checkpoints there.
+    const stop = new AbortController();
+    const first = await runTask({
+      plan,
+      task: 0,
+      batchTrainer,
+      signal: stop.signal,
+      ...noJob(dir),
+      log: (l) => {
+        if (l.includes("seed 0: step 150/")) stop.abort();
+      },
+      progressSeconds: 0,
+    });
+    assert.equal(first.exitCode, 143);
+    assert.ok(first.outcomes.every((o) => o.outcome.status === "interrupted"));
+    // Resumed: the three dqn seeds together, from their checkpoints, then the adqn run alone.
+    const again = await runTask({ plan, task: 0, batchTrainer, ...noJob(dir) });
+    assert.equal(again.exitCode, 0);
+    assert.deepEqual(again.outcomes.map((o) => [o.run.label, o.run.seed, o.outcome.status]), [
+      ["test", 0, "finished"],
+      ["test", 1, "finished"],
+      ["test", 2, "finished"],
+      ["adqn", 0, "finished"],
+    ]);
+    assert.deepEqual(batches, [[0, 1, 2], [0, 1, 2], [0]]);
+    // Seed 0 resumes from its step-150 checkpoint; seeds 1 and 2 had not begun (restarted at 0).
+    assert.deepEqual(again.outcomes.map((o) => o.outcome.mode), [
+      "resumed",
+      "restarted",
+      "restarted",
+      "started",
+    ]);
+    assert.deepEqual(calls.starts, [0, 0, 0, 150, 0, 0, 0]);
+    assert.deepEqual([...Deno.readDirSync(`${dir}/checkpoints`)], []);
   });
 });
