@@ -143,6 +143,7 @@ export function sequentialBatchTrainer(trainer: Trainer): BatchTrainer {
       const o: TrainOptions = {
         checkpointPath: paths[k],
         signal: options.signal,
+        mayWriteCheckpoint: () => !options.dropped?.(k),
         onMetric: (p) => {
           check();
           return options.onMetric?.(k, p);
@@ -333,13 +334,12 @@ export async function executeRun(
   let progress = { envSteps: stored.at(-1)?.envStep ?? 0, episodes: stored.at(-1)?.episodes ?? 0 };
   const startStep = mode === "resumed" ? progress.envSteps : 0;
   let avgReturn = mode === "resumed" ? stored.at(-1)?.avgReturn ?? NaN : NaN;
+  // A lost lease stops the trainer by an exception from its next callback, not by the abort
+  // signal: an aborted trainer writes a checkpoint, which now belongs to the run's new owner.
   const beat = () => {
     lastBeat = Date.now();
     try {
-      if (!db.heartbeat(run.id, owner.id, progress)) {
-        lost = true;
-        abort.abort();
-      }
+      if (!db.heartbeat(run.id, owner.id, progress)) lost = true;
     } catch (e) {
       log(`${label}: heartbeat failed: ${(e as Error).message}`);
     }
@@ -349,14 +349,18 @@ export async function executeRun(
   const trainOptions: TrainOptions = {
     checkpointPath: ckpt,
     signal: abort.signal,
+    // Confirm the lease right before each write (a heartbeat): a checkpoint is never written over
+    // one of the run's new owner.
+    mayWriteCheckpoint: () => {
+      if (!lost) beat();
+      return !lost;
+    },
     onMetric: (p: MetricPoint) => {
+      if (lost) throw new DroppedRun();
       try {
         db.upsertMetrics(run.id, [p], owner.id);
       } catch (e) {
-        if (e instanceof ResultsDbError) {
-          lost = true;
-          abort.abort();
-        }
+        if (e instanceof ResultsDbError) lost = true;
         throw e;
       }
       progress = { envSteps: p.envStep, episodes: p.episodes };
@@ -365,8 +369,10 @@ export async function executeRun(
       options.onMetric?.(run.id, p);
     },
     onProgress: (p: ProgressPoint) => {
+      if (lost) throw new DroppedRun();
       progress = { envSteps: p.envStep, episodes: p.episodes };
       if (Date.now() - lastBeat >= heartbeatMs) beat();
+      if (lost) throw new DroppedRun();
       options.onProgress?.({
         runId: run.id,
         label,

@@ -90,6 +90,11 @@ export interface TrainOptions {
   checkpointEverySteps?: number;
   /** Stop cleanly before the next epoch once aborted, writing a checkpoint; `finished` is false. */
   signal?: AbortSignal;
+  /**
+   * Asked before each checkpoint write; false skips the write (the run's lease was lost: the file
+   * now belongs to another process).
+   */
+  mayWriteCheckpoint?(): boolean;
   /** Called after every episode. */
   onProgress?(point: ProgressPoint): void;
   /**
@@ -313,7 +318,7 @@ export async function train(config: TrainConfig, options: TrainOptions = {}): Pr
     let lastYield = performance.now();
 
     const saveCheckpoint = async () => {
-      if (ckptPath === undefined) return;
+      if (ckptPath === undefined || options.mayWriteCheckpoint?.() === false) return;
       state.wallSeconds = wall();
       const rngStates: Record<string, ReturnType<Rng["state"]>> = {};
       for (const [name, r] of Object.entries(rngs)) rngStates[name] = r.state();

@@ -68,7 +68,7 @@ export function fakeTrainer(options: FakeOptions = {}): Trainer {
     const wall = () => base + (performance.now() - t0) / 1000;
     const metrics: MetricPoint[] = [];
     const save = () => {
-      if (!opts.checkpointPath) return;
+      if (!opts.checkpointPath || opts.mayWriteCheckpoint?.() === false) return;
       state.rng = rng.state();
       state.wallSeconds = wall();
       const tmp = `${opts.checkpointPath}.tmp`;

@@ -222,3 +222,27 @@ Deno.test("`train()` of lib/train/loop.ts fits the `Trainer` type that the runne
   const t: Trainer = train;
   assert.equal(typeof t, "function");
 });
+
+Deno.test("`runOne()` writes no checkpoint once a heartbeat finds its lease taken over", async () => {
+  const { db, ckpt } = setup();
+  const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
+  let stolenAt: string | undefined;
+  const out = await runOne(db, config, {
+    trainer: fakeTrainer(),
+    checkpointDir: ckpt,
+    owner: currentOwner(),
+    heartbeatMs: 1, // a heartbeat after (almost) every episode: it finds the loss first
+    onProgress: (p) => {
+      if (stolenAt === undefined && p.envStep > 150) {
+        db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
+        // The new owner's checkpoint, which the old owner must not overwrite.
+        stolenAt = db.getRun(p.runId)!.checkpointPath!;
+        Deno.writeTextFileSync(stolenAt, "the thief's checkpoint");
+      }
+    },
+  });
+  assert.equal(out.status, "lost");
+  assert.ok(stolenAt !== undefined);
+  assert.equal(Deno.readTextFileSync(stolenAt), "the thief's checkpoint");
+  db.close();
+});
