@@ -110,20 +110,22 @@ export function cleanerObservation(s: CleanerState): number[] {
 /**
  * Create the Cleaner environment (id `cleaner`, 16 joint actions a = 4·a0 + a1 with per-agent moves
  * 0 up, 1 down, 2 left, 3 right). Every episode ends after exactly 200 steps, reported as
- * `truncated`; `timeLimit` may shorten it (1..200) but not extend it.
+ * `truncated`; `timeLimit` may shorten it but not extend it: a larger limit (such as the reference's
+ * default 1000) never binds, as in the reference, and `env.timeLimit` reads 200.
  *
  * Encodings: observation 54 values and state 845 values (13×13×5: clean-free, wall, dirty, agent 0,
  * agent 1 per cell, index (r·13 + c)·5 + channel), each one `vector` part in [0, 1].
  */
 export function makeCleaner(options?: EnvOptions): Env<CleanerState, CleanerObs> {
   const id = "cleaner";
-  const timeLimit = options?.timeLimit ?? CLEANER_EPISODE_STEPS;
-  if (!Number.isInteger(timeLimit) || timeLimit < 1 || timeLimit > CLEANER_EPISODE_STEPS) {
+  const requested = options?.timeLimit ?? CLEANER_EPISODE_STEPS;
+  if (!Number.isInteger(requested) || requested < 1) {
     throw new Error(
-      `${id}: invalid timeLimit ${timeLimit}; expected an integer in 1..${CLEANER_EPISODE_STEPS} ` +
-        `(every Cleaner episode ends after ${CLEANER_EPISODE_STEPS} steps)`,
+      `${id}: invalid timeLimit ${requested}; expected a positive integer (every Cleaner episode ` +
+        `ends after ${CLEANER_EPISODE_STEPS} steps; a larger limit does not bind)`,
     );
   }
+  const timeLimit = Math.min(requested, CLEANER_EPISODE_STEPS);
   const dirty0: readonly number[] = Object.freeze(WALL.map((w) => (w ? 0 : 1)));
   const env: Env<CleanerState, CleanerObs> = {
     id,

@@ -1,12 +1,13 @@
 import assert from "assert";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import { configHash } from "../../lib/train/config.ts";
-import { ENV_IDS } from "../../lib/envs/mod.ts";
+import { ENV_IDS, makeEnv } from "../../lib/envs/mod.ts";
 import {
   checkFigureId,
   checkPresetId,
   FIGURE_IDS,
   FIGURES,
+  PRESET_IDS,
   presetConfig,
   PRESETS,
 } from "../../lib/experiments/presets.ts";
@@ -100,4 +101,22 @@ Deno.test("`registerGrid()` queues each run once", () => {
   assert.equal(b[0].checkpointPath, a[0].checkpointPath, "the first checkpoint path is kept");
   assert.ok(a.every((r) => r.status === "queued" && r.label === "quick:1e"));
   db.close();
+});
+
+Deno.test("every run of every preset makes its environment (time limits fit each environment)", () => {
+  for (const preset of PRESET_IDS) {
+    const grid = buildGrid({ figures: ["1a", "1b", "1c", "1d", "1e"], preset });
+    for (const g of grid) {
+      const c = g.config as unknown as { env: string; timeLimit: number };
+      const env = makeEnv(c.env, { timeLimit: c.timeLimit });
+      assert.ok(env.timeLimit >= 1 && env.timeLimit <= c.timeLimit, `${preset} ${c.env}`);
+    }
+  }
+  // The paper preset keeps the reference's limit of 1000, which Cleaner's 200-step episodes
+  // never reach.
+  const cleaner = buildGrid({ figures: ["1d"], preset: "paper" })[0].config as unknown as {
+    timeLimit: number;
+  };
+  assert.equal(cleaner.timeLimit, 1000);
+  assert.equal(makeEnv("cleaner", { timeLimit: cleaner.timeLimit }).timeLimit, 200);
 });
