@@ -134,8 +134,8 @@ export function makeCleaner(options?: EnvOptions): Env<CleanerState, CleanerObs>
       Array.from({ length: 16 }, (_, a) => MOVE_NAMES[a >> 2] + MOVE_NAMES[a & 3]),
     ),
     timeLimit,
-    obsSpec: featureSpec([{ kind: "vector", size: 54, low: 0, high: 1 }]),
-    stateSpec: featureSpec([{ kind: "vector", size: N * N * 5, low: 0, high: 1 }]),
+    obsSpec: featureSpec([{ kind: "vector", size: 54, low: 0, high: 1, integer: true }]),
+    stateSpec: featureSpec([{ kind: "vector", size: N * N * 5, low: 0, high: 1, integer: true }]),
     reset(_rng: Rng) {
       const [r, c] = CLEANER_START;
       const state: CleanerState = { r0: r, c0: c, r1: r, c1: c, dirty: dirty0, t: 0 };

@@ -15,8 +15,11 @@ import type { Rng } from "../rng.ts";
 export type FeaturePart =
   /** A one-hot block of `size` entries; an all-zero block is allowed (e.g. Heaven-Hell's reset observation). */
   | { kind: "onehot"; size: number }
-  /** Real values, each within [low, high]. */
-  | { kind: "vector"; size: number; low: number; high: number }
+  /**
+   * Real values, each within [low, high]; `integer: true` promises whole numbers only (e.g. 0/1
+   * flags), which lets replay buffers store them in 8 bits.
+   */
+  | { kind: "vector"; size: number; low: number; high: number; integer?: boolean }
   /** `count` integer codes in [0, vocab), each meant to be embedded through one shared table. */
   | { kind: "categorical"; count: number; vocab: number };
 
@@ -107,6 +110,27 @@ export function resolveTimeLimit(
 }
 
 /** Build a {@link FeatureSpec} from its parts, computing the total size. */
+/**
+ * Whether every value of an encoding is an integer in -128..127 by its declaration (one-hot
+ * blocks, categorical codes below 128, vectors declared `integer` within that range): what a replay
+ * buffer can keep in 8 bits (lib/train/buffer.ts).
+ *
+ * @example
+ * ```ts
+ * import { featureSpec, isByteSpec } from "./types.ts";
+ * console.log(isByteSpec(featureSpec([{ kind: "onehot", size: 4 }]))); // true
+ * console.log(isByteSpec(featureSpec([{ kind: "vector", size: 2, low: -1, high: 1 }]))); // false
+ * ```
+ */
+export function isByteSpec(spec: FeatureSpec): boolean {
+  return spec.parts.every((p) =>
+    p.kind === "onehot" ||
+    (p.kind === "categorical" && p.vocab <= 128) ||
+    (p.kind === "vector" && p.integer === true && p.low >= -128 && p.high <= 127)
+  );
+}
+
+/** A {@link FeatureSpec} from its parts (the size is their total width). */
 export function featureSpec(parts: FeaturePart[]): FeatureSpec {
   let size = 0;
   for (const p of parts) size += p.kind === "categorical" ? p.count : p.size;

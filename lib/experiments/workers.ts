@@ -53,6 +53,7 @@ import {
   type TrainerBackend,
 } from "./runner.ts";
 import { makeEnv } from "../envs/mod.ts";
+import { type FeatureSpec, isByteSpec } from "../envs/types.ts";
 import type { TrainConfig } from "../train/config.ts";
 import type { RunRecord } from "../results/db.ts";
 
@@ -199,12 +200,14 @@ export function balancedBatchSize(
 
 /**
  * Bytes one run's replay buffer can reach: min(capacity, totalSteps) steps plus one episode, each
- * holding its encoded observation and state and its action and reward (4 bytes each value).
+ * holding its encoded observation and state (1 byte per value when the encoding is declared
+ * integral, see `isByteSpec`; else 4) and its action and reward (4 bytes each).
  */
 export function replayBytes(config: TrainConfig): number {
   const env = makeEnv(config.env, { timeLimit: config.timeLimit });
-  const steps = Math.min(config.bufferCapacity, config.totalSteps) + config.timeLimit;
-  return steps * 4 * (env.obsSpec.size + env.stateSpec.size + 2);
+  const steps = Math.min(config.bufferCapacity, config.totalSteps) + env.timeLimit;
+  const width = (spec: FeatureSpec) => spec.size * (isByteSpec(spec) ? 1 : 4);
+  return steps * (width(env.obsSpec) + width(env.stateSpec) + 8);
 }
 
 /** The most runs of `config` whose replay buffers fit in `budgetBytes` (at least 1). */

@@ -52,11 +52,43 @@ export function checkEpisode(ep: Episode): void {
   }
 }
 
+/**
+ * An episode as the buffer keeps it: observations and states as 8-bit integers when every value of
+ * the episode is an integer in -128..127 (one-hot, binary and categorical encodings), else as
+ * float32. Decoding is exact, so training sees the very values it stored; the 8-bit form takes a
+ * quarter of the memory (Cleaner at the paper's 1M-step capacity: 0.9 GB instead of 3.6 GB).
+ */
+interface StoredEpisode extends Omit<Episode, "obs" | "states"> {
+  obs: Float32Array | Int8Array;
+  states: Float32Array | Int8Array;
+}
+
+/** `a` as 8-bit integers when that is exact, else `a` itself. */
+function compact(a: Float32Array): Float32Array | Int8Array {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (!(v >= -128 && v <= 127 && Math.trunc(v) === v) || Object.is(v, -0)) return a;
+  }
+  return Int8Array.from(a);
+}
+
+function expand(a: Float32Array | Int8Array): Float32Array {
+  return a instanceof Float32Array ? a : Float32Array.from(a);
+}
+
+function store(ep: Episode): StoredEpisode {
+  return { ...ep, obs: compact(ep.obs), states: compact(ep.states) };
+}
+
+function load(ep: StoredEpisode): Episode {
+  return { ...ep, obs: expand(ep.obs), states: expand(ep.states) };
+}
+
 /** A FIFO store of whole episodes with a capacity in steps. */
 export class EpisodeBuffer {
   /** Maximum total steps kept (the newest episode is kept even if longer). */
   readonly capacity: number;
-  #episodes: Episode[] = [];
+  #episodes: StoredEpisode[] = [];
   #head = 0;
   #steps = 0;
 
@@ -78,18 +110,34 @@ export class EpisodeBuffer {
     return this.#steps;
   }
 
-  /** The i-th stored episode, oldest first. */
+  /**
+   * Bytes the stored observations and states take (8-bit where exact, else float32; see
+   * `StoredEpisode`), for memory diagnostics.
+   */
+  get storedBytes(): number {
+    let n = 0;
+    for (let i = this.#head; i < this.#episodes.length; i++) {
+      const ep = this.#episodes[i];
+      n += ep.obs.byteLength + ep.states.byteLength;
+    }
+    return n;
+  }
+
+  /** The i-th stored episode, oldest first (its observations and states as fresh float32 arrays). */
   get(i: number): Episode {
     if (!Number.isInteger(i) || i < 0 || i >= this.size) {
       throw new Error(`episode index ${i} out of range 0..${this.size - 1}`);
     }
-    return this.#episodes[this.#head + i];
+    return load(this.#episodes[this.#head + i]);
   }
 
-  /** Append an episode (stored by reference), then evict the oldest until steps ≤ capacity. */
+  /**
+   * Append an episode (its observations and states stored compactly when exact, its other arrays
+   * by reference), then evict the oldest until steps ≤ capacity.
+   */
   add(episode: Episode): void {
     checkEpisode(episode);
-    this.#episodes.push(episode);
+    this.#episodes.push(store(episode));
     this.#steps += episode.length;
     while (this.#steps > this.capacity && this.size > 1) {
       this.#steps -= this.#episodes[this.#head].length;
@@ -109,7 +157,9 @@ export class EpisodeBuffer {
       throw new Error(`invalid sample size ${n}; expected a positive integer`);
     }
     const out: Episode[] = [];
-    for (let i = 0; i < n; i++) out.push(this.#episodes[this.#head + randInt(rng, this.size)]);
+    for (let i = 0; i < n; i++) {
+      out.push(load(this.#episodes[this.#head + randInt(rng, this.size)]));
+    }
     return out;
   }
 
@@ -171,8 +221,8 @@ export class EpisodeBuffer {
       const rewards = f32(T), finalObs = f32(ow), finalState = f32(sw);
       buffer.#episodes.push({
         length: T,
-        obs,
-        states,
+        obs: compact(obs),
+        states: compact(states),
         actions,
         rewards,
         terminated: (flags & 1) !== 0,

@@ -2,7 +2,7 @@
  * The shared conformance suite: every registered environment honours the {@link Env} contract.
  */
 import assert from "assert";
-import { type Env, ENV_IDS, type FeatureSpec, makeEnv } from "../../lib/envs/mod.ts";
+import { type Env, ENV_IDS, type FeatureSpec, isByteSpec, makeEnv } from "../../lib/envs/mod.ts";
 import { randomPolicy, rollout } from "../../lib/envs/rollout.ts";
 import { makeRng, randInt } from "../../lib/rng.ts";
 
@@ -150,3 +150,37 @@ for (const id of ENV_IDS) {
     }
   });
 }
+
+Deno.test("encodings declared 8-bit (isByteSpec) hold only integers in -128..127", () => {
+  const declared: Record<string, [boolean, boolean]> = {};
+  for (const id of ENV_IDS) {
+    const env = makeEnv(id);
+    declared[id] = [isByteSpec(env.obsSpec), isByteSpec(env.stateSpec)];
+    const rng = makeRng(`bytes/${id}`);
+    let { state, obs } = env.reset(rng);
+    for (let t = 0; t < 300; t++) {
+      for (
+        const [spec, values] of [[env.obsSpec, env.encodeObs(obs)], [
+          env.stateSpec,
+          env.encodeState(state),
+        ]] as const
+      ) {
+        if (!isByteSpec(spec)) continue;
+        for (const v of values) {
+          assert.ok(Number.isInteger(v) && v >= -128 && v <= 127, `${id}: value ${v}`);
+        }
+      }
+      const r = env.step(state, randInt(rng, env.numActions), rng);
+      ({ state, obs } = r.terminated || r.truncated ? env.reset(rng) : r);
+    }
+  }
+  // By hand from environments.md: one-hot and categorical encodings and Cleaner's 0/1 grids are
+  // integral; Car-Flag's positions and MemoryFourRooms' normalised coordinates are not.
+  assert.deepEqual(declared, {
+    "heaven-hell-3": [true, true],
+    "heaven-hell-4": [true, true],
+    "car-flag": [false, false],
+    "cleaner": [true, true],
+    "memory-four-rooms-7x7": [true, false],
+  });
+});

@@ -109,3 +109,42 @@ Deno.test("`EpisodeBuffer.add()` rejects inconsistent episodes", () => {
   assert.throws(() => b.add({ ...ep(1, 2), finalObs: new Float32Array(1) }), /finalObs/);
   assert.throws(() => new EpisodeBuffer(0), /invalid buffer capacity 0/);
 });
+
+Deno.test("the buffer keeps integral observations and states in 8 bits, exactly", () => {
+  const T = 3;
+  const binary: Episode = {
+    length: T,
+    obs: Float32Array.of(0, 1, 0, 1, 1, 0),
+    states: Float32Array.of(-1, 127, -128, 5, 0, 3),
+    actions: Int32Array.of(0, 1, 2),
+    rewards: Float32Array.of(0.5, 1, 0),
+    terminated: true,
+    truncated: false,
+    finalObs: Float32Array.of(0, 0),
+    finalState: Float32Array.of(0, 0),
+  };
+  const real = { ...binary, obs: Float32Array.of(0, 0.5, 0, 1, 1, 0), states: binary.states };
+  const negZero = { ...binary, obs: Float32Array.of(0, -0, 0, 1, 1, 0) };
+  const big = { ...binary, states: Float32Array.of(0, 128, 0, 0, 0, 0) };
+  const b = new EpisodeBuffer(100);
+  b.add(binary);
+  // 6 + 6 bytes instead of 48: both arrays are whole numbers in -128..127.
+  assert.equal(b.storedBytes, 12);
+  b.add(real); // obs keeps float32 (0.5), states go to 8 bits
+  assert.equal(b.storedBytes, 12 + 24 + 6);
+  b.add(negZero); // -0 is not an 8-bit integer: kept as float32 so that it reads back as -0
+  b.add(big); // 128 does not fit
+  assert.equal(b.storedBytes, 12 + 30 + 24 + 6 + 6 + 24);
+  for (const [i, ep] of [binary, real, negZero, big].entries()) {
+    const got = b.get(i);
+    assert.ok(got.obs instanceof Float32Array && got.states instanceof Float32Array);
+    assert.deepEqual(got.obs, ep.obs);
+    assert.deepEqual(got.states, ep.states);
+    assert.equal(got.actions, ep.actions);
+  }
+  assert.ok(Object.is(b.get(2).obs[1], -0));
+  // The checkpoint image is unchanged by the compact storage: float32 values, read back exactly.
+  const again = EpisodeBuffer.deserialise(b.serialise());
+  assert.equal(again.storedBytes, b.storedBytes);
+  for (let i = 0; i < 4; i++) assert.deepEqual(again.get(i), b.get(i));
+});
