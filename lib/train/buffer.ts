@@ -24,7 +24,8 @@
 import { randInt, type Rng } from "../rng.ts";
 import type { Episode } from "./agent.ts";
 
-const MAGIC = 0x31425045; // "EPB1" little-endian
+const MAGIC_V1 = 0x31425045; // "EPB1" little-endian: float32 observations and states
+const MAGIC = 0x32425045; // "EPB2": flags bits 2 and 3 mark 8-bit observations and states
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Check the internal consistency of an episode; throws a clear error otherwise. */
@@ -164,8 +165,9 @@ export class EpisodeBuffer {
   }
 
   /**
-   * A compact binary image: one Uint8Array per episode plus a 12-byte header, all little-endian
-   * (Int32 counts and flags, raw Float32/Int32 arrays). Concatenate them (or write them in turn) to
+   * A compact binary image ("EPB2"): one Uint8Array per episode plus a 12-byte header, all
+   * little-endian (Int32 counts and flags, raw Float32/Int32 arrays; observations and states in
+   * 8 bits where the buffer keeps them so, flagged). Concatenate them (or write them in turn) to
    * get what {@link EpisodeBuffer.deserialise} reads.
    */
   serialiseChunks(): Uint8Array[] {
@@ -177,7 +179,9 @@ export class EpisodeBuffer {
     head.setUint32(4, this.capacity, true);
     head.setUint32(8, this.size, true);
     const chunks: Uint8Array[] = [new Uint8Array(head.buffer)];
-    for (let i = 0; i < this.size; i++) chunks.push(encodeEpisode(this.get(i)));
+    for (let i = this.#head; i < this.#episodes.length; i++) {
+      chunks.push(encodeEpisode(this.#episodes[i]));
+    }
     return chunks;
   }
 
@@ -186,14 +190,19 @@ export class EpisodeBuffer {
     return concatBytes(this.serialiseChunks());
   }
 
-  /** Rebuild a buffer from {@link EpisodeBuffer.serialise}'s bytes (the episodes are copies). */
+  /**
+   * Rebuild a buffer from {@link EpisodeBuffer.serialise}'s bytes (the episodes are copies); also
+   * reads the older all-float32 "EPB1" images.
+   */
   static deserialise(bytes: Uint8Array): EpisodeBuffer {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     const bad = (why: string): never => {
       throw new Error(`corrupt episode buffer image: ${why}`);
     };
     if (bytes.byteLength < 12) bad(`${bytes.byteLength} bytes is shorter than its header`);
-    if (view.getUint32(0, true) !== MAGIC) bad("bad magic number");
+    const magic = view.getUint32(0, true);
+    if (magic !== MAGIC && magic !== MAGIC_V1) bad("bad magic number");
+    const allowed = magic === MAGIC ? 15 : 3;
     const capacity = view.getUint32(4, true);
     const count = view.getUint32(8, true);
     const buffer = new EpisodeBuffer(capacity);
@@ -204,10 +213,11 @@ export class EpisodeBuffer {
       const ow = view.getInt32(off + 4, true);
       const sw = view.getInt32(off + 8, true);
       const flags = view.getInt32(off + 12, true);
-      if (T < 1 || ow < 0 || sw < 0 || (flags & ~3) !== 0) {
+      if (T < 1 || ow < 0 || sw < 0 || (flags & ~allowed) !== 0) {
         bad(`episode ${i} has a bad header (length ${T}, widths ${ow}/${sw}, flags ${flags})`);
       }
-      const size = 16 + 4 * (T * (ow + sw + 2) + ow + sw);
+      const obsBytes = (flags & 4) !== 0 ? 1 : 4, stateBytes = (flags & 8) !== 0 ? 1 : 4;
+      const size = 16 + T * (ow * obsBytes + sw * stateBytes + 8) + 4 * (ow + sw);
       if (off + size > bytes.byteLength) bad(`truncated inside episode ${i} of ${count}`);
       let p = off + 16;
       const f32 = (n: number) => {
@@ -215,14 +225,21 @@ export class EpisodeBuffer {
         p += 4 * n;
         return a;
       };
-      const obs = f32(T * ow), states = f32(T * sw);
+      const i8 = (n: number) => {
+        const a = new Int8Array(n);
+        new Uint8Array(a.buffer).set(bytes.subarray(p, p + n));
+        p += n;
+        return a;
+      };
+      const obs = obsBytes === 1 ? i8(T * ow) : compact(f32(T * ow));
+      const states = stateBytes === 1 ? i8(T * sw) : compact(f32(T * sw));
       const actions = readInt32(bytes, p, T);
       p += 4 * T;
       const rewards = f32(T), finalObs = f32(ow), finalState = f32(sw);
       buffer.#episodes.push({
         length: T,
-        obs: compact(obs),
-        states: compact(states),
+        obs,
+        states,
         actions,
         rewards,
         terminated: (flags & 1) !== 0,
@@ -238,18 +255,21 @@ export class EpisodeBuffer {
   }
 }
 
-function encodeEpisode(ep: Episode): Uint8Array {
+function encodeEpisode(ep: StoredEpisode): Uint8Array {
   const T = ep.length, ow = ep.obs.length / T, sw = ep.states.length / T;
-  const out = new Uint8Array(16 + 4 * (T * (ow + sw + 2) + ow + sw));
+  const out = new Uint8Array(16 + ep.obs.byteLength + ep.states.byteLength + 8 * T + 4 * (ow + sw));
   const view = new DataView(out.buffer);
   view.setInt32(0, T, true);
   view.setInt32(4, ow, true);
   view.setInt32(8, sw, true);
-  view.setInt32(12, (ep.terminated ? 1 : 0) | (ep.truncated ? 2 : 0), true);
+  const flags = (ep.terminated ? 1 : 0) | (ep.truncated ? 2 : 0) |
+    (ep.obs instanceof Int8Array ? 4 : 0) | (ep.states instanceof Int8Array ? 8 : 0);
+  view.setInt32(12, flags, true);
   let p = 16;
   for (const a of [ep.obs, ep.states, ep.actions, ep.rewards, ep.finalObs, ep.finalState]) {
-    writeTyped(out, p, a);
-    p += 4 * a.length;
+    if (a instanceof Int8Array) out.set(new Uint8Array(a.buffer, a.byteOffset, a.byteLength), p);
+    else writeTyped(out, p, a);
+    p += a.byteLength;
   }
   return out;
 }

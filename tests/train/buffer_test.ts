@@ -148,3 +148,44 @@ Deno.test("the buffer keeps integral observations and states in 8 bits, exactly"
   assert.equal(again.storedBytes, b.storedBytes);
   for (let i = 0; i < 4; i++) assert.deepEqual(again.get(i), b.get(i));
 });
+
+Deno.test("buffer images store 8-bit arrays as bytes, and older float32 images still load", () => {
+  const ep: Episode = {
+    length: 2,
+    obs: Float32Array.of(1, 0, 0, 1),
+    states: Float32Array.of(0.25, 1),
+    actions: Int32Array.of(3, 1),
+    rewards: Float32Array.of(1, -1),
+    terminated: false,
+    truncated: true,
+    finalObs: Float32Array.of(0, 1),
+    finalState: Float32Array.of(0.5),
+  };
+  const b = new EpisodeBuffer(7);
+  b.add(ep);
+  const image = b.serialise();
+  // 12-byte header; episode: 16-byte header, obs 4 bytes (8-bit), states 2 × 4, actions and
+  // rewards 2 × 4 each, final obs and state 3 × 4.
+  assert.equal(image.byteLength, 12 + 16 + 4 + 8 + 16 + 12);
+  assert.equal(new DataView(image.buffer).getUint32(0, true), 0x32425045); // "EPB2"
+  assert.equal(new DataView(image.buffer).getInt32(12 + 12, true), 2 | 4); // truncated, 8-bit obs
+  // The same episode written by hand in the older all-float32 "EPB1" layout.
+  const v1 = new Uint8Array(12 + 16 + 4 * (2 * (2 + 1 + 2) + 2 + 1));
+  const dv = new DataView(v1.buffer);
+  dv.setUint32(0, 0x31425045, true);
+  dv.setUint32(4, 7, true);
+  dv.setUint32(8, 1, true);
+  [2, 2, 1, 2].forEach((v, i) => dv.setInt32(12 + 4 * i, v, true));
+  let p = 28;
+  for (const v of [1, 0, 0, 1, 0.25, 1]) (dv.setFloat32(p, v, true), p += 4);
+  for (const v of [3, 1]) (dv.setInt32(p, v, true), p += 4);
+  for (const v of [1, -1, 0, 1, 0.5]) (dv.setFloat32(p, v, true), p += 4);
+  assert.equal(p, v1.byteLength);
+  const old = EpisodeBuffer.deserialise(v1);
+  assert.deepEqual(old.get(0), ep);
+  assert.equal(old.storedBytes, b.storedBytes); // compacted on load
+  assert.deepEqual(EpisodeBuffer.deserialise(image).get(0), ep);
+  // A flag EPB1 did not have is refused there.
+  dv.setInt32(24, 2 | 4, true);
+  assert.throws(() => EpisodeBuffer.deserialise(v1), /bad header .*flags 6/);
+});

@@ -242,7 +242,7 @@ Deno.test("`readCheckpoint()` gives a clear error for damaged files", async () =
       readCheckpoint(path),
       /corrupt or unreadable checkpoint .*d\.ckpt: checksum mismatch/,
     );
-    await put(good.subarray(0, good.length - 100));
+    await put(good.subarray(0, good.length - 10)); // a truncated payload
     await assert.rejects(
       readCheckpoint(path),
       /corrupt or unreadable checkpoint .*checksum mismatch/,
