@@ -177,9 +177,14 @@ Deno.test("buffer images store 8-bit arrays as bytes, and older float32 images s
   dv.setUint32(8, 1, true);
   [2, 2, 1, 2].forEach((v, i) => dv.setInt32(12 + 4 * i, v, true));
   let p = 28;
-  for (const v of [1, 0, 0, 1, 0.25, 1]) (dv.setFloat32(p, v, true), p += 4);
-  for (const v of [3, 1]) (dv.setInt32(p, v, true), p += 4);
-  for (const v of [1, -1, 0, 1, 0.5]) (dv.setFloat32(p, v, true), p += 4);
+  const put = (v: number, int = false) => {
+    if (int) dv.setInt32(p, v, true);
+    else dv.setFloat32(p, v, true);
+    p += 4;
+  };
+  [1, 0, 0, 1, 0.25, 1].forEach((v) => put(v)); // obs, states
+  [3, 1].forEach((v) => put(v, true)); // actions
+  [1, -1, 0, 1, 0.5].forEach((v) => put(v)); // rewards, final obs, final state
   assert.equal(p, v1.byteLength);
   const old = EpisodeBuffer.deserialise(v1);
   assert.deepEqual(old.get(0), ep);
