@@ -57,6 +57,8 @@ export interface BatchTrainerOptions {
   signal?: AbortSignal;
   /** True once run `run` must stop at once, writing nothing more (its lease was lost). */
   dropped?(run: number): boolean;
+  /** Asked right before each checkpoint write of run `run`; false skips it and drops the run. */
+  mayWriteCheckpoint?(run: number): boolean;
 }
 
 /**
@@ -143,7 +145,8 @@ export function sequentialBatchTrainer(trainer: Trainer): BatchTrainer {
       const o: TrainOptions = {
         checkpointPath: paths[k],
         signal: options.signal,
-        mayWriteCheckpoint: () => !options.dropped?.(k),
+        mayWriteCheckpoint: () =>
+          !options.dropped?.(k) && options.mayWriteCheckpoint?.(k) !== false,
         onMetric: (p) => {
           check();
           return options.onMetric?.(k, p);
@@ -487,16 +490,17 @@ export async function executeBatch(
   if (options.signal?.aborted) abort.abort();
   options.signal?.addEventListener("abort", onOuterAbort);
   let lastBeat = Date.now();
+  const beatOne = (s: (typeof slots)[number]) => {
+    if (s.lost) return;
+    try {
+      if (!db.heartbeat(s.run.id, owner.id, s.progress)) s.lost = true;
+    } catch (e) {
+      log(`${s.label}: heartbeat failed: ${(e as Error).message}`);
+    }
+  };
   const beat = () => {
     lastBeat = Date.now();
-    for (const s of slots) {
-      if (s.lost) continue;
-      try {
-        if (!db.heartbeat(s.run.id, owner.id, s.progress)) s.lost = true;
-      } catch (e) {
-        log(`${s.label}: heartbeat failed: ${(e as Error).message}`);
-      }
-    }
+    for (const s of slots) beatOne(s);
     if (slots.every((s) => s.lost)) abort.abort();
   };
   const timer = setInterval(beat, heartbeatMs);
@@ -504,6 +508,11 @@ export async function executeBatch(
     checkpointPaths: slots.map((s) => s.ckpt),
     signal: abort.signal,
     dropped: (k) => slots[k].lost,
+    // Confirm the lease right before each write, as executeRun does.
+    mayWriteCheckpoint: (k) => {
+      beatOne(slots[k]);
+      return !slots[k].lost;
+    },
     onMetric: (k, p) => {
       const s = slots[k];
       try {

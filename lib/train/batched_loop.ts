@@ -91,6 +91,11 @@ export interface BatchTrainOptions {
    */
   dropped?(run: number): boolean;
   /**
+   * Asked right before each checkpoint write of run `run`; false skips the write and drops the
+   * run (its lease was lost: the file now belongs to another process).
+   */
+  mayWriteCheckpoint?(run: number): boolean;
+  /**
    * Return each run's agent in its result (a view of the batched agent, see
    * `BatchedAgent.view`); the batched agent is freed once every returned agent is disposed.
    */
@@ -247,6 +252,11 @@ export async function trainBatch(
     };
     const saveCheckpoint = async (s: Slot) => {
       if (s.ckptPath === undefined || gone(s)) return;
+      if (options.mayWriteCheckpoint?.(s.run) === false) {
+        s.dropped = true;
+        s.phase = "done";
+        return;
+      }
       s.state.wallSeconds = wall(s);
       const rngs: Record<string, RngState> = {};
       for (const [name, r] of Object.entries(s.rngs)) rngs[name] = r.state();

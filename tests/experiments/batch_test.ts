@@ -116,21 +116,26 @@ Deno.test("`executeBatch()` stops a run whose lease is lost and finishes the oth
   const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
   const ids = [0, 1, 2].map((s) => register(db, fakeConfig("adqn-vr", s)));
   const runs = ids.map((id) => db.claim({ owner, ids: [id] })!);
-  let stolen = false;
+  let stolenAt: string | undefined;
   const out = await executeBatch(db, runs, {
     batchTrainer: sequentialBatchTrainer(fakeTrainer()),
     checkpointDir: ckpt,
     owner,
+    heartbeatMs: 60_000, // no periodic heartbeat: only the check before each write sees the loss
+    checkpointEverySteps: 30, // checkpoints between metric points (whose writes also see it)
     onProgress: (p) => {
-      if (!stolen && p.runId === ids[1] && p.envStep > 150) {
-        stolen = true;
+      if (stolenAt === undefined && p.runId === ids[1] && p.envStep > 150) {
         db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
+        stolenAt = db.getRun(p.runId)!.checkpointPath!;
+        Deno.writeTextFileSync(stolenAt, "the thief's checkpoint");
       }
     },
   });
   assert.deepEqual(out.map((o) => o.status), ["finished", "lost", "finished"]);
   assert.equal(db.getRun(ids[1])?.owner, thief.id);
   assert.equal(db.getRun(ids[1])?.status, "running");
+  // The run that lost its lease never wrote over its new owner's checkpoint.
+  assert.equal(Deno.readTextFileSync(stolenAt!), "the thief's checkpoint");
 
   const more = [3, 4].map((s) => register(db, fakeConfig("adqn-vr", s)));
   const failing: BatchTrainer = () => Promise.reject(new Error("out of memory (simulated)"));
