@@ -246,25 +246,13 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
         if (k === 20) cells["act-20"] = cells["act-20-rm"] = { status: "error", message };
       }
     }
+    // Both cores at once: ADQN with acting, then the other algorithms' training alone, for the
+    // Figure 1a estimate (acting is the same GRU + Q head for all five).
     const processes = options.processes ?? 2;
-    log(`ours runs-20-2p and act-20-2p (${processes} processes × ${20 / processes} runs)`);
-    try {
-      const r = await measureParallel({
-        processes,
-        k: 20 / processes,
-        seconds: options.seconds,
-        backend: options.backend ?? "auto",
-      });
-      cells["runs-20-2p"] = ok(r.train);
-      if (r.actRunMajor) cells["act-20-2p"] = ok(r.actRunMajor);
-    } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      cells["runs-20-2p"] = cells["act-20-2p"] = { status: "error", message };
-    }
-    // The other algorithms' training on both cores, for the Figure 1a estimate (acting is the
-    // same GRU + Q head for all five).
-    for (const algo of ALGO_IDS.filter((a) => a !== "adqn")) {
-      log(`ours runs-20-2p for ${algo}`);
+    for (const algo of ["adqn", ...ALGO_IDS.filter((a) => a !== "adqn")] as AlgoId[]) {
+      const act = algo === "adqn";
+      const key = act ? "runs-20-2p" : `runs-20-2p:${algo}`;
+      log(`ours ${key}${act ? " and act-20-2p" : ""} (${processes} processes × ${20 / processes})`);
       try {
         const r = await measureParallel({
           processes,
@@ -272,12 +260,14 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
           seconds: options.seconds,
           backend: options.backend ?? "auto",
           algo,
-          act: false,
+          act,
         });
-        cells[`runs-20-2p:${algo}`] = ok(r.train);
+        cells[key] = ok(r.train);
+        if (r.actRunMajor) cells["act-20-2p"] = ok(r.actRunMajor);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
-        cells[`runs-20-2p:${algo}`] = { status: "error", message };
+        cells[key] = { status: "error", message };
+        if (act) cells["act-20-2p"] = { status: "error", message };
       }
     }
   }
