@@ -178,6 +178,11 @@ export interface MeasureOursOptions {
   log?: (line: string) => void;
   /** Processes of the whole-machine rows (default 2; must divide 20). */
   processes?: number;
+  /**
+   * Also time the four other algorithms on both cores (default true): the Figure 1a estimate
+   * reads them from the first backend's column only.
+   */
+  everyAlgorithm?: boolean;
 }
 
 /**
@@ -249,7 +254,8 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
     // Both cores at once: ADQN with acting, then the other algorithms' training alone, for the
     // Figure 1a estimate (acting is the same GRU + Q head for all five).
     const processes = options.processes ?? 2;
-    for (const algo of ["adqn", ...ALGO_IDS.filter((a) => a !== "adqn")] as AlgoId[]) {
+    const others = options.everyAlgorithm ?? true ? ALGO_IDS.filter((a) => a !== "adqn") : [];
+    for (const algo of ["adqn", ...others] as AlgoId[]) {
       const act = algo === "adqn";
       const key = act ? "runs-20-2p" : `runs-20-2p:${algo}`;
       log(`ours ${key}${act ? " and act-20-2p" : ""} (${processes} processes × ${20 / processes})`);
@@ -324,6 +330,7 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
         backend: name,
         batched: { bench: batchedBench() },
         log: (l) => log(`  ${l}`),
+        everyAlgorithm: ours.length === 0 || ours[0].backend === used,
       });
       const prev = ours.find((o) => o.backend === used);
       if (prev) prev.cells = mergeCells(prev.cells, cells);
