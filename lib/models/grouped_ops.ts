@@ -25,6 +25,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, openBlas } from "../nn/blas.ts";
+import { customDense } from "../nn/dense.ts";
 import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
 
 /** Kernel name of the grouped product. */
@@ -531,88 +532,17 @@ export function groupedDense(
   options: GroupedDenseOptions = {},
 ): tf.Tensor2D {
   const relu = (options.activation ?? "linear") === "relu";
-  const inputGrad = options.inputGrad ?? true;
   const act = relu ? "relu" : "linear";
   const biasFirst = !(relu && (options.taped ?? true));
-  const forward = (xv: tf.Tensor2D, wv: tf.Tensor3D, bv: tf.Tensor2D | null) =>
-    groupedMatMulRaw(xv, wv, bv, groups, { activation: act, biasFirst });
-  const preGrad = (dy: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
-    relu ? tf.mul(dy, tf.step(y as tf.Tensor2D)) : dy;
-  const dxOf = (g: tf.Tensor2D, wv: tf.Tensor3D) =>
-    groupedMatMulRaw(g, wv, null, groups, { transB: true });
-  const dwOf = (g: tf.Tensor2D, xv: tf.Tensor2D) => groupedOuter(xv, g, groups);
-  const dbOf = (g: tf.Tensor2D) => groupedSumRaw(g, groups);
-
-  // What the backward pass needs is saved (tfjs disposes the forward pass's other intermediates,
-  // and saving copies a tensor on wasm); a weight that is a variable outlives the pass, so it is
-  // read from the closure instead of being copied.
-  const saveW = !(w instanceof tf.Variable);
-  const toSave = (xv: tf.Tensor, wv: tf.Tensor, y: tf.Tensor): tf.Tensor[] => [
-    xv,
-    ...(saveW ? [wv] : []),
-    ...(relu ? [y] : []),
-  ];
-  const unpack = (saved: tf.Tensor[]) => ({
-    xs: saved[0] as tf.Tensor2D,
-    ws: (saveW ? saved[1] : w) as tf.Tensor3D,
-    ys: (relu ? saved[saveW ? 2 : 1] : undefined) as tf.Tensor2D | undefined,
+  return customDense(x, w, b, {
+    relu,
+    inputGrad: options.inputGrad ?? true,
+    // Saving copies a tensor on wasm; a weight that is a variable outlives the backward pass, so
+    // it is read from the closure instead.
+    saveWeight: !(w instanceof tf.Variable),
+    forward: (xv, wv, bv) => groupedMatMulRaw(xv, wv, bv, groups, { activation: act, biasFirst }),
+    dx: (g, wv) => groupedMatMulRaw(g, wv, null, groups, { transB: true }),
+    dw: (g, xv) => groupedOuter(xv, g, groups),
+    db: (g) => groupedSumRaw(g, groups),
   });
-
-  if (inputGrad && b !== null) {
-    const op = tf.customGrad((xv, wv, bv, save) => {
-      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, bv as tf.Tensor2D);
-      (save as tf.GradSaveFunc)(toSave(xv as tf.Tensor, wv as tf.Tensor, y));
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const { xs, ws, ys } = unpack(saved);
-          const g = preGrad(dy as tf.Tensor2D, ys);
-          return [dxOf(g, ws), dwOf(g, xs), dbOf(g)];
-        },
-      };
-    });
-    return op(x, w, b) as tf.Tensor2D;
-  }
-  if (inputGrad) {
-    const op = tf.customGrad((xv, wv, save) => {
-      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor3D, null);
-      (save as tf.GradSaveFunc)(toSave(xv as tf.Tensor, wv as tf.Tensor, y));
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const { xs, ws, ys } = unpack(saved);
-          const g = preGrad(dy as tf.Tensor2D, ys);
-          return [dxOf(g, ws), dwOf(g, xs)];
-        },
-      };
-    });
-    return op(x, w) as tf.Tensor2D;
-  }
-  // x is data: saved, not an input of the op; no input gradient, so w itself is never needed.
-  if (b !== null) {
-    const op = tf.customGrad((wv, bv, save) => {
-      const y = forward(x, wv as tf.Tensor3D, bv as tf.Tensor2D);
-      (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
-          return [dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
-        },
-      };
-    });
-    return op(w, b) as tf.Tensor2D;
-  }
-  const op = tf.customGrad((wv, save) => {
-    const y = forward(x, wv as tf.Tensor3D, null);
-    (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
-        return [dwOf(g, saved[0] as tf.Tensor2D)];
-      },
-    };
-  });
-  return op(w) as tf.Tensor2D;
 }

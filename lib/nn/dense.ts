@@ -58,73 +58,95 @@ export function dense(
       bias: bv ?? undefined,
       activation: relu ? "relu" : "linear",
     }) as tf.Tensor2D;
-  // g = dy ⊙ act'(y)
-  const preGrad = (dy: tf.Tensor2D, y: tf.Tensor2D | undefined): tf.Tensor2D =>
-    relu ? tf.mul(dy, tf.step(y as tf.Tensor2D)) : dy;
-  const dxOf = (g: tf.Tensor2D, wv: tf.Tensor2D) => tf.matMul(g, tf.transpose(wv));
-  const dwOf = (g: tf.Tensor2D, xv: tf.Tensor2D) => tf.matMul(tf.transpose(xv), g);
-  const dbOf = (g: tf.Tensor2D) => tf.sum(g, 0);
+  return customDense(x, w, b, {
+    relu,
+    inputGrad,
+    saveWeight: true,
+    forward,
+    dx: (g, wv) => tf.matMul(g, tf.transpose(wv)),
+    dw: (g, xv) => tf.matMul(tf.transpose(xv), g),
+    db: (g) => tf.sum(g, 0),
+  });
+}
 
-  if (inputGrad && b !== null) {
-    const op = tf.customGrad((xv, wv, bv, save) => {
-      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor2D, bv as tf.Tensor1D);
-      (save as tf.GradSaveFunc)(
-        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
+/**
+ * The pieces of a dense-like layer y = act(x·w + b) that {@link customDense} wires into a
+ * differentiable op: its forward product and the three backward products.
+ */
+export interface DenseParts<W extends tf.Tensor, B extends tf.Tensor> {
+  /** Whether the activation is ReLU (else linear): g = dy ⊙ step(y). */
+  relu: boolean;
+  /** Whether gradients flow back into `x` (false when `x` is data). */
+  inputGrad: boolean;
+  /**
+   * Save `w` for the backward pass (tfjs disposes the forward pass's intermediates); false reads
+   * it from the closure, which is safe only when `w` outlives the pass (a variable).
+   */
+  saveWeight: boolean;
+  /** y = act(x·w + b). */
+  forward(x: tf.Tensor2D, w: W, b: B | null): tf.Tensor2D;
+  /** dx = g · wᵀ. */
+  dx(g: tf.Tensor2D, w: W): tf.Tensor2D;
+  /** dw = xᵀ · g. */
+  dw(g: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor;
+  /** db = Σ_rows g. */
+  db(g: tf.Tensor2D): tf.Tensor;
+}
+
+/**
+ * A dense-like layer with the hand-written gradient of `parts`: the op of {@link dense} and of the
+ * batched layers (lib/models/grouped_ops.ts `groupedDense`), which differ only in their products.
+ * Gradients come in the order dx, dw, db; without `inputGrad`, `x` is not an input of the op (the
+ * tape holds no path into it) and is saved rather than closed over.
+ */
+export function customDense<W extends tf.Tensor, B extends tf.Tensor>(
+  x: tf.Tensor2D,
+  w: W,
+  b: B | null,
+  parts: DenseParts<W, B>,
+): tf.Tensor2D {
+  const { relu, saveWeight } = parts;
+  // g = dy ⊙ act'(y)
+  const preGrad = (dy: tf.Tensor, y: tf.Tensor | undefined): tf.Tensor2D =>
+    (relu ? tf.mul(dy, tf.step(y!)) : dy) as tf.Tensor2D;
+  type Save = tf.GradSaveFunc;
+  if (parts.inputGrad) {
+    const run = (xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor | null, save: Save) => {
+      const y = parts.forward(xv as tf.Tensor2D, wv as W, bv as B | null);
+      save([xv, ...(saveWeight ? [wv] : []), ...(relu ? [y] : [])]);
+      return {
+        value: y,
+        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+          const g = preGrad(dy, relu ? saved[saved.length - 1] : undefined);
+          const ws = (saveWeight ? saved[1] : w) as W;
+          const grads = [parts.dx(g, ws), parts.dw(g, saved[0] as tf.Tensor2D)];
+          return bv === null ? grads : [...grads, parts.db(g)];
+        },
+      };
+    };
+    const op = b === null
+      ? tf.customGrad((xv, wv, save) => run(xv as tf.Tensor, wv as tf.Tensor, null, save as Save))
+      : tf.customGrad((xv, wv, bv, save) =>
+        run(xv as tf.Tensor, wv as tf.Tensor, bv as tf.Tensor, save as Save)
       );
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
-          return [dxOf(g, saved[1] as tf.Tensor2D), dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
-        },
-      };
-    });
-    return op(x, w, b) as tf.Tensor2D;
+    return (b === null ? op(x, w) : op(x, w, b)) as tf.Tensor2D;
   }
-  if (inputGrad) {
-    const op = tf.customGrad((xv, wv, save) => {
-      const y = forward(xv as tf.Tensor2D, wv as tf.Tensor2D, null);
-      (save as tf.GradSaveFunc)(
-        relu ? [xv as tf.Tensor, wv as tf.Tensor, y] : [xv as tf.Tensor, wv as tf.Tensor],
-      );
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[2] as tf.Tensor2D | undefined);
-          return [dxOf(g, saved[1] as tf.Tensor2D), dwOf(g, saved[0] as tf.Tensor2D)];
-        },
-      };
-    });
-    return op(x, w) as tf.Tensor2D;
-  }
-  // x is data: not an input of the op, so the tape holds no gradient path into it. It is saved
-  // (not merely closed over): tfjs disposes the forward pass's intermediates before backprop.
-  if (b !== null) {
-    const op = tf.customGrad((wv, bv, save) => {
-      const y = forward(x, wv as tf.Tensor2D, bv as tf.Tensor1D);
-      (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
-      return {
-        value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-          const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
-          return [dwOf(g, saved[0] as tf.Tensor2D), dbOf(g)];
-        },
-      };
-    });
-    return op(w, b) as tf.Tensor2D;
-  }
-  const op = tf.customGrad((wv, save) => {
-    const y = forward(x, wv as tf.Tensor2D, null);
-    (save as tf.GradSaveFunc)(relu ? [x, y] : [x]);
+  const run = (wv: tf.Tensor, bv: tf.Tensor | null, save: Save) => {
+    const y = parts.forward(x, wv as W, bv as B | null);
+    save(relu ? [x, y] : [x]);
     return {
       value: y,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const g = preGrad(dy as tf.Tensor2D, saved[1] as tf.Tensor2D | undefined);
-        return [dwOf(g, saved[0] as tf.Tensor2D)];
+        const g = preGrad(dy, saved[1]);
+        const dw = parts.dw(g, saved[0] as tf.Tensor2D);
+        return bv === null ? [dw] : [dw, parts.db(g)];
       },
     };
-  });
-  return op(w) as tf.Tensor2D;
+  };
+  const op = b === null
+    ? tf.customGrad((wv, save) => run(wv as tf.Tensor, null, save as Save))
+    : tf.customGrad((wv, bv, save) => run(wv as tf.Tensor, bv as tf.Tensor, save as Save));
+  return (b === null ? op(w) : op(w, b)) as tf.Tensor2D;
 }
 
 /**
