@@ -396,41 +396,55 @@ export async function executeRun(
   try {
     result = await trainer(config, trainOptions);
   } catch (e) {
+    return lost
+      ? lostOutcome(run, label, mode)
+      : failedOutcome(db, run, owner.id, label, mode, e, log);
+  } finally {
     clearInterval(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
-    if (lost) {
-      return {
-        runId: run.id,
-        status: "lost",
-        mode,
-        message: `${label}: lease lost to another process; stopped`,
-      };
-    }
-    const text = errorText(e);
-    try {
-      db.fail(run.id, owner.id, text);
-    } catch (e2) {
-      log(`${label}: could not record the failure: ${(e2 as Error).message}`);
-    }
-    return {
-      runId: run.id,
-      status: "failed",
-      mode,
-      message: `${label}: failed: ${(e as Error)?.message ?? text}`,
-    };
   }
-  clearInterval(timer);
-  options.signal?.removeEventListener("abort", onOuterAbort);
-  if (lost) {
-    return {
-      runId: run.id,
-      status: "lost",
-      mode,
-      result,
-      message: `${label}: lease lost to another process; stopped`,
-    };
-  }
+  if (lost) return lostOutcome(run, label, mode, result);
   return settle(db, run, owner.id, mode, result, ckpt, options.keepCheckpoint ?? false);
+}
+
+/** The outcome of a run whose lease another process took over: nothing more is written. */
+function lostOutcome(
+  run: RunRecord,
+  label: string,
+  mode: RunOutcome["mode"],
+  result?: TrainResult,
+): RunOutcome {
+  return {
+    runId: run.id,
+    status: "lost",
+    mode,
+    ...(result ? { result } : {}),
+    message: `${label}: lease lost to another process; stopped`,
+  };
+}
+
+/** Record that the trainer threw `e` on `run` (still held by `owner`), and say so. */
+function failedOutcome(
+  db: ResultsDb,
+  run: RunRecord,
+  owner: string,
+  label: string,
+  mode: RunOutcome["mode"],
+  e: unknown,
+  log: (message: string) => void,
+): RunOutcome {
+  const text = errorText(e);
+  try {
+    db.fail(run.id, owner, text);
+  } catch (e2) {
+    log(`${label}: could not record the failure: ${(e2 as Error).message}`);
+  }
+  return {
+    runId: run.id,
+    status: "failed",
+    mode,
+    message: `${label}: failed: ${(e as Error)?.message ?? text}`,
+  };
 }
 
 /** Options of {@link executeBatch}: those of {@link executeRun}, with a batched trainer. */
@@ -550,43 +564,18 @@ export async function executeBatch(
   try {
     results = await trainer(slots.map((s) => s.run.config as unknown as TrainConfig), batchOptions);
   } catch (e) {
-    const text = errorText(e);
-    return slots.map((s): RunOutcome => {
-      if (s.lost) {
-        return {
-          runId: s.run.id,
-          status: "lost",
-          mode: s.mode,
-          message: `${s.label}: lease lost to another process; stopped`,
-        };
-      }
-      try {
-        db.fail(s.run.id, owner.id, text);
-      } catch (e2) {
-        log(`${s.label}: could not record the failure: ${(e2 as Error).message}`);
-      }
-      return {
-        runId: s.run.id,
-        status: "failed",
-        mode: s.mode,
-        message: `${s.label}: failed: ${(e as Error)?.message ?? text}`,
-      };
-    });
+    return slots.map((s) =>
+      s.lost
+        ? lostOutcome(s.run, s.label, s.mode)
+        : failedOutcome(db, s.run, owner.id, s.label, s.mode, e, log)
+    );
   } finally {
     clearInterval(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
   }
   return slots.map((s, k): RunOutcome => {
     const result = results[k];
-    if (s.lost) {
-      return {
-        runId: s.run.id,
-        status: "lost",
-        mode: s.mode,
-        result,
-        message: `${s.label}: lease lost to another process; stopped`,
-      };
-    }
+    if (s.lost) return lostOutcome(s.run, s.label, s.mode, result);
     return settle(db, s.run, owner.id, s.mode, result, s.ckpt, options.keepCheckpoint ?? false);
   });
 }

@@ -19,6 +19,7 @@ import { hostMatMul } from "../nn/gru.ts";
 import {
   gruBackwardHost,
   gruForwardHost,
+  type GruTrace,
   newGruTrace,
   type RowProduct,
   subGruTrace,
@@ -32,6 +33,7 @@ import {
   groupedOuter,
   hostView,
   type RowGroups,
+  rowGroups,
   scaleGroups,
   transposeFor,
 } from "./grouped_ops.ts";
@@ -616,21 +618,7 @@ export function groupedGruRecurrence(
     const hs = new Float32Array(R * H);
     const trace = newGruTrace(R * H);
     try {
-      for (let k = 0; k < K; k++) {
-        const o = groups.offsets[k], rows = groups.offsets[k + 1] - o;
-        if (rows === 0) continue;
-        gruForwardHost(
-          giv.subarray(o * H3, (o + rows) * H3),
-          steps[k],
-          batch,
-          H,
-          products.mul(k),
-          bhv.subarray(k * H3, (k + 1) * H3),
-          null,
-          subGruTrace(trace, o * H, (o + rows) * H),
-          hs.subarray(o * H, (o + rows) * H),
-        );
-      }
+      forwardGroups(giv, bhv, products, steps, batch, H, groups, trace, hs);
     } finally {
       products.dispose(); // tensors made here would not survive until the backward pass
     }
@@ -679,34 +667,49 @@ export function groupedGruNoGrad(
   steps: readonly number[],
   batch: number,
 ): tf.Tensor2D {
-  const K = wh.shape[0], H = wh.shape[1], H3 = 3 * H;
+  const H = wh.shape[1];
   const R = gi.shape[0];
+  const groups = rowGroups(steps.map((s) => s * batch));
+  const held = groups.offsets[groups.offsets.length - 1];
+  if (held !== R) throw new Error(`batched GRU: ${R} rows, but the groups hold ${held}`);
   const products = new RecurrentProducts(wh);
   try {
-    const giv = gi.dataSync() as Float32Array;
-    const bhv = bh.dataSync() as Float32Array;
     const hs = new Float32Array(R * H);
-    let o = 0;
-    for (let k = 0; k < K; k++) {
-      const rows = steps[k] * batch;
-      if (rows === 0) continue;
-      gruForwardHost(
-        giv.subarray(o * H3, (o + rows) * H3),
-        steps[k],
-        batch,
-        H,
-        products.mul(k),
-        bhv.subarray(k * H3, (k + 1) * H3),
-        null,
-        null,
-        hs.subarray(o * H, (o + rows) * H),
-      );
-      o += rows;
-    }
-    if (o !== R) throw new Error(`batched GRU: ${R} rows, but the groups hold ${o}`);
+    const giv = gi.dataSync() as Float32Array, bhv = bh.dataSync() as Float32Array;
+    forwardGroups(giv, bhv, products, steps, batch, H, groups, null, hs);
     return tf.tensor2d(hs, [R, H]);
   } finally {
     products.dispose();
+  }
+}
+
+/** The forward recurrence of every non-empty group k with run k's weights, into `hs` (and `trace`). */
+function forwardGroups(
+  giv: Float32Array,
+  bhv: Float32Array,
+  products: RecurrentProducts,
+  steps: readonly number[],
+  batch: number,
+  H: number,
+  groups: RowGroups,
+  trace: GruTrace | null,
+  hs: Float32Array,
+): void {
+  const H3 = 3 * H;
+  for (let k = 0; k + 1 < groups.offsets.length; k++) {
+    const o = groups.offsets[k], rows = groups.offsets[k + 1] - o;
+    if (rows === 0) continue;
+    gruForwardHost(
+      giv.subarray(o * H3, (o + rows) * H3),
+      steps[k],
+      batch,
+      H,
+      products.mul(k),
+      bhv.subarray(k * H3, (k + 1) * H3),
+      null,
+      trace === null ? null : subGruTrace(trace, o * H, (o + rows) * H),
+      hs.subarray(o * H, (o + rows) * H),
+    );
   }
 }
 
