@@ -35,6 +35,7 @@ import {
   type Weights,
 } from "./network.ts";
 import { type HostBatch, packEpisodes } from "./episode_batch.ts";
+import { makeSnapshot, readSnapshot } from "./snapshot.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";
 
 /** Options of {@link makeAgent}. */
@@ -206,59 +207,32 @@ export class RecurrentAgent implements Agent {
   /** Every tensor (online, target, Adam moments) and the Adam step count. */
   snapshot(): AgentSnapshot {
     this.#live();
-    const tensors: AgentSnapshot["tensors"] = {};
-    for (const [name, v] of Object.entries(this.#online)) {
-      tensors[`online/${name}`] = { shape: [...v.shape], data: copyData(v) };
-    }
-    for (const [name, v] of Object.entries(this.#target)) {
-      tensors[`target/${name}`] = { shape: [...v.shape], data: copyData(v) };
-    }
+    const read = (vars: Weights) =>
+      Object.fromEntries(
+        Object.entries(vars).map(([name, v]) => [name, { shape: [...v.shape], data: copyData(v) }]),
+      );
     const adam = this.#optimizer.getState();
-    for (const [name, s] of Object.entries(adam.m)) tensors[`adam.m/${name}`] = s;
-    for (const [name, s] of Object.entries(adam.v)) tensors[`adam.v/${name}`] = s;
-    return { tensors, scalars: { "adam.step": adam.step } };
+    return makeSnapshot({
+      online: read(this.#online),
+      target: read(this.#target),
+      m: adam.m,
+      v: adam.v,
+      step: adam.step,
+    });
   }
 
   /** Restore a {@link RecurrentAgent.snapshot}; every name must be present with its shape. */
   restore(snapshot: AgentSnapshot): void {
     this.#live();
-    const get = (key: string) => {
-      const s = snapshot.tensors[key];
-      if (s === undefined) {
-        throw new Error(`restore: snapshot lacks tensor "${key}" (was it made for this agent?)`);
-      }
-      return s;
-    };
-    // Check everything before changing anything.
-    const names = Object.keys(this.#online);
-    for (const name of names) {
-      for (const prefix of ["online", "target", "adam.m", "adam.v"]) {
-        const s = get(`${prefix}/${name}`);
-        const v = this.#online[name];
-        const ok = s.shape.length === v.shape.length && s.shape.every((d, i) => d === v.shape[i]) &&
-          s.data.length === v.size;
-        if (!ok) {
-          throw new Error(
-            `restore: tensor "${prefix}/${name}" has shape [${s.shape}], expected [${v.shape}]`,
-          );
-        }
-      }
+    const shapes = Object.fromEntries(
+      Object.entries(this.#online).map(([name, v]) => [name, v.shape]),
+    );
+    const parts = readSnapshot(snapshot, shapes); // checks everything before changing anything
+    for (const name of Object.keys(shapes)) {
+      assignChecked(this.#online[name], parts.online[name], `online/${name}`);
+      assignChecked(this.#target[name], parts.target[name], `target/${name}`);
     }
-    const step = snapshot.scalars["adam.step"];
-    if (!Number.isInteger(step) || step < 0) {
-      throw new Error(`restore: invalid scalar adam.step ${step}; expected a non-negative integer`);
-    }
-    for (const name of names) {
-      assignChecked(this.#online[name], get(`online/${name}`), `online/${name}`);
-      assignChecked(this.#target[name], get(`target/${name}`), `target/${name}`);
-    }
-    const m: Record<string, { shape: number[]; data: Float32Array }> = {};
-    const v: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const name of names) {
-      m[name] = get(`adam.m/${name}`);
-      v[name] = get(`adam.v/${name}`);
-    }
-    this.#optimizer.setState({ step, m, v });
+    this.#optimizer.setState({ step: parts.step, m: parts.m, v: parts.v });
     this.#actCache = null;
   }
 

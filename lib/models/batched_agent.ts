@@ -24,7 +24,8 @@ import {
   type TrainStepOptions,
 } from "../train/agent.ts";
 import type { AgentEnv } from "./agent.ts";
-import { BatchedAdam, checkShape, setRun } from "./batched_adam.ts";
+import { BatchedAdam, setRun } from "./batched_adam.ts";
+import { makeSnapshot, readSnapshot } from "./snapshot.ts";
 import {
   type ActRequest,
   BatchedNetwork,
@@ -265,59 +266,39 @@ export class BatchedAgent {
     });
   }
 
-  /** Run k's tensors in the single-run agent's snapshot format (lib/models/agent.ts). */
+  /** Run k's tensors in the single-run agent's snapshot format (./snapshot.ts). */
   snapshot(k: number): AgentSnapshot {
     this.#live();
     this.#checkRun(k);
-    const tensors: AgentSnapshot["tensors"] = {};
-    for (const [name, v] of Object.entries(this.#online)) {
-      tensors[`online/${name}`] = { shape: v.shape.slice(1), data: readRun(v, k) };
-    }
-    for (const [name, v] of Object.entries(this.#target)) {
-      tensors[`target/${name}`] = { shape: v.shape.slice(1), data: readRun(v, k) };
-    }
+    const read = (vars: StackedWeights) =>
+      Object.fromEntries(
+        Object.entries(vars).map((
+          [name, v],
+        ) => [name, { shape: v.shape.slice(1), data: readRun(v, k) }]),
+      );
     const adam = this.#adam.getState(k);
-    for (const [name, s] of Object.entries(adam.m)) tensors[`adam.m/${name}`] = s;
-    for (const [name, s] of Object.entries(adam.v)) tensors[`adam.v/${name}`] = s;
-    return { tensors, scalars: { "adam.step": adam.step } };
+    return makeSnapshot({
+      online: read(this.#online),
+      target: read(this.#target),
+      m: adam.m,
+      v: adam.v,
+      step: adam.step,
+    });
   }
 
   /** Restore run k from a snapshot of either trainer (every name must be present, same shapes). */
   restore(k: number, snapshot: AgentSnapshot): void {
     this.#live();
     this.#checkRun(k);
-    const get = (key: string) => {
-      const s = snapshot.tensors[key];
-      if (s === undefined) {
-        throw new Error(`restore: snapshot lacks tensor "${key}" (was it made for this agent?)`);
-      }
-      return s;
-    };
-    const names = Object.keys(this.#online);
-    for (const name of names) {
-      for (const prefix of ["online", "target", "adam.m", "adam.v"]) {
-        checkShape(
-          get(`${prefix}/${name}`),
-          this.#online[name].shape.slice(1),
-          `restore: "${prefix}/${name}"`,
-        );
-      }
+    const shapes = Object.fromEntries(
+      Object.entries(this.#online).map(([name, v]) => [name, v.shape.slice(1)]),
+    );
+    const parts = readSnapshot(snapshot, shapes); // checks everything before changing anything
+    for (const name of Object.keys(shapes)) {
+      setRun(this.#online[name], k, parts.online[name].data);
+      setRun(this.#target[name], k, parts.target[name].data);
     }
-    const step = snapshot.scalars["adam.step"];
-    if (!Number.isInteger(step) || step < 0) {
-      throw new Error(`restore: invalid scalar adam.step ${step}; expected a non-negative integer`);
-    }
-    for (const name of names) {
-      setRun(this.#online[name], k, get(`online/${name}`).data);
-      setRun(this.#target[name], k, get(`target/${name}`).data);
-    }
-    const m: Record<string, { shape: number[]; data: Float32Array }> = {};
-    const v: Record<string, { shape: number[]; data: Float32Array }> = {};
-    for (const name of names) {
-      m[name] = get(`adam.m/${name}`);
-      v[name] = get(`adam.v/${name}`);
-    }
-    this.#adam.setState(k, { step, m, v });
+    this.#adam.setState(k, { step: parts.step, m: parts.m, v: parts.v });
     this.#caches[k] = undefined;
   }
 
