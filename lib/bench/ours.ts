@@ -8,6 +8,7 @@ import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
+import { argmax } from "../train/loop.ts";
 import { benchBatched } from "../train/batched_bench.ts";
 import {
   benchEpisode,
@@ -278,13 +279,6 @@ export async function measureOurs(options: MeasureOursOptions): Promise<Record<s
     }
   }
   return cells;
-}
-
-/** First index of the largest value. */
-function argmax(q: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < q.length; i++) if (q[i] > q[best]) best = i;
-  return best;
 }
 
 /** Options of {@link runComparison}. */

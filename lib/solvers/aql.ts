@@ -34,7 +34,16 @@
  */
 import { entryOf, findChild, type HistoryTree } from "../pomdp/history_tree.ts";
 import { randInt } from "../rng.ts";
-import { checkQ, checkU, expectation, greedy, maxAbsDiff, rootValue, zerosU } from "./operators.ts";
+import {
+  checkQ,
+  checkU,
+  expectation,
+  greedy,
+  greedyAction,
+  maxAbsDiff,
+  rootValue,
+  zerosU,
+} from "./operators.ts";
 import { PomdpSampler } from "./sampler.ts";
 import { policyValue } from "./value_iteration.ts";
 
@@ -116,16 +125,7 @@ export function asymmetricQLearning(
   const trace: AqlTracePoint[] = [];
   let samples = 0;
 
-  const argmaxQ = (n: number): number => {
-    let best = 0, v = Q[n * A];
-    for (let a = 1; a < A; a++) {
-      if (Q[n * A + a] > v) {
-        v = Q[n * A + a];
-        best = a;
-      }
-    }
-    return best;
-  };
+  const argmaxQ = (n: number): number => greedyAction(Q, n, A);
   const record = (ep: number) => {
     const EU = expectation(tree, U);
     let unvisited = 0;

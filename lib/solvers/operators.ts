@@ -62,17 +62,28 @@ export function greedy(tree: HistoryTree, Q: Float64Array, out?: Int32Array): In
   checkQ(tree, Q);
   const A = tree.numActions;
   const pi = out ?? new Int32Array(tree.numNodes);
-  for (let n = 0; n < tree.numNodes; n++) {
-    let best = 0, v = Q[n * A];
-    for (let a = 1; a < A; a++) {
-      if (Q[n * A + a] > v) {
-        v = Q[n * A + a];
-        best = a;
-      }
-    }
-    pi[n] = best;
-  }
+  for (let n = 0; n < tree.numNodes; n++) pi[n] = greedyAction(Q, n, A);
   return pi;
+}
+
+/**
+ * argmax_a Q(n, a) of one node of a table with `A` actions per node (the first on ties).
+ *
+ * @example
+ * ```ts
+ * import { greedyAction } from "./operators.ts";
+ * console.log(greedyAction(Float64Array.of(0, 1, 5, 5), 1, 2)); // 0: node 1 holds [5, 5]
+ * ```
+ */
+export function greedyAction(Q: ArrayLike<number>, n: number, A: number): number {
+  let best = 0, v = Q[n * A];
+  for (let a = 1; a < A; a++) {
+    if (Q[n * A + a] > v) {
+      v = Q[n * A + a];
+      best = a;
+    }
+  }
+  return best;
 }
 
 /** V(h) = max_a Q(h,a) for every node. */
@@ -165,20 +176,30 @@ export function bellmanU(
 ): Float64Array {
   checkU(tree, U);
   checkPolicy(tree, policy);
-  const A = tree.numActions, g = tree.discount;
+  const A = tree.numActions;
   const res = out ?? zerosU(tree);
-  for (let k = 0; k < tree.numEntries; k++) {
-    const s = tree.beliefState[k];
-    for (let a = 0; a < A; a++) {
-      const i = k * A + a;
-      let next = 0;
-      for (let t = tree.uStart[i]; t < tree.uStart[i + 1]; t++) {
-        next += tree.uProb[t] * U[tree.uNextEntry[t] * A + policy[tree.uNextNode[t]]];
-      }
-      res[i] = tree.stateReward[s * A + a] + g * next;
-    }
-  }
+  for (let i = 0; i < tree.numEntries * A; i++) res[i] = policyBackupU(tree, U, policy, i);
   return res;
+}
+
+/**
+ * One entry i = k·|A| + a of B_π on U: R(s_k, a) + γ Σ_{s',o} T(s'|s,a) O(o|a,s') U(hao, s', π(hao)),
+ * reading only entries below (deeper than) k. {@link bellmanU} applies it to every entry;
+ * exact policy evaluation (value_iteration.ts) sweeps it from the deepest entry up, in place.
+ */
+export function policyBackupU(
+  tree: HistoryTree,
+  U: Float64Array,
+  policy: Int32Array,
+  i: number,
+): number {
+  const A = tree.numActions;
+  const s = tree.beliefState[Math.floor(i / A)], a = i % A;
+  let next = 0;
+  for (let t = tree.uStart[i]; t < tree.uStart[i + 1]; t++) {
+    next += tree.uProb[t] * U[tree.uNextEntry[t] * A + policy[tree.uNextNode[t]]];
+  }
+  return tree.stateReward[s * A + a] + tree.discount * next;
 }
 
 /** max_i |x_i - y_i| (tables of equal length). */

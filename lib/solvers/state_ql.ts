@@ -27,7 +27,7 @@
  */
 import { findChild, type HistoryTree } from "../pomdp/history_tree.ts";
 import { randInt } from "../rng.ts";
-import { checkQ, greedy, maxAbsDiff, rootValue, zerosQ } from "./operators.ts";
+import { checkQ, greedy, greedyAction, maxAbsDiff, rootValue, zerosQ } from "./operators.ts";
 import { PomdpSampler } from "./sampler.ts";
 import { policyValue } from "./value_iteration.ts";
 
@@ -95,16 +95,7 @@ export function stateOnlyQLearning(
   const trace: StateQlTracePoint[] = [];
   let samples = 0;
   const step = (n: number) => omega === 1 ? 1 / n : Math.pow(n, -omega);
-  const argmaxQ = (n: number): number => {
-    let best = 0, v = Q[n * A];
-    for (let a = 1; a < A; a++) {
-      if (Q[n * A + a] > v) {
-        v = Q[n * A + a];
-        best = a;
-      }
-    }
-    return best;
-  };
+  const argmaxQ = (n: number): number => greedyAction(Q, n, A);
   const record = (ep: number) =>
     trace.push({
       episodes: ep,

@@ -25,6 +25,7 @@ import {
   greedy,
   maxAbsDiff,
   maxValues,
+  policyBackupU,
   rootValue,
   zerosQ,
   zerosU,
@@ -88,18 +89,10 @@ export function evaluatePolicy(tree: HistoryTree, policy: Int32Array): Float64Ar
 /** U^π(h,s,a) of a deterministic history policy, exactly (one backward pass over entries). */
 export function evaluatePolicyU(tree: HistoryTree, policy: Int32Array): Float64Array {
   checkPolicy(tree, policy);
-  const A = tree.numActions, g = tree.discount;
   const U = zerosU(tree);
-  for (let k = tree.numEntries - 1; k >= 0; k--) {
-    const s = tree.beliefState[k];
-    for (let a = 0; a < A; a++) {
-      const i = k * A + a;
-      let next = 0;
-      for (let t = tree.uStart[i]; t < tree.uStart[i + 1]; t++) {
-        next += tree.uProb[t] * U[tree.uNextEntry[t] * A + policy[tree.uNextNode[t]]];
-      }
-      U[i] = tree.stateReward[s * A + a] + g * next;
-    }
+  // Entries read only deeper entries: from the deepest up, each backup reads final values.
+  for (let i = tree.numEntries * tree.numActions - 1; i >= 0; i--) {
+    U[i] = policyBackupU(tree, U, policy, i);
   }
   return U;
 }
