@@ -15,13 +15,13 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { ENV_IDS, makeEnv } from "../lib/envs/mod.ts";
 import { makeAgent } from "../lib/models/agent.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../lib/nn/backend.ts";
 import { ALGO_IDS, type AlgoId, checkAlgoId } from "../lib/train/agent.ts";
 import { benchEpisode, formatComparison, timeIt } from "../lib/bench/compare.ts";
 import { runComparison } from "../lib/bench/ours.ts";
+import { parseTaskArgs } from "./args.ts";
 
 export { benchEpisode, timeIt };
 
@@ -118,33 +118,19 @@ const USAGE = `usage: deno task bench [--env ID] [--algo ALGO] [--backend NAME] 
   --rounds   --compare: measure everything N times, keep each cell's best round (default 1)`;
 
 if (import.meta.main) {
-  let values;
-  try {
-    values = parseArgs({
-      args: Deno.args,
-      options: {
-        env: { type: "string", default: "heaven-hell-3" },
-        algo: { type: "string", default: "adqn" },
-        backend: { type: "string", default: "auto" },
-        cpu: { type: "boolean", default: false },
-        seconds: { type: "string", default: "3" },
-        batch: { type: "string", default: "32" },
-        json: { type: "boolean", default: false },
-        compare: { type: "boolean", default: false },
-        python: { type: "string", default: "/usr/bin/python3" },
-        "no-torch": { type: "boolean", default: false },
-        rounds: { type: "string", default: "1" },
-        help: { type: "boolean", short: "h", default: false },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`error: ${(e as Error).message}\n${USAGE}`);
-    Deno.exit(2);
-  }
-  if (values.help) {
-    console.log(USAGE);
-    Deno.exit(0);
-  }
+  const values = parseTaskArgs({
+    env: { type: "string", default: "heaven-hell-3" },
+    algo: { type: "string", default: "adqn" },
+    backend: { type: "string", default: "auto" },
+    cpu: { type: "boolean", default: false },
+    seconds: { type: "string", default: "3" },
+    batch: { type: "string", default: "32" },
+    json: { type: "boolean", default: false },
+    compare: { type: "boolean", default: false },
+    python: { type: "string", default: "/usr/bin/python3" },
+    "no-torch": { type: "boolean", default: false },
+    rounds: { type: "string", default: "1" },
+  }, USAGE);
   const seconds = Number(values.seconds), batch = Number(values.batch);
   if (!(seconds > 0) || !Number.isInteger(batch) || batch < 1) {
     console.error(`error: --seconds must be positive and --batch a positive integer\n${USAGE}`);

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { collect, formatCollectReport, hasMissing } from "../lib/cluster/collect.ts";
 import { readPlan } from "../lib/cluster/plan.ts";
 import { DEFAULT_DB_PATH } from "../lib/results/db.ts";
+import { parseTaskArgs } from "./args.ts";
 
 const USAGE = `usage: deno task collect --from <sweep folder> [--from ...] [--db ${DEFAULT_DB_PATH}]
   [--plan <plan.json>] [--allow-missing] [--json]
@@ -21,28 +21,13 @@ const USAGE = `usage: deno task collect --from <sweep folder> [--from ...] [--db
   --allow-missing  exit 0 even when planned runs are missing, partial or failed
   --json           print a JSON summary instead of text`;
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      from: { type: "string", multiple: true },
-      db: { type: "string", default: DEFAULT_DB_PATH },
-      plan: { type: "string" },
-      "allow-missing": { type: "boolean", default: false },
-      json: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    allowPositionals: false,
-  }).values;
-} catch (e) {
-  console.error(`error: ${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
-}
-if (args.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const args = parseTaskArgs({
+  from: { type: "string", multiple: true },
+  db: { type: "string", default: DEFAULT_DB_PATH },
+  plan: { type: "string" },
+  "allow-missing": { type: "boolean", default: false },
+  json: { type: "boolean", default: false },
+}, USAGE);
 if (!args.from?.length) {
   console.error(`error: --from is required\n${USAGE}`);
   Deno.exit(2);

@@ -12,36 +12,21 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { readPlan } from "../lib/cluster/plan.ts";
 import { currentSlurmJob, isTimeLimitWarning, requeueJob } from "../lib/cluster/slurm.ts";
 import { recordTaskEvent, runTask } from "../lib/cluster/task.ts";
+import { parseTaskArgs } from "./args.ts";
 
 const USAGE = `usage: deno run -A tasks/slurm_task.ts --plan <sweep>/plan.json --task <i>
   [--no-auto-requeue] [--progress-seconds 60]
   --task defaults to $SLURM_ARRAY_TASK_ID`;
 
-let args;
-try {
-  args = parseArgs({
-    args: Deno.args,
-    options: {
-      plan: { type: "string" },
-      task: { type: "string" },
-      "no-auto-requeue": { type: "boolean", default: false },
-      "progress-seconds": { type: "string", default: "60" },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    allowPositionals: false,
-  }).values;
-} catch (e) {
-  console.error(`error: ${(e as Error).message}\n${USAGE}`);
-  Deno.exit(2);
-}
-if (args.help) {
-  console.log(USAGE);
-  Deno.exit(0);
-}
+const args = parseTaskArgs({
+  plan: { type: "string" },
+  task: { type: "string" },
+  "no-auto-requeue": { type: "boolean", default: false },
+  "progress-seconds": { type: "string", default: "60" },
+}, USAGE);
 const taskText = args.task ?? Deno.env.get("SLURM_ARRAY_TASK_ID");
 const task = Number(taskText);
 const progressSeconds = Number(args["progress-seconds"]);

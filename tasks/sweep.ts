@@ -6,49 +6,34 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
 import { buildSweep, SWEEP_USAGE, type SweepCliOptions } from "../lib/cluster/sweep.ts";
+import { parseTaskArgs } from "./args.ts";
 
-let values;
-try {
-  values = parseArgs({
-    args: Deno.args,
-    options: {
-      figure: { type: "string", multiple: true },
-      preset: { type: "string" },
-      emit: { type: "string" },
-      partition: { type: "string" },
-      time: { type: "string" },
-      cpus: { type: "string" },
-      mem: { type: "string" },
-      account: { type: "string" },
-      qos: { type: "string" },
-      "max-parallel": { type: "string" },
-      "batch-size": { type: "string" },
-      seeds: { type: "string" },
-      algos: { type: "string" },
-      set: { type: "string", multiple: true },
-      out: { type: "string" },
-      grace: { type: "string" },
-      "checkpoint-every": { type: "string" },
-      backend: { type: "string" },
-      deno: { type: "string" },
-      "sbatch-option": { type: "string", multiple: true },
-      "no-auto-requeue": { type: "boolean", default: false },
-      force: { type: "boolean", default: false },
-      submit: { type: "boolean", default: false },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    allowPositionals: false,
-  }).values;
-} catch (e) {
-  console.error(`error: ${(e as Error).message}\n${SWEEP_USAGE}`);
-  Deno.exit(2);
-}
-if (values.help) {
-  console.log(SWEEP_USAGE);
-  Deno.exit(0);
-}
+const values = parseTaskArgs({
+  figure: { type: "string", multiple: true },
+  preset: { type: "string" },
+  emit: { type: "string" },
+  partition: { type: "string" },
+  time: { type: "string" },
+  cpus: { type: "string" },
+  mem: { type: "string" },
+  account: { type: "string" },
+  qos: { type: "string" },
+  "max-parallel": { type: "string" },
+  "batch-size": { type: "string" },
+  seeds: { type: "string" },
+  algos: { type: "string" },
+  set: { type: "string", multiple: true },
+  out: { type: "string" },
+  grace: { type: "string" },
+  "checkpoint-every": { type: "string" },
+  backend: { type: "string" },
+  deno: { type: "string" },
+  "sbatch-option": { type: "string", multiple: true },
+  "no-auto-requeue": { type: "boolean", default: false },
+  force: { type: "boolean", default: false },
+  submit: { type: "boolean", default: false },
+}, SWEEP_USAGE);
 try {
   const code = await buildSweep(values as SweepCliOptions);
   Deno.exit(code);
