@@ -11,20 +11,8 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 1
 fi
 
-# Stop the daemon whose id a pid file names (never by process name), waiting up to 5 s.
-stop_pidfile() {
-  local pid
-  pid=$(cat "$1" 2>/dev/null || true)
-  if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-  fi
-  rm -f "$1"
-}
+# shellcheck source=.ci/slurm-lib.sh
+source "$(dirname "$0")/slurm-lib.sh" # stop_pidfile
 
 if [ -f /run/slurmctld.pid ] && command -v scancel >/dev/null 2>&1; then
   timeout 10 scancel --full --quiet --user=root 2>/dev/null || true

@@ -32,9 +32,11 @@ import {
   type RunRecord,
   type RunStatus,
   SCHEMA_VERSION,
+  UPSERT_METRIC_SQL,
 } from "../results/db.ts";
 import { canonicalJson } from "../train/config.ts";
 import { type PlannedRun, readPlan, runKey, sweepPaths, type SweepPlan } from "./plan.ts";
+import { statOrNull } from "../files.ts";
 
 /** The results-database schema version whose tables this module writes directly. */
 export const COLLECT_SCHEMA_VERSION = 1;
@@ -166,14 +168,7 @@ function mergeInto(
     "UPDATE runs SET attempts = ?, created_at = ?, started_at = ? WHERE id = ?",
   );
   const hasPoint = main.prepare("SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ?");
-  const putPoint = main.prepare(
-    `INSERT INTO metrics (run_id, env_step, avg_return, episodes, epsilon, loss_q, loss_u,
-       trained_steps, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (run_id, env_step) DO UPDATE SET avg_return = excluded.avg_return,
-       episodes = excluded.episodes, epsilon = excluded.epsilon, loss_q = excluded.loss_q,
-       loss_u = excluded.loss_u, trained_steps = excluded.trained_steps,
-       wall_seconds = excluded.wall_seconds`,
-  );
+  const putPoint = main.prepare(UPSERT_METRIC_SQL);
   const samePoint = main.prepare(
     `SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ? AND avg_return IS ?
        AND episodes = ? AND epsilon IS ? AND loss_q IS ? AND loss_u IS ? AND trained_steps = ?
@@ -284,15 +279,6 @@ function mergeInto(
     }
   }
   return stats;
-}
-
-function statOrNull(path: string): Deno.FileInfo | null {
-  try {
-    return Deno.statSync(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
 }
 
 function sameFile(a: Deno.FileInfo | null, b: Deno.FileInfo | null): boolean {

@@ -36,6 +36,7 @@ import { configHash, resolveTrainConfig, type TrainConfig } from "../train/confi
 import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
 import type { BackendName } from "../nn/backend.ts";
 import { checkpointPathFor } from "./grid.ts";
+import { existsSync } from "../files.ts";
 
 /** A training function with the contract of `train()` in lib/train/loop.ts. */
 export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
@@ -254,16 +255,6 @@ export function runLabel(run: Pick<RunRecord, "algo" | "env" | "seed">): string 
   return `${run.algo} ${run.env} seed ${run.seed}`;
 }
 
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
-
 function errorText(e: unknown): string {
   if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
   return String(e);
@@ -282,11 +273,11 @@ function prepareRun(
   log: (message: string) => void,
 ): { ckpt: string; mode: RunOutcome["mode"]; stored: ReturnType<ResultsDb["metrics"]> } {
   const label = runLabel(run);
-  const ckpt = run.checkpointPath && exists(run.checkpointPath)
+  const ckpt = run.checkpointPath && existsSync(run.checkpointPath)
     ? run.checkpointPath
     : checkpointPathFor(dir, run.hash, run.seed);
   if (ckpt !== run.checkpointPath) db.setCheckpointPath(run.id, ckpt);
-  const hasCkpt = exists(ckpt);
+  const hasCkpt = existsSync(ckpt);
   const stored = db.metrics(run.id);
   let mode: RunOutcome["mode"];
   if (hasCkpt && stored.length > 0) {
@@ -597,7 +588,7 @@ function settle(
       episodes: result.episodes,
       wallSeconds: result.wallSeconds,
     });
-    if (!keepCheckpoint && exists(ckpt)) Deno.removeSync(ckpt);
+    if (!keepCheckpoint && existsSync(ckpt)) Deno.removeSync(ckpt);
     const last = db.metrics(run.id).at(-1);
     return {
       runId: run.id,

@@ -26,6 +26,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { existsSync } from "../files.ts";
 
 /** Value of the `application` key in the meta table of every results database. */
 export const APPLICATION_ID = "adqn-results";
@@ -288,15 +289,18 @@ function rowToMetric(r: Row): MetricRecord {
 
 const SQLITE_MAGIC = "SQLite format 3\0";
 
-function fileExists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
+/**
+ * Insert or replace one metric point; parameters: run id, env step, avg return, episodes,
+ * epsilon, loss Q, loss U, trained steps, wall seconds. Shared with the merge of cluster databases
+ * (lib/cluster/collect.ts).
+ */
+export const UPSERT_METRIC_SQL =
+  `INSERT INTO metrics (run_id, env_step, avg_return, episodes, epsilon, loss_q, loss_u,
+     trained_steps, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+   ON CONFLICT (run_id, env_step) DO UPDATE SET avg_return = excluded.avg_return,
+     episodes = excluded.episodes, epsilon = excluded.epsilon, loss_q = excluded.loss_q,
+     loss_u = excluded.loss_u, trained_steps = excluded.trained_steps,
+     wall_seconds = excluded.wall_seconds`;
 
 /** Read a process's start time on Linux ("" if unknown, null if the process does not exist). */
 export function processStartTime(pid: number): string | null {
@@ -378,7 +382,7 @@ export function codeVersion(): string | null {
  * otherwise (not a file, empty, not SQLite, corrupt, foreign schema, newer schema).
  */
 export function checkResultsDb(path: string): boolean {
-  if (!fileExists(path)) return false;
+  if (!existsSync(path)) return false;
   validateExisting(path);
   return true;
 }
@@ -496,7 +500,7 @@ export class ResultsDb {
   static open(path: string = DEFAULT_DB_PATH, options: OpenOptions = {}): ResultsDb {
     const readOnly = options.readOnly ?? false;
     const create = !readOnly && (options.create ?? true);
-    if (!fileExists(path)) {
+    if (!existsSync(path)) {
       if (!create) throw new ResultsDbError(`results database ${path} does not exist`);
       createNew(path);
     }
@@ -752,14 +756,7 @@ export class ResultsDb {
   upsertMetrics(id: number, points: readonly MetricRecord[], owner?: string): void {
     this.#tx(() => {
       if (owner !== undefined) this.#own(id, owner);
-      const put = this.#db.prepare(
-        `INSERT INTO metrics (run_id, env_step, avg_return, episodes, epsilon, loss_q, loss_u,
-           trained_steps, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (run_id, env_step) DO UPDATE SET avg_return = excluded.avg_return,
-           episodes = excluded.episodes, epsilon = excluded.epsilon, loss_q = excluded.loss_q,
-           loss_u = excluded.loss_u, trained_steps = excluded.trained_steps,
-           wall_seconds = excluded.wall_seconds`,
-      );
+      const put = this.#db.prepare(UPSERT_METRIC_SQL);
       let last: MetricRecord | undefined;
       for (const p of points) {
         put.run(

@@ -43,7 +43,8 @@ import {
   type TrainConfig,
 } from "./config.ts";
 import { type MetricPoint, playEpisode, type ProgressPoint, type TrainResult } from "./loop.ts";
-import { exists, freshState, mean, nextMultiple } from "./loop_state.ts";
+import { exists } from "../files.ts";
+import { freshState, mean, nextMultiple } from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** Options of the batched agent factory (structurally those of `makeBatchedAgent`). */

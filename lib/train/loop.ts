@@ -26,7 +26,8 @@ import type { Agent, AlgoId, Episode } from "./agent.ts";
 import { EpisodeBuffer } from "./buffer.ts";
 import { checkResumable, type LoopState, readCheckpoint, writeCheckpoint } from "./checkpoint.ts";
 import { type ModelOverrides, resolveTrainConfig, type TrainConfig } from "./config.ts";
-import { exists, freshState, mean, nextMultiple } from "./loop_state.ts";
+import { exists } from "../files.ts";
+import { freshState, mean, nextMultiple } from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** One point of a learning curve. */

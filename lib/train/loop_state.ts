@@ -41,14 +41,3 @@ export function mean(xs: readonly number[]): number {
   for (const x of xs) s += x;
   return s / xs.length;
 }
-
-/** Whether a file exists (other stat errors are thrown). */
-export async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
