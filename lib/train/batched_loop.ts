@@ -42,21 +42,24 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
-import { type MetricPoint, playEpisode, type ProgressPoint, type TrainResult } from "./loop.ts";
+import {
+  type AgentFactoryOptions,
+  type MetricPoint,
+  playEpisode,
+  type ProgressPoint,
+  type TrainResult,
+} from "./loop.ts";
 import { exists } from "../files.ts";
 import { freshState, mean, nextMultiple } from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
-/** Options of the batched agent factory (structurally those of `makeBatchedAgent`). */
-export interface BatchedAgentFactoryOptions {
+/**
+ * Options of the batched agent factory (structurally those of `makeBatchedAgent`): the single-run
+ * factory's, with one seed per run.
+ */
+export interface BatchedAgentFactoryOptions extends Omit<AgentFactoryOptions, "seed"> {
   /** One seed per run: the `agent` child stream of each run's seed. */
   seeds: Seed[];
-  /** Adam learning rate. */
-  lr: number;
-  /** Adam epsilon. */
-  adamEps: number;
-  /** Model overrides. */
-  model: ModelOverrides;
 }
 
 /** Builds the batched agent (default: `makeBatchedAgent` of lib/models/batched_agent.ts). */
