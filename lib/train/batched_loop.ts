@@ -35,13 +35,7 @@ import {
   type TrainCheckpoint,
   writeCheckpoint,
 } from "./checkpoint.ts";
-import {
-  canonicalJson,
-  configHash,
-  type ModelOverrides,
-  resolveTrainConfig,
-  type TrainConfig,
-} from "./config.ts";
+import { canonicalJson, configHash, resolveTrainConfig, type TrainConfig } from "./config.ts";
 import {
   type AgentFactoryOptions,
   type MetricPoint,
