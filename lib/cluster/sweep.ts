@@ -9,6 +9,7 @@
  * ```
  * @module
  */
+import { checkoutPath } from "../checkout.ts";
 import { buildGrid } from "../experiments/grid.ts";
 import { TRAINER_BACKENDS } from "../experiments/runner.ts";
 import {
@@ -131,7 +132,7 @@ export interface PreparedSweep {
 
 /** Absolute path of the repository (the folder of deno.json). */
 export function repoRoot(): string {
-  return decodeURIComponent(new URL("../..", import.meta.url).pathname).replace(/\/+$/, "");
+  return checkoutPath(new URL("../..", import.meta.url), "a cluster sweep").replace(/\/+$/, "");
 }
 
 function positiveInt(text: string | undefined, name: string, fallback: number): number {

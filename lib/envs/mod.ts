@@ -85,3 +85,7 @@ export function makeEnv(id: string, options?: EnvOptions): Env {
     `unknown environment "${id}"; expected one of ${ENV_IDS.join(", ")} or ${POMDP_PREFIX}<path>`,
   );
 }
+
+// Types that the environments' signatures mention, so that this module documents them too.
+export type { Rng, RngState, Seed } from "../rng.ts";
+export type { TabularPOMDP } from "../pomdp/model.ts";

@@ -20,3 +20,10 @@ export * from "./reproduce.ts";
 export * from "./figures.ts";
 export * from "./progress.ts";
 export * from "./cli.ts";
+
+// Types that the experiment signatures mention (runs, configs, agents, figures), documented here
+// too so that this module's reference is complete.
+export type * from "../results/mod.ts";
+export type * from "../train/mod.ts";
+export type * from "../plots/mod.ts";
+export { ALGO_IDS } from "../train/mod.ts";

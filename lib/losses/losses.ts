@@ -15,18 +15,19 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Scalar, Tensor, Tensor1D, Tensor2D } from "../nn/tensors.ts";
 import { stopGradient } from "../nn/dense.ts";
 
 /** The per-step data every loss reads. */
 export interface TdInputs {
   /** Actions a_t, int32 [N]. */
-  actions: tf.Tensor1D;
+  actions: Tensor1D;
   /** Rewards r_t [N]. */
-  rewards: tf.Tensor1D;
+  rewards: Tensor1D;
   /** m_t [N]: 1 where the target bootstraps from step t+1, 0 where it does not. */
-  continues: tf.Tensor1D;
+  continues: Tensor1D;
   /** 1 for real steps, 0 for padding [N] (default: every step counts). */
-  mask?: tf.Tensor1D;
+  mask?: Tensor1D;
   /** Discount γ. */
   gamma: number;
 }
@@ -34,33 +35,33 @@ export interface TdInputs {
 /** The online Q values and the target network's Q̄ at the next steps (every loss needs them). */
 export interface QInputs extends TdInputs {
   /** Q(h_t, ·) of the online network [N, |A|]. */
-  q: tf.Tensor2D;
+  q: Tensor2D;
   /** Q̄(h_{t+1}, ·) of the target network [N, |A|] (rows with m_t = 0 are ignored). */
-  targetQNext: tf.Tensor2D;
+  targetQNext: Tensor2D;
 }
 
 /** Inputs of the asymmetric losses (ADQN, ADQN-State). */
 export interface AsymInputs extends QInputs {
   /** U(h_t, s_t, ·) (ADQN) or U(s_t, ·) (ADQN-State) of the online network [N, |A|]. */
-  u: tf.Tensor2D;
+  u: Tensor2D;
   /** Ū(h_{t+1}, s_{t+1}, ·) or Ū(s_{t+1}, ·) of the target network [N, |A|]. */
-  targetUNext: tf.Tensor2D;
+  targetUNext: Tensor2D;
 }
 
 /** Inputs of the variance-reduced losses (ADQN-VR, ADQN-State-VR). */
 export interface VrInputs extends AsymInputs {
   /** Ū(h_t, s_t, ·) or Ū(s_t, ·) of the target network [N, |A|]. */
-  targetU: tf.Tensor2D;
+  targetU: Tensor2D;
 }
 
 /** The scalars a loss returns. */
 export type LossTensors = {
   /** The optimised total: (L_U + L_Q) / 2, or L_Q for DQN. */
-  loss: tf.Scalar;
+  loss: Scalar;
   /** L_Q. */
-  lossQ: tf.Scalar;
+  lossQ: Scalar;
   /** L_U (zero for DQN). */
-  lossU: tf.Scalar;
+  lossU: Scalar;
 };
 
 /**
@@ -84,7 +85,7 @@ export function dqnLoss(x: QInputs): LossTensors {
     const y = stopGradient(
       tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), tf.max(x.targetQNext, 1))),
     );
-    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask) as tf.Scalar;
+    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask) as Scalar;
     return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.scalar(0) };
   });
 }
@@ -112,10 +113,10 @@ export function adqnVrLoss(x: VrInputs): LossTensors {
     checkRows(x, { u: x.u, targetUNext: x.targetUNext, targetU: x.targetU });
     const y = asymTarget(x);
     const lossU = maskedMean(tf.square(tf.sub(pick(x.u, x.actions), y)), x.mask);
-    const perStep: tf.Tensor1D = tf.mean(
+    const perStep: Tensor1D = tf.mean(
       tf.square(tf.sub(x.q, stopGradient(x.targetU))),
       1,
-    ) as tf.Tensor1D;
+    ) as Tensor1D;
     const lossQ = maskedMean(perStep, x.mask);
     return total(lossQ, lossU);
   });
@@ -138,34 +139,34 @@ export function adqnStateVrLoss(x: VrInputs): LossTensors {
 }
 
 /** a*_t = argmax_a Q̄(h_{t+1}, a), first maximal index on ties, as int32 [N]. */
-export function greedyActions(targetQNext: tf.Tensor2D): tf.Tensor1D {
-  return tf.argMax(targetQNext, 1) as tf.Tensor1D;
+export function greedyActions(targetQNext: Tensor2D): Tensor1D {
+  return tf.argMax(targetQNext, 1) as Tensor1D;
 }
 
 /** v[t, a_t] for each row t: `v` [N, |A|], `actions` int32 [N] (differentiable in `v`). */
-export function pick(v: tf.Tensor2D, actions: tf.Tensor1D): tf.Tensor1D {
-  return tf.sum(tf.mul(v, tf.oneHot(actions, v.shape[1])), 1) as tf.Tensor1D;
+export function pick(v: Tensor2D, actions: Tensor1D): Tensor1D {
+  return tf.sum(tf.mul(v, tf.oneHot(actions, v.shape[1])), 1) as Tensor1D;
 }
 
 /** mean of `values` [N] over rows with mask 1 (plain mean without a mask). */
-export function maskedMean(values: tf.Tensor1D, mask?: tf.Tensor1D): tf.Scalar {
-  if (mask === undefined) return tf.mean(values) as tf.Scalar;
-  return tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1)) as tf.Scalar;
+export function maskedMean(values: Tensor1D, mask?: Tensor1D): Scalar {
+  if (mask === undefined) return tf.mean(values) as Scalar;
+  return tf.div(tf.sum(tf.mul(values, mask)), tf.maximum(tf.sum(mask), 1)) as Scalar;
 }
 
-function asymTarget(x: AsymInputs): tf.Tensor1D {
+function asymTarget(x: AsymInputs): Tensor1D {
   const a = greedyActions(x.targetQNext);
   const next = pick(x.targetUNext, a);
   return stopGradient(tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), next)));
 }
 
-function total(lossQ: tf.Scalar, lossU: tf.Scalar): LossTensors {
-  return { loss: tf.div(tf.add(lossU, lossQ), 2) as tf.Scalar, lossQ, lossU };
+function total(lossQ: Scalar, lossU: Scalar): LossTensors {
+  return { loss: tf.div(tf.add(lossU, lossQ), 2) as Scalar, lossQ, lossU };
 }
 
-function checkRows(x: QInputs, more: Record<string, tf.Tensor2D> = {}): void {
+function checkRows(x: QInputs, more: Record<string, Tensor2D> = {}): void {
   const [N, A] = x.q.shape;
-  const bad = (t: tf.Tensor, shape: number[]) =>
+  const bad = (t: Tensor, shape: number[]) =>
     t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]);
   const problems: string[] = [];
   for (const [name, t] of Object.entries({ targetQNext: x.targetQNext, ...more })) {

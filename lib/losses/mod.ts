@@ -4,3 +4,6 @@
  * @module
  */
 export * from "./losses.ts";
+
+// TensorFlow.js tensor types that the losses' signatures mention, documented here too.
+export type * from "../nn/tensors.ts";

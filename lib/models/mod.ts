@@ -23,3 +23,15 @@ export * from "./agent.ts";
 export * from "./presets.ts";
 export * from "./batched_agent.ts";
 export type { ActRequest } from "./batched_network.ts";
+
+// Types that the agents' signatures mention (the Agent interface lives in lib/train).
+export type {
+  Agent,
+  AgentSnapshot,
+  Episode,
+  TrainStepLosses,
+  TrainStepOptions,
+} from "../train/agent.ts";
+export { ALGO_IDS, type AlgoId } from "../train/mod.ts";
+export type { Env, FeaturePart, FeatureSpec, ResetResult, StepResult } from "../envs/types.ts";
+export type { Rng, RngState, Seed } from "../rng.ts";

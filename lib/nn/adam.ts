@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Variable } from "./tensors.ts";
 
 /** Hyper-parameters of {@link Adam}. */
 export interface AdamOptions {
@@ -56,12 +57,12 @@ export class Adam {
   /** Second-moment decay. */
   readonly beta2: number;
   #step = 0;
-  readonly #params: Record<string, tf.Variable>;
-  readonly #m: Record<string, tf.Variable> = {};
-  readonly #v: Record<string, tf.Variable> = {};
+  readonly #params: Record<string, Variable>;
+  readonly #m: Record<string, Variable> = {};
+  readonly #v: Record<string, Variable> = {};
 
   /** Optimise `params` (by name); moments start at zero. */
-  constructor(params: Record<string, tf.Variable>, options: AdamOptions = {}) {
+  constructor(params: Record<string, Variable>, options: AdamOptions = {}) {
     this.lr = checkPositive("lr", options.lr ?? 1e-4);
     this.eps = checkPositive("eps", options.eps ?? 1e-4);
     this.beta1 = checkBeta("beta1", options.beta1 ?? 0.9);
@@ -81,7 +82,7 @@ export class Adam {
   }
 
   /** Take one step with the given gradients (by parameter name; missing names are skipped). */
-  apply(grads: Record<string, tf.Tensor>): void {
+  apply(grads: Record<string, Tensor>): void {
     for (const name of Object.keys(grads)) {
       if (!(name in this.#params)) {
         throw new Error(`Adam.apply: gradient for unknown parameter "${name}"`);
@@ -141,13 +142,13 @@ export class Adam {
 }
 
 /** A fresh copy of a tensor's values. */
-export function copyData(t: tf.Tensor): Float32Array {
+export function copyData(t: Tensor): Float32Array {
   return Float32Array.from(t.dataSync() as Float32Array);
 }
 
 /** Assign `{shape, data}` into a variable after checking the shape; `what` names it in errors. */
 export function assignChecked(
-  v: tf.Variable,
+  v: Variable,
   src: { shape: readonly number[]; data: ArrayLike<number> },
   what: string,
 ): void {

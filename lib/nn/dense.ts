@@ -8,6 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor1D, Tensor2D } from "./tensors.ts";
 
 /** The activations a {@link dense} layer can fuse. */
 export type Activation = "linear" | "relu";
@@ -37,11 +38,11 @@ export interface DenseOptions {
  * ```
  */
 export function dense(
-  x: tf.Tensor2D,
-  w: tf.Tensor2D,
-  b: tf.Tensor1D | null,
+  x: Tensor2D,
+  w: Tensor2D,
+  b: Tensor1D | null,
   options: DenseOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   const activation = options.activation ?? "linear";
   const inputGrad = options.inputGrad ?? true;
   if (x.rank !== 2 || w.rank !== 2 || x.shape[1] !== w.shape[0]) {
@@ -51,13 +52,13 @@ export function dense(
     throw new Error(`dense: bias ${shapeText(b)} does not match w ${shapeText(w)}`);
   }
   const relu = activation === "relu";
-  const forward = (xv: tf.Tensor2D, wv: tf.Tensor2D, bv: tf.Tensor1D | null): tf.Tensor2D =>
+  const forward = (xv: Tensor2D, wv: Tensor2D, bv: Tensor1D | null): Tensor2D =>
     tf.fused.matMul({
       a: xv,
       b: wv,
       bias: bv ?? undefined,
       activation: relu ? "relu" : "linear",
-    }) as tf.Tensor2D;
+    }) as Tensor2D;
   return customDense(x, w, b, {
     relu,
     inputGrad,
@@ -73,7 +74,7 @@ export function dense(
  * The pieces of a dense-like layer y = act(x·w + b) that {@link customDense} wires into a
  * differentiable op: its forward product and the three backward products.
  */
-export interface DenseParts<W extends tf.Tensor, B extends tf.Tensor> {
+export interface DenseParts<W extends Tensor, B extends Tensor> {
   /** Whether the activation is ReLU (else linear): g = dy ⊙ step(y). */
   relu: boolean;
   /** Whether gradients flow back into `x` (false when `x` is data). */
@@ -84,13 +85,13 @@ export interface DenseParts<W extends tf.Tensor, B extends tf.Tensor> {
    */
   saveWeight: boolean;
   /** y = act(x·w + b). */
-  forward(x: tf.Tensor2D, w: W, b: B | null): tf.Tensor2D;
+  forward(x: Tensor2D, w: W, b: B | null): Tensor2D;
   /** dx = g · wᵀ. */
-  dx(g: tf.Tensor2D, w: W): tf.Tensor2D;
+  dx(g: Tensor2D, w: W): Tensor2D;
   /** dw = xᵀ · g. */
-  dw(g: tf.Tensor2D, x: tf.Tensor2D): tf.Tensor;
+  dw(g: Tensor2D, x: Tensor2D): Tensor;
   /** db = Σ_rows g. */
-  db(g: tf.Tensor2D): tf.Tensor;
+  db(g: Tensor2D): Tensor;
 }
 
 /**
@@ -99,54 +100,54 @@ export interface DenseParts<W extends tf.Tensor, B extends tf.Tensor> {
  * Gradients come in the order dx, dw, db; without `inputGrad`, `x` is not an input of the op (the
  * tape holds no path into it) and is saved rather than closed over.
  */
-export function customDense<W extends tf.Tensor, B extends tf.Tensor>(
-  x: tf.Tensor2D,
+export function customDense<W extends Tensor, B extends Tensor>(
+  x: Tensor2D,
   w: W,
   b: B | null,
   parts: DenseParts<W, B>,
-): tf.Tensor2D {
+): Tensor2D {
   const { relu, saveWeight } = parts;
   // g = dy ⊙ act'(y)
-  const preGrad = (dy: tf.Tensor, y: tf.Tensor | undefined): tf.Tensor2D =>
-    (relu ? tf.mul(dy, tf.step(y!)) : dy) as tf.Tensor2D;
+  const preGrad = (dy: Tensor, y: Tensor | undefined): Tensor2D =>
+    (relu ? tf.mul(dy, tf.step(y!)) : dy) as Tensor2D;
   type Save = tf.GradSaveFunc;
   if (parts.inputGrad) {
-    const run = (xv: tf.Tensor, wv: tf.Tensor, bv: tf.Tensor | null, save: Save) => {
-      const y = parts.forward(xv as tf.Tensor2D, wv as W, bv as B | null);
+    const run = (xv: Tensor, wv: Tensor, bv: Tensor | null, save: Save) => {
+      const y = parts.forward(xv as Tensor2D, wv as W, bv as B | null);
       save([xv, ...(saveWeight ? [wv] : []), ...(relu ? [y] : [])]);
       return {
         value: y,
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        gradFunc: (dy: Tensor, saved: Tensor[]) => {
           const g = preGrad(dy, relu ? saved[saved.length - 1] : undefined);
           const ws = (saveWeight ? saved[1] : w) as W;
-          const grads = [parts.dx(g, ws), parts.dw(g, saved[0] as tf.Tensor2D)];
+          const grads = [parts.dx(g, ws), parts.dw(g, saved[0] as Tensor2D)];
           return bv === null ? grads : [...grads, parts.db(g)];
         },
       };
     };
     const op = b === null
-      ? tf.customGrad((xv, wv, save) => run(xv as tf.Tensor, wv as tf.Tensor, null, save as Save))
+      ? tf.customGrad((xv, wv, save) => run(xv as Tensor, wv as Tensor, null, save as Save))
       : tf.customGrad((xv, wv, bv, save) =>
-        run(xv as tf.Tensor, wv as tf.Tensor, bv as tf.Tensor, save as Save)
+        run(xv as Tensor, wv as Tensor, bv as Tensor, save as Save)
       );
-    return (b === null ? op(x, w) : op(x, w, b)) as tf.Tensor2D;
+    return (b === null ? op(x, w) : op(x, w, b)) as Tensor2D;
   }
-  const run = (wv: tf.Tensor, bv: tf.Tensor | null, save: Save) => {
+  const run = (wv: Tensor, bv: Tensor | null, save: Save) => {
     const y = parts.forward(x, wv as W, bv as B | null);
     save(relu ? [x, y] : [x]);
     return {
       value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const g = preGrad(dy, saved[1]);
-        const dw = parts.dw(g, saved[0] as tf.Tensor2D);
+        const dw = parts.dw(g, saved[0] as Tensor2D);
         return bv === null ? [dw] : [dw, parts.db(g)];
       },
     };
   };
   const op = b === null
-    ? tf.customGrad((wv, save) => run(wv as tf.Tensor, null, save as Save))
-    : tf.customGrad((wv, bv, save) => run(wv as tf.Tensor, bv as tf.Tensor, save as Save));
-  return (b === null ? op(w) : op(w, b)) as tf.Tensor2D;
+    ? tf.customGrad((wv, save) => run(wv as Tensor, null, save as Save))
+    : tf.customGrad((wv, bv, save) => run(wv as Tensor, bv as Tensor, save as Save));
+  return (b === null ? op(w) : op(w, b)) as Tensor2D;
 }
 
 /**
@@ -157,18 +158,18 @@ export function customDense<W extends tf.Tensor, B extends tf.Tensor>(
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
  * import { stopGradient } from "./dense.ts";
- * const g = tf.grad((x: tf.Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor([3]));
+ * const g = tf.grad((x: Tensor) => tf.sum(tf.mul(stopGradient(x), x)))(tf.tensor([3]));
  * console.log(g.dataSync()[0]); // 3: only the second factor is differentiated
  * ```
  */
-export function stopGradient<T extends tf.Tensor>(x: T): T {
+export function stopGradient<T extends Tensor>(x: T): T {
   const op = tf.customGrad((xv) => ({
-    value: tf.clone(xv as tf.Tensor),
-    gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy),
+    value: tf.clone(xv as Tensor),
+    gradFunc: (dy: Tensor) => tf.zerosLike(dy),
   }));
   return op(x) as T;
 }
 
-function shapeText(t: tf.Tensor): string {
+function shapeText(t: Tensor): string {
   return `[${t.shape.join(", ")}]`;
 }

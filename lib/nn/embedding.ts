@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor2D } from "./tensors.ts";
 import { dense } from "./dense.ts";
 
 /**
@@ -20,7 +21,7 @@ import { dense } from "./dense.ts";
  * embedOneHot(tf.tensor2d([[0, 1, 0], [0, 0, 0]]), table).print(); // [[3, 4], [0, 0]]
  * ```
  */
-export function embedOneHot(onehot: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2D {
+export function embedOneHot(onehot: Tensor2D, table: Tensor2D): Tensor2D {
   return dense(onehot, table, null, { inputGrad: false });
 }
 
@@ -30,11 +31,11 @@ export function embedOneHot(onehot: tf.Tensor2D, table: tf.Tensor2D): tf.Tensor2
  * concatenated in order.
  */
 export function embedCategorical(
-  codesOneHot: tf.Tensor2D,
-  table: tf.Tensor2D,
+  codesOneHot: Tensor2D,
+  table: Tensor2D,
   rows: number,
   count: number,
-): tf.Tensor2D {
+): Tensor2D {
   if (codesOneHot.shape[0] !== rows * count) {
     throw new Error(
       `embedCategorical: expected ${rows}·${count} one-hot rows, got ${codesOneHot.shape[0]}`,

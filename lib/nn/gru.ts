@@ -25,6 +25,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Tensor1D, Tensor2D } from "./tensors.ts";
 import { dense } from "./dense.ts";
 import {
   gruBackwardHost,
@@ -38,13 +39,13 @@ import {
 /** The weights of one GRU layer (see the module doc for the layout). */
 export interface GruWeights {
   /** Input weights [I, 3H], gate blocks r, z, n. */
-  wi: tf.Tensor2D;
+  wi: Tensor2D;
   /** Recurrent weights [H, 3H], gate blocks r, z, n. */
-  wh: tf.Tensor2D;
+  wh: Tensor2D;
   /** Input bias [3H]. */
-  bi: tf.Tensor1D;
+  bi: Tensor1D;
   /** Recurrent bias [3H]. */
-  bh: tf.Tensor1D;
+  bh: Tensor1D;
 }
 
 /** Options of {@link gruSequence}. */
@@ -68,19 +69,19 @@ export interface GruSequenceOptions {
  * import * as tf from "@tensorflow/tfjs";
  * import { gruSequence } from "./gru.ts";
  * const H = 2, I = 3;
- * const w = { wi: tf.ones([I, 3 * H]) as tf.Tensor2D, wh: tf.ones([H, 3 * H]) as tf.Tensor2D,
- *   bi: tf.zeros([3 * H]) as tf.Tensor1D, bh: tf.zeros([3 * H]) as tf.Tensor1D };
+ * const w = { wi: tf.ones([I, 3 * H]) as Tensor2D, wh: tf.ones([H, 3 * H]) as Tensor2D,
+ *   bi: tf.zeros([3 * H]) as Tensor1D, bh: tf.zeros([3 * H]) as Tensor1D };
  * const h = gruSequence(tf.zeros([4 * 2, I]), w, 4, 2);
  * console.log(h.shape); // [8, 2]
  * ```
  */
 export function gruSequence(
-  x: tf.Tensor2D,
+  x: Tensor2D,
   weights: GruWeights,
   steps: number,
   batch: number,
   options: GruSequenceOptions = {},
-): tf.Tensor2D {
+): Tensor2D {
   checkShapes(weights, x.shape[1]);
   if (x.shape[0] !== steps * batch) {
     throw new Error(
@@ -99,35 +100,35 @@ export function gruSequence(
  * Zero initial state.
  */
 export function gruRecurrence(
-  gi: tf.Tensor2D,
-  wh: tf.Tensor2D,
-  bh: tf.Tensor1D,
+  gi: Tensor2D,
+  wh: Tensor2D,
+  bh: Tensor1D,
   steps: number,
   batch: number,
-): tf.Tensor2D {
+): Tensor2D {
   const H = checkRecurrence(gi, wh, bh, steps, batch);
   const op = tf.customGrad((giT, whT, bhT, save) => {
-    (save as tf.GradSaveFunc)([whT as tf.Tensor]); // intermediates are disposed before backprop
+    (save as tf.GradSaveFunc)([whT as Tensor]); // intermediates are disposed before backprop
     const trace = newGruTrace(steps * batch * H);
     const hs = runForward(
-      (giT as tf.Tensor).dataSync() as Float32Array,
+      (giT as Tensor).dataSync() as Float32Array,
       steps,
       batch,
       H,
-      whT as tf.Tensor2D,
-      (bhT as tf.Tensor).dataSync() as Float32Array,
+      whT as Tensor2D,
+      (bhT as Tensor).dataSync() as Float32Array,
       null,
       trace,
     );
     return {
       value: tf.tensor2d(hs, [steps * batch, H]),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      gradFunc: (dy: Tensor, saved: Tensor[]) => {
         const { dGi, dGh, dbh, hPrev } = runBackward(
           dy.dataSync() as Float32Array,
           steps,
           batch,
           H,
-          saved[0] as tf.Tensor2D,
+          saved[0] as Tensor2D,
           hs,
           trace,
         );
@@ -138,18 +139,18 @@ export function gruRecurrence(
       },
     };
   });
-  return op(gi, wh, bh) as tf.Tensor2D;
+  return op(gi, wh, bh) as Tensor2D;
 }
 
 /** {@link gruRecurrence} without gradient bookkeeping (no gradient reaches its inputs). */
 export function gruRecurrenceNoGrad(
-  gi: tf.Tensor2D,
-  wh: tf.Tensor2D,
-  bh: tf.Tensor1D,
+  gi: Tensor2D,
+  wh: Tensor2D,
+  bh: Tensor1D,
   steps: number,
   batch: number,
   h0?: Float32Array,
-): tf.Tensor2D {
+): Tensor2D {
   const H = checkRecurrence(gi, wh, bh, steps, batch);
   if (h0 !== undefined && h0.length !== batch * H) {
     throw new Error(`gruRecurrenceNoGrad: h0 has ${h0.length} values, expected ${batch * H}`);
@@ -174,7 +175,7 @@ export function gruRecurrenceNoGrad(
 export function gruCell(
   gi: Float32Array,
   h: Float32Array,
-  wh: tf.Tensor2D,
+  wh: Tensor2D,
   bh: Float32Array,
   batch = 1,
 ): Float32Array {
@@ -194,16 +195,16 @@ export function gruCell(
  * reads.
  */
 export function gruSequenceReference(
-  x: tf.Tensor2D,
+  x: Tensor2D,
   weights: GruWeights,
   steps: number,
   batch: number,
-  h0?: tf.Tensor2D,
-): tf.Tensor2D {
+  h0?: Tensor2D,
+): Tensor2D {
   const H = checkShapes(weights, x.shape[1]);
   const gi = tf.add(tf.matMul(x, weights.wi), weights.bi);
-  let h: tf.Tensor2D = h0 ?? tf.zeros([batch, H]);
-  const outs: tf.Tensor2D[] = [];
+  let h: Tensor2D = h0 ?? tf.zeros([batch, H]);
+  const outs: Tensor2D[] = [];
   for (let t = 0; t < steps; t++) {
     const git = tf.slice(gi, [t * batch, 0], [batch, 3 * H]);
     const gh = tf.add(tf.matMul(h, weights.wh), weights.bh);
@@ -212,7 +213,7 @@ export function gruSequenceReference(
     const r = tf.sigmoid(tf.add(gir, ghr));
     const z = tf.sigmoid(tf.add(giz, ghz));
     const n = tf.tanh(tf.add(gin, tf.mul(r, ghn)));
-    h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as tf.Tensor2D;
+    h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h)) as Tensor2D;
     outs.push(h);
   }
   return tf.concat(outs, 0);
@@ -238,7 +239,7 @@ export function hostMatMul(
   a: Float32Array,
   rows: number,
   cols: number,
-  w: tf.Tensor2D,
+  w: Tensor2D,
 ): Float32Array {
   const at = tf.tensor2d(a, [rows, cols]);
   const y = tf.matMul(at, w);
@@ -253,7 +254,7 @@ function runForward(
   steps: number,
   batch: number,
   H: number,
-  wh: tf.Tensor2D,
+  wh: Tensor2D,
   bh: Float32Array,
   h0: Float32Array | null,
   trace: GruTrace | null,
@@ -269,7 +270,7 @@ function runBackward(
   steps: number,
   batch: number,
   H: number,
-  wh: tf.Tensor2D,
+  wh: Tensor2D,
   hs: Float32Array,
   trace: GruTrace,
 ): GruBackwardOutputs {
@@ -303,9 +304,9 @@ function checkShapes(w: GruWeights, inputSize: number): number {
 }
 
 function checkRecurrence(
-  gi: tf.Tensor2D,
-  wh: tf.Tensor2D,
-  bh: tf.Tensor1D,
+  gi: Tensor2D,
+  wh: Tensor2D,
+  bh: Tensor1D,
   steps: number,
   batch: number,
 ): number {

@@ -12,3 +12,7 @@ export * from "./gru.ts";
 export * from "./gru_host.ts";
 export * from "./init.ts";
 export * from "./scope.ts";
+
+// TensorFlow.js and random-stream types that the signatures mention, documented here too.
+export * from "./tensors.ts";
+export type { Rng, RngState, Seed } from "../rng.ts";

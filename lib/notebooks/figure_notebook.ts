@@ -22,19 +22,24 @@
  * @module
  */
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { FIGURE_IDS, type FigureId, FIGURES } from "../experiments/presets.ts";
 import { FIGURE_CLAIMS } from "./figure_report.ts";
+import { checkoutPath } from "../checkout.ts";
 import { joinText, type Notebook, type NotebookCell, readNotebook } from "./runner.ts";
 
-/** Path of the template the notebooks are made from. */
-export const FIGURE_NOTEBOOK_TEMPLATE: string = fileURLToPath(
-  new URL("./figure_notebook.template.txt", import.meta.url),
-);
+/** Path of the template the notebooks are made from (needs a checkout of the repository). */
+export function figureNotebookTemplate(): string {
+  return checkoutPath(
+    new URL("./figure_notebook.template.txt", import.meta.url),
+    "the figure notebook generator",
+  );
+}
 
-/** Folder of the repository's notebooks. */
-export const NOTEBOOK_DIR: string = fileURLToPath(new URL("../../notebooks", import.meta.url));
+/** Folder of the repository's notebooks (needs a checkout of the repository). */
+export function notebookDir(): string {
+  return checkoutPath(new URL("../../notebooks", import.meta.url), "the figure notebook generator");
+}
 
 /** The ids of the cells every figure notebook has, in order (markdown and code). */
 export const FIGURE_NOTEBOOK_CELLS: readonly string[] = [
@@ -266,7 +271,7 @@ export const DENO_NOTEBOOK_METADATA: Readonly<Record<string, unknown>> = Object.
 
 /**
  * The notebook of one panel, without outputs, from the template (default: the file
- * {@link FIGURE_NOTEBOOK_TEMPLATE}).
+ * {@link figureNotebookTemplate}).
  */
 export async function renderFigureNotebook(
   figure: FigureId,
@@ -275,7 +280,7 @@ export async function renderFigureNotebook(
   if (!(FIGURE_IDS as readonly string[]).includes(figure)) {
     throw new Error(`unknown figure "${figure}"; expected one of ${FIGURE_IDS.join(", ")}`);
   }
-  const text = template ?? await Deno.readTextFile(FIGURE_NOTEBOOK_TEMPLATE);
+  const text = template ?? await Deno.readTextFile(figureNotebookTemplate());
   const values = figurePlaceholders(figure);
   const cells: FigureNotebookCell[] = parseTemplate(text).map((cell) => {
     const source = sourceLines(fillPlaceholders(cell.source, values));
@@ -292,7 +297,7 @@ export async function renderFigureNotebook(
 }
 
 /** Where a panel's notebook lives: `<dir>/figure_<id>.ipynb`. */
-export function figureNotebookPath(figure: FigureId, dir: string = NOTEBOOK_DIR): string {
+export function figureNotebookPath(figure: FigureId, dir: string = notebookDir()): string {
   return join(dir, `figure_${figure}.ipynb`);
 }
 
@@ -372,7 +377,7 @@ export interface WrittenNotebook {
 export async function writeFigureNotebooks(
   options: { dir?: string; check?: boolean; figures?: readonly FigureId[] } = {},
 ): Promise<WrittenNotebook[]> {
-  const template = await Deno.readTextFile(FIGURE_NOTEBOOK_TEMPLATE);
+  const template = await Deno.readTextFile(figureNotebookTemplate());
   const out: WrittenNotebook[] = [];
   for (const figure of options.figures ?? FIGURE_IDS) {
     const path = figureNotebookPath(figure, options.dir);

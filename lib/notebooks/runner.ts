@@ -11,13 +11,23 @@
  */
 
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { checkoutPath } from "../checkout.ts";
 
-/** Absolute path of the Python runner script. */
-export const RUNNER_SCRIPT: string = fileURLToPath(new URL("./run_notebook.py", import.meta.url));
+/**
+ * Absolute path of the Python runner script; throws a clear error when this module was not
+ * loaded from a checkout (e.g. imported from JSR), since Python needs a local file.
+ */
+export function runnerScript(): string {
+  return checkoutPath(new URL("./run_notebook.py", import.meta.url), "the notebook runner");
+}
 
-/** Absolute path of the repository's Jupyter data folder (holds `kernels/deno/kernel.json`). */
-export const JUPYTER_DIR: string = fileURLToPath(new URL("../../jupyter", import.meta.url));
+/**
+ * Absolute path of the repository's Jupyter data folder (holds `kernels/deno/kernel.json`);
+ * needs a checkout, like {@link runnerScript}.
+ */
+export function jupyterDir(): string {
+  return checkoutPath(new URL("../../jupyter", import.meta.url), "the notebook runner");
+}
 
 /** Debian packages that headless notebook runs and PNG figures need. */
 export const NOTEBOOK_APT_PACKAGES: readonly string[] = [
@@ -79,7 +89,7 @@ export interface RunNotebookOptions {
   timeoutSeconds?: number;
   /** Seconds of IOPub silence after a cell is idle before the next cell starts (default 0.2). */
   quietSeconds?: number;
-  /** Kernelspec name (default "deno", found in {@link JUPYTER_DIR}). */
+  /** Kernelspec name (default "deno", found in {@link jupyterDir}). */
   kernel?: string;
   /** Python interpreter; default: {@link findJupyterPython}. */
   python?: string;
@@ -168,7 +178,7 @@ export async function runNotebook(
   const output = resolve(options.output ?? path);
   const tmp = await Deno.makeTempDir({ prefix: "notebook-run-" });
   const summaryPath = join(tmp, "summary.json");
-  const args = [RUNNER_SCRIPT, notebook, "--output", output, "--summary", summaryPath];
+  const args = [runnerScript(), notebook, "--output", output, "--summary", summaryPath];
   args.push("--kernel", options.kernel ?? "deno");
   if (options.cwd) args.push("--cwd", resolve(options.cwd));
   if (options.allowErrors) args.push("--allow-errors");
@@ -182,7 +192,7 @@ export async function runNotebook(
   const start = performance.now();
   try {
     const env: Record<string, string> = {
-      JUPYTER_PATH: [JUPYTER_DIR, Deno.env.get("JUPYTER_PATH")].filter(Boolean).join(":"),
+      JUPYTER_PATH: [jupyterDir(), Deno.env.get("JUPYTER_PATH")].filter(Boolean).join(":"),
       PYTHONUNBUFFERED: "1",
       NO_COLOR: "1",
     };

@@ -34,3 +34,8 @@ export * from "./aql.ts";
 export * from "./state_ql.ts";
 export * from "./belief_vi.ts";
 export * from "./sampler.ts";
+
+// Types that the solvers' signatures mention, so that this module documents them too.
+export type { HistoryTree, MergeMode } from "../pomdp/history_tree.ts";
+export type { TabularPOMDP } from "../pomdp/model.ts";
+export type { Rng, RngState, Seed } from "../rng.ts";

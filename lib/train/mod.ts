@@ -19,3 +19,9 @@ export * from "./schedule.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
 export * from "./batched_loop.ts";
+
+// Types that the training signatures mention, documented here too.
+export type { Env, FeaturePart, FeatureSpec, ResetResult, StepResult } from "../envs/types.ts";
+export type { Rng, RngState, Seed } from "../rng.ts";
+export type { ModelConfig } from "../models/mod.ts";
+export type { ActRequest, BatchedAgent, RunGradients } from "../models/mod.ts";

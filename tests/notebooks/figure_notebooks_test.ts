@@ -10,7 +10,7 @@ import { join } from "node:path";
 import {
   compareSources,
   FIGURE_NOTEBOOK_CELLS,
-  FIGURE_NOTEBOOK_TEMPLATE,
+  figureNotebookTemplate,
   FIGURE_PANEL_TEXT,
   type FigureNotebook,
   figureNotebookPath,
@@ -199,7 +199,7 @@ Deno.test("`parseTemplate()` and `fillPlaceholders()` reject malformed templates
   assert.deepEqual(sourceLines("a\nb\n\nc"), ["a\n", "b\n", "\n", "c"]);
   assert.deepEqual(sourceLines(""), []);
   // The real template parses into the documented cells.
-  const cells = parseTemplate(await Deno.readTextFile(FIGURE_NOTEBOOK_TEMPLATE));
+  const cells = parseTemplate(await Deno.readTextFile(figureNotebookTemplate()));
   assert.deepEqual(cells.map((c) => c.id), FIGURE_NOTEBOOK_CELLS);
   await assert.rejects(renderFigureNotebook("2a" as never), /unknown figure "2a"/);
 });
