@@ -86,6 +86,6 @@ export function makeEnv(id: string, options?: EnvOptions): Env {
   );
 }
 
-// Types that the environments' signatures mention, so that this module documents them too.
-export type { Rng, RngState, Seed } from "../rng.ts";
+// The random streams that `reset` and `step` take, and the types the signatures mention.
+export { makeRng, type Rng, type RngState, type Seed } from "../rng.ts";
 export type { TabularPOMDP } from "../pomdp/model.ts";
