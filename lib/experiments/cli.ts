@@ -509,7 +509,7 @@ export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d
 
 Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
 core), resumable after a kill at any moment (rerun the same command), then writes
-<out>/figure<id>-<preset>.{json,html,png} and prints final returns (mean ± standard error).
+<out>/figure<id>-<preset>.{json,png,svg} and prints final returns (mean ± standard error).
 Each worker trains the seeds of one panel and algorithm together as one batched computation
 (--batch auto: when the native-BLAS backend loads, batches of up to 20 runs sized so that the
 workers finish together, e.g. 10 for 5 algorithms × 20 seeds on 2 workers, else 1; --batch 1: one
@@ -623,8 +623,10 @@ export interface FiguresArgs {
   db: string;
   /** Output directory. */
   out: string;
-  /** Render PNG files. */
+  /** Render PNG and SVG files. */
   png: boolean;
+  /** Also write the self-contained HTML page of each panel. */
+  html: boolean;
   /** Also write runs.csv and metrics.csv. */
   csv: boolean;
   /** Overrides the runs were made with (--set, as given to reproduce). */
@@ -634,10 +636,11 @@ export interface FiguresArgs {
 /** Usage of `deno task figures`. */
 export const FIGURES_USAGE =
   `Usage: deno task figures [--figure <1a|...|1e|all|list>] [--preset quick|paper]
-       [--db path] [--out dir] [--skip-png] [--csv] [--set key=value ...]
+       [--db path] [--out dir] [--skip-png] [--html] [--csv] [--set key=value ...]
 
-Regenerates <out>/figure<id>-<preset>.{json,html,png} from the results database (default
-${DEFAULT_DB_PATH}) and prints final returns; --csv also writes <out>/runs.csv and metrics.csv.
+Regenerates <out>/figure<id>-<preset>.{json,png,svg} from the results database (default
+${DEFAULT_DB_PATH}) and prints final returns; --html also writes a self-contained
+<out>/figure<id>-<preset>.html (4.6 MB each: Plotly inlined), --csv <out>/runs.csv and metrics.csv.
 Runs are selected by configuration: pass the same --preset and --set as to reproduce.
 `;
 
@@ -649,6 +652,7 @@ export function parseFiguresArgs(args: string[]): FiguresArgs {
     "db": { type: "string" },
     "out": { type: "string" },
     "skip-png": { type: "boolean" },
+    "html": { type: "boolean" },
     "csv": { type: "boolean" },
     "set": { type: "string", multiple: true },
     "help": { type: "boolean", short: "h" },
@@ -669,6 +673,7 @@ export function parseFiguresArgs(args: string[]): FiguresArgs {
     db: dbFlag(v.db, true),
     out,
     png: v["skip-png"] !== true,
+    html: v.html === true,
     csv: v.csv === true,
   };
 }
@@ -688,12 +693,13 @@ export async function figuresMain(args: string[]): Promise<number> {
       preset: a.preset,
       outDir: a.out,
       png: a.png,
+      html: a.html,
       extra: a.extra,
     });
     for (const w of r.written) {
       console.log(
         `figure ${w.figure} (${w.preset}): ${
-          [w.files.json, w.files.html, w.files.png].filter(Boolean).join(", ")
+          [w.files.json, w.files.png, w.files.svg, w.files.html].filter(Boolean).join(", ")
         }`,
       );
     }

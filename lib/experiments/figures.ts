@@ -1,6 +1,6 @@
 /**
  * From the results database to Figure 1: select the runs of a (panel, preset) by configuration
- * hash, build the panel (lib/plots), write JSON, HTML and PNG files, and summarise final returns.
+ * hash, build the panel (lib/plots), write JSON, PNG and SVG files (HTML on demand), and summarise final returns.
  *
  * @example
  * ```ts ignore
@@ -8,7 +8,7 @@
  * import { writeFigures } from "./figures.ts";
  * const db = ResultsDb.open("data/results.sqlite", { readOnly: true });
  * const out = await writeFigures(db, { figures: ["1a"], outDir: "out" });
- * console.log(out.written.map((w) => w.files.html));
+ * console.log(out.written.map((w) => w.files.json));
  * ```
  * @module
  */
@@ -16,7 +16,13 @@ import type { ResultsDb, RunRecord } from "../results/db.ts";
 import { createHash } from "node:crypto";
 import { canonicalJson, configHash } from "../train/config.ts";
 import { ALGO_LABELS, figure1Panel, type PanelInput, type PlotlyFigure } from "../plots/figure1.ts";
-import { type FigureFiles, renderPngs, writeFigureFiles } from "../plots/export.ts";
+import {
+  type FigureFiles,
+  type ImageFormat,
+  imageJobs,
+  renderImages,
+  writeFigureFiles,
+} from "../plots/export.ts";
 import { finalReturn, meanStdErr } from "../plots/stats.ts";
 import {
   FIGURE_ALGOS,
@@ -124,8 +130,10 @@ export interface WriteFiguresOptions {
   preset?: PresetId;
   /** Output directory. */
   outDir: string;
-  /** Render PNG files (default true; skipped with a reason when Chromium is missing). */
+  /** Render PNG and SVG files (default true; skipped with a reason when Chromium is missing). */
   png?: boolean;
+  /** Also write a self-contained HTML file per panel (default false: 4.6 MB of Plotly each). */
+  html?: boolean;
   /** Overrides applied on top of the preset's when selecting runs by configuration. */
   extra?: Overrides;
   /** Plot exactly these runs (those of each panel's environment) instead of selecting by preset. */
@@ -138,7 +146,7 @@ export interface WriteFiguresResult {
   written: WrittenFigure[];
   /** Panels without any data. */
   missing: FigureId[];
-  /** Why PNG files were skipped. */
+  /** Why PNG and SVG files were skipped. */
   pngSkipped?: string;
 }
 
@@ -149,7 +157,8 @@ export function extraSuffix(extra: Overrides = {}): string {
 }
 
 /**
- * Write `<outDir>/figure<id>-<preset>[-<overrides>].{json,html,png}` for each panel with data
+ * Write `<outDir>/figure<id>-<preset>[-<overrides>].{json,png,svg}` (and `.html` with `html`) for
+ * each panel with data
  * (the suffix identifies extra overrides, see {@link extraSuffix}).
  */
 export async function writeFigures(
@@ -158,7 +167,8 @@ export async function writeFigures(
 ): Promise<WriteFiguresResult> {
   const written: WrittenFigure[] = [];
   const missing: FigureId[] = [];
-  const pngJobs: { figure: PlotlyFigure; path: string; w: WrittenFigure }[] = [];
+  const pngJobs: { figure: PlotlyFigure; path: string; format: ImageFormat; w: WrittenFigure }[] =
+    [];
   for (const figure of options.figures) {
     const presets = options.preset ? [options.preset] : presetsWithData(db, figure, options.extra);
     let any = false;
@@ -173,23 +183,24 @@ export async function writeFigures(
       const base = `${options.outDir.replace(/\/+$/, "") || "."}/figure${figure}-${preset}` +
         extraSuffix(options.extra);
       const files = await writeFigureFiles(fig, base, {
-        png: false,
+        images: false,
+        html: options.html ?? false,
         title: `Figure ${figure} (${preset})`,
       });
       const w = { figure, preset, files };
       written.push(w);
-      pngJobs.push({ figure: fig, path: `${base}.png`, w });
+      for (const job of imageJobs(fig, base)) pngJobs.push({ ...job, w });
     }
     if (!any) missing.push(figure);
   }
   let pngSkipped: string | undefined;
   if ((options.png ?? true) && pngJobs.length > 0) {
-    const r = await renderPngs(pngJobs);
+    const r = await renderImages(pngJobs);
     if (r.skipped) {
       pngSkipped = r.skipped;
       for (const j of pngJobs) j.w.files.pngSkipped = r.skipped;
     } else {
-      for (const j of pngJobs) j.w.files.png = j.path;
+      for (const j of pngJobs) j.w.files[j.format] = j.path;
     }
   }
   return { written, missing, pngSkipped };

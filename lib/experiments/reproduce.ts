@@ -422,7 +422,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     for (const w of figures.written) {
       print(
         `figure ${w.figure}: ${
-          [w.files.json, w.files.html, w.files.png].filter(Boolean).join(", ")
+          [w.files.json, w.files.png, w.files.svg, w.files.html].filter(Boolean).join(", ")
         }`,
       );
     }

@@ -1,15 +1,17 @@
 /**
- * Figure output: Plotly figure JSON, a self-contained HTML file (figure JSON and plotly.min.js
- * inlined: opens offline, no browser needed to write it), and PNG rendered by headless Chromium
- * (Debian `chromium` driven by `npm:playwright-core`) when it is installed.
+ * Figure output: Plotly figure JSON (always), PNG and SVG rendered by headless Chromium (Debian
+ * `chromium` driven by `npm:playwright-core`) when it is installed, and, on demand only, a
+ * self-contained HTML page (figure JSON and the 4.6 MB plotly.min.js inlined: opens offline). The
+ * files committed to the repository are JSON + PNG + SVG; HTML is generated when asked for
+ * (`deno task figures --html`), so that the repository does not carry one Plotly copy per panel.
  *
- * @example Write a figure as JSON and HTML
+ * @example Write a figure as JSON, and HTML on demand
  * ```ts
  * import { writeFigureFiles } from "./export.ts";
  * const dir = Deno.makeTempDirSync();
  * const fig = { data: [{ type: "scatter" as const, x: [0, 1], y: [0, 1] }], layout: { title: { text: "demo" } } };
- * const out = await writeFigureFiles(fig, `${dir}/demo`, { png: false });
- * console.log(out.json.endsWith("demo.json"), out.html.endsWith("demo.html")); // true true
+ * const out = await writeFigureFiles(fig, `${dir}/demo`, { images: false, html: true });
+ * console.log(out.json.endsWith("demo.json"), out.html?.endsWith("demo.html")); // true true
  * ```
  * @module
  */
@@ -159,7 +161,10 @@ async function launch(executablePath: string): Promise<Browser> {
   }) as unknown as Browser;
 }
 
-/** Result of {@link renderPngs}. */
+/** An image format that Plotly's `toImage` writes. */
+export type ImageFormat = "png" | "svg";
+
+/** Result of {@link renderImages} and {@link renderPngs}. */
 export interface PngResult {
   /** Files written. */
   written: string[];
@@ -167,12 +172,24 @@ export interface PngResult {
   skipped?: string;
 }
 
+/** The bytes of a `data:` URL as Plotly's `toImage` returns it (base64 for PNG, URI-encoded SVG). */
+function dataUrlBytes(url: string): Uint8Array {
+  const comma = url.indexOf(",");
+  const head = url.slice(0, comma), body = url.slice(comma + 1);
+  if (!head.endsWith(";base64")) return new TextEncoder().encode(decodeURIComponent(body));
+  const bin = atob(body);
+  const bytes = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+  return bytes;
+}
+
 /**
- * Render figures to PNG files with headless Chromium (one browser, Plotly loaded once; `scale` 2 by
- * default). Skips with a reason when Chromium is not installed.
+ * Render figures to image files (PNG or SVG, per job; PNG by default) with headless Chromium: one
+ * browser, Plotly loaded once, `scale` 2 by default for PNG. Skips with a reason when Chromium is
+ * not installed.
  */
-export async function renderPngs(
-  jobs: readonly { figure: PlotlyFigure; path: string }[],
+export async function renderImages(
+  jobs: readonly { figure: PlotlyFigure; path: string; format?: ImageFormat }[],
   options: { chromium?: string; scale?: number } = {},
 ): Promise<PngResult> {
   const exe = options.chromium ?? findChromium();
@@ -187,10 +204,10 @@ export async function renderPngs(
     for (const job of jobs) {
       const layout = job.figure.layout as { width?: number; height?: number };
       const url = await page.evaluate(
-        (a: { fig: PlotlyFigure; w: number; h: number; s: number }) =>
+        (a: { fig: PlotlyFigure; w: number; h: number; s: number; f: ImageFormat }) =>
           // deno-lint-ignore no-explicit-any
           (globalThis as any).Plotly.toImage(a.fig, {
-            format: "png",
+            format: a.f,
             width: a.w,
             height: a.h,
             scale: a.s,
@@ -199,20 +216,28 @@ export async function renderPngs(
           fig: job.figure,
           w: layout.width ?? 720,
           h: layout.height ?? 440,
-          s: options.scale ?? 2,
+          s: job.format === "svg" ? 1 : options.scale ?? 2,
+          f: job.format ?? "png",
         },
       );
-      const b64 = url.slice(url.indexOf(",") + 1);
-      const bin = atob(b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      await Deno.writeFile(job.path, bytes);
+      await Deno.writeFile(job.path, dataUrlBytes(url));
       written.push(job.path);
     }
     return { written };
   } finally {
     await browser.close();
   }
+}
+
+/**
+ * Render figures to PNG files with headless Chromium ({@link renderImages} with PNG jobs; `scale`
+ * 2 by default). Skips with a reason when Chromium is not installed.
+ */
+export function renderPngs(
+  jobs: readonly { figure: PlotlyFigure; path: string }[],
+  options: { chromium?: string; scale?: number } = {},
+): Promise<PngResult> {
+  return renderImages(jobs.map((j) => ({ ...j, format: "png" as const })), options);
 }
 
 /** What a browser saw when opening an HTML file: errors and the number of rendered plots. */
@@ -268,35 +293,62 @@ export async function inspectHtml(path: string): Promise<HtmlInspection | undefi
 export interface FigureFiles {
   /** Plotly figure JSON. */
   json: string;
-  /** Self-contained HTML. */
-  html: string;
+  /** Self-contained HTML, when asked for (`html: true`). */
+  html?: string;
   /** PNG, when rendered. */
   png?: string;
-  /** Why the PNG was skipped. */
+  /** SVG, when rendered. */
+  svg?: string;
+  /** Why the PNG and SVG were skipped. */
   pngSkipped?: string;
 }
 
+/** Options of {@link writeFigureFiles}. */
+export interface WriteFigureOptions {
+  /** Render `<base>.png` and `<base>.svg` (default true; skipped with a reason without Chromium). */
+  images?: boolean;
+  /** Also write the self-contained `<base>.html` (default false: 4.6 MB of Plotly per file). */
+  html?: boolean;
+  /** Title of the HTML page (default: the file name). */
+  title?: string;
+}
+
+/** The image jobs (PNG and SVG) of the figure files at `base`. */
+export function imageJobs(
+  figure: PlotlyFigure,
+  base: string,
+): { figure: PlotlyFigure; path: string; format: ImageFormat }[] {
+  return (["png", "svg"] as const).map((format) => ({
+    figure,
+    path: `${base}.${format}`,
+    format,
+  }));
+}
+
 /**
- * Write `<base>.json` and `<base>.html` (and `<base>.png` when `png` is true, the default, and
- * Chromium is installed). Parent directories are created.
+ * Write `<base>.json`, `<base>.png` and `<base>.svg` (images when `images` is true, the default,
+ * and Chromium is installed), and `<base>.html` when `html` is true. Parent directories are created.
  */
 export async function writeFigureFiles(
   figure: PlotlyFigure,
   base: string,
-  options: { png?: boolean; title?: string } = {},
+  options: WriteFigureOptions = {},
 ): Promise<FigureFiles> {
   const slash = base.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(base.slice(0, slash), { recursive: true });
-  const out: FigureFiles = { json: `${base}.json`, html: `${base}.html` };
+  const out: FigureFiles = { json: `${base}.json` };
   Deno.writeTextFileSync(out.json, JSON.stringify(figure, null, 1) + "\n");
-  Deno.writeTextFileSync(
-    out.html,
-    figureHtml(figure, { title: options.title ?? base.slice(slash + 1) }),
-  );
-  if (options.png ?? true) {
-    const r = await renderPngs([{ figure, path: `${base}.png` }]);
+  if (options.html) {
+    out.html = `${base}.html`;
+    Deno.writeTextFileSync(
+      out.html,
+      figureHtml(figure, { title: options.title ?? base.slice(slash + 1) }),
+    );
+  }
+  if (options.images ?? true) {
+    const r = await renderImages(imageJobs(figure, base));
     if (r.skipped) out.pngSkipped = r.skipped;
-    else out.png = `${base}.png`;
+    else [out.png, out.svg] = [`${base}.png`, `${base}.svg`];
   }
   return out;
 }

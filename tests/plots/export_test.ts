@@ -49,13 +49,38 @@ Deno.test("`figureHtml()` inlines plotly.js and the figure JSON safely", () => {
   assert.equal(scriptJson("</script>"), '"\\u003c/script>"');
 });
 
-Deno.test("`writeFigureFiles()` writes the figure JSON and HTML (PNG optional)", async () => {
+Deno.test("`writeFigureFiles()` writes the figure JSON; HTML only when asked for", async () => {
   const dir = Deno.makeTempDirSync();
   const fig = demo("1a");
-  const out = await writeFigureFiles(fig, `${dir}/sub/fig`, { png: false });
-  assert.deepEqual(JSON.parse(Deno.readTextFileSync(out.json)), JSON.parse(JSON.stringify(fig)));
-  assert.ok(Deno.statSync(out.html).size > 4_000_000);
+  const plain = await writeFigureFiles(fig, `${dir}/sub/plain`, { images: false });
+  assert.deepEqual(JSON.parse(Deno.readTextFileSync(plain.json)), JSON.parse(JSON.stringify(fig)));
+  assert.equal(plain.html, undefined);
+  assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["plain.json"]);
+  const out = await writeFigureFiles(fig, `${dir}/sub/fig`, { images: false, html: true });
+  assert.ok(Deno.statSync(out.html!).size > 4_000_000);
   assert.equal(out.png, undefined);
+  assert.equal(out.svg, undefined);
+});
+
+Deno.test({
+  name: "`writeFigureFiles()` writes JSON + PNG + SVG by default (needs chromium)",
+  ignore: !chromium,
+  fn: async () => {
+    const dir = Deno.makeTempDirSync();
+    const out = await writeFigureFiles(demo("1a"), `${dir}/fig`);
+    assert.deepEqual(out, {
+      json: `${dir}/fig.json`,
+      png: `${dir}/fig.png`,
+      svg: `${dir}/fig.svg`,
+    });
+    const png = Deno.readFileSync(out.png!);
+    assert.deepEqual([...png.slice(0, 4)], [137, 80, 78, 71]);
+    const svg = Deno.readTextFileSync(out.svg!);
+    assert.match(svg, /^<svg[^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+    assert.match(svg, /width="720" height="440"/, "SVG at the layout size");
+    assert.match(svg, /Heaven-Hell-3 (&lt;|&#60;)\/script(&gt;|&#62;)/, "the title, escaped");
+    assert.ok(svg.trimEnd().endsWith("</svg>"));
+  },
 });
 
 Deno.test({

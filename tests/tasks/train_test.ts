@@ -144,7 +144,7 @@ Deno.test("`deno task reproduce` trains a panel with real workers and writes the
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stderr + stdout);
-  const m = /figure 1a: (\S+\.json), (\S+\.html)/.exec(stdout);
+  const m = /figure 1a: (\S+\.json)/.exec(stdout);
   assert.ok(m, stdout);
   const fig = JSON.parse(Deno.readTextFileSync(`${dir}/${m[1]}`));
   assert.equal(fig.data.length, 11);
