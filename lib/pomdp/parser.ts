@@ -17,7 +17,8 @@
  * pomdp-solve). `T: a : s reset` marks the pair (s, a) as ending the episode: its row of T is
  * zeroed and `reset[a*|S| + s] = 1`; a later `T:` entry touching that row clears the mark again.
  * `values: cost` negates every reward. After parsing, every non-reset row of T, every row of O and
- * the start distribution must sum to 1 within 1e-6.
+ * the start distribution must sum to 1 within 1e-5 (pomdp-solve's `EPSILON`); a row within that
+ * tolerance is divided by its sum so that it sums to 1 exactly in floating point.
  *
  * @example Parse the tiger problem's preamble and a few entries
  * ```ts
@@ -107,7 +108,30 @@ export const RESERVED_WORDS: readonly string[] = [
 ];
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER_RE = /^\d+$/;
-const TOLERANCE = 1e-6;
+/** pomdp-solve's tolerance on probability sums (its `EPSILON 0.00001`). */
+const TOLERANCE = 1e-5;
+
+/** The most bytes the dense T, O and R tables of one model may take (4 GiB). */
+export const MAX_DENSE_BYTES = 4 * 2 ** 30;
+
+/**
+ * Fail with the sizes, rather than a bare `RangeError`, when the dense tables of a model with
+ * |S| = S, |A| = A, |O| = O cannot be allocated: R alone holds |A|·|S|²·|O| doubles.
+ */
+function checkDenseSize(source: string, line: number, S: number, A: number, O: number): void {
+  const doubles = A * S * S + A * S * O + A * S * S * O + S;
+  const bytes = doubles * 8;
+  if (bytes > MAX_DENSE_BYTES) {
+    const gib = (bytes / 2 ** 30).toFixed(1);
+    throw new PomdpParseError(
+      source,
+      line,
+      `model too large: ${S} states, ${A} actions and ${O} observations need dense tables of ` +
+        `${gib} GiB (R alone is |A|·|S|²·|O| = ${A * S * S * O} doubles); the limit is ` +
+        `${MAX_DENSE_BYTES / 2 ** 30} GiB`,
+    );
+  }
+}
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -196,7 +220,9 @@ class Parser {
       if (this.peek(1)?.text === ":") {
         this.fail(
           t,
-          `unknown keyword '${t.text}'; expected one of ${STATEMENTS.join(", ")}, start include, ` +
+          `unknown statement '${t.text}:'; expected one of ${
+            STATEMENTS.join(", ")
+          }, start include, ` +
             `start exclude`,
         );
       }
@@ -259,7 +285,11 @@ class Parser {
     this.expectColon(kind);
     if (this[kind] !== undefined) this.fail(t, `${kind} given twice`);
     const list: Token[] = [];
-    while (this.pos < this.tokens.length && !this.statementAt()) list.push(this.next("a name"));
+    while (this.pos < this.tokens.length && !this.statementAt()) {
+      // A ':' can never be part of a name list: the list ended and an unknown statement began.
+      if (this.peek(1)?.text === ":" || this.peek()?.text === ":") this.unknownStatement(list, t);
+      list.push(this.next("a name"));
+    }
     if (list.length === 0) this.fail(t, `expected a count or a list of ${kind}, found nothing`);
     let names: string[];
     if (list.length === 1 && INTEGER_RE.test(list[0].text)) {
@@ -296,6 +326,26 @@ class Parser {
     names.forEach((name, i) => this.index[space].set(name, i));
   }
 
+  /**
+   * Report the unknown statement that interrupted a name list: it is the words on the line of the
+   * token before the stray ':' (names cannot contain ':'), not a bad name.
+   */
+  private unknownStatement(list: Token[], stmt: Token): never {
+    const colonNext = this.peek()!.text === ":";
+    const line = colonNext ? (list.at(-1)?.line ?? this.peek()!.line) : this.peek()!.line;
+    const words = line === stmt.line
+      ? []
+      : list.filter((tok) => tok.line === line).map((tok) => tok.text);
+    if (!colonNext) words.push(this.peek()!.text);
+    this.fail(
+      { text: "", line },
+      `unknown statement '${[...words, ":"].join(" ")}'; expected one of ${
+        STATEMENTS.join(", ")
+      }, ` +
+        `start include, start exclude`,
+    );
+  }
+
   /** The model, allocated when the first start/T/O/R entry arrives (the preamble is complete). */
   private need(t: Token): TabularPOMDP {
     if (this.model) return this.model;
@@ -307,6 +357,13 @@ class Parser {
     if (this.discount === undefined) {
       this.fail(t, `missing preamble: 'discount:' must be declared before '${t.text}'`);
     }
+    checkDenseSize(
+      this.source,
+      t.line,
+      this.states!.length,
+      this.actions!.length,
+      this.observations!.length,
+    );
     const m = emptyModel(this.states!, this.actions!, this.observations!, this.discount);
     const S = m.states.length, A = m.actions.length;
     this.lineT = new Int32Array(A * S);
@@ -609,6 +666,31 @@ class Parser {
 
   // ---------------------------------------------------------------- validation
 
+  /**
+   * Check that `table[offset .. offset+n)` sums to 1 within {@link TOLERANCE} and divide it by its
+   * sum (as pomdp-solve accepts such rows, and beliefs then stay normalised); else fail at `line`.
+   */
+  private normalise(
+    table: Float64Array,
+    offset: number,
+    n: number,
+    line: number,
+    what: () => string,
+  ): void {
+    let sum = 0;
+    for (let i = offset; i < offset + n; i++) sum += table[i];
+    if (Math.abs(sum - 1) > TOLERANCE) {
+      throw new PomdpParseError(
+        this.source,
+        line,
+        `${what()} sums to ${sum}; expected 1 (within ${TOLERANCE})` +
+          (line === 0 && what() !== "start distribution" ? " (this row was never given)" : ""),
+      );
+    }
+    // Float rounding alone (|sum - 1| of a few ulps) is left as written, so exact models stay exact.
+    if (Math.abs(sum - 1) > 1e-12) { for (let i = offset; i < offset + n; i++) table[i] /= sum; }
+  }
+
   private finish(): TabularPOMDP {
     if (this.model === undefined) {
       for (const kind of ["states", "actions", "observations", "discount"] as const) {
@@ -620,46 +702,28 @@ class Parser {
     const m = this.need({ text: "end of file", line: 0 });
     const S = m.states.length, A = m.actions.length, O = m.observations.length;
     if (!this.startSet) m.start.fill(1 / S); // pomdp-solve's default: uniform
-    let sum = 0;
-    for (let s = 0; s < S; s++) sum += m.start[s];
-    if (Math.abs(sum - 1) > TOLERANCE) {
-      throw new PomdpParseError(
-        this.source,
-        this.startLine,
-        `start distribution sums to ${sum}; expected 1 (within 1e-6)`,
-      );
-    }
+    this.normalise(m.start, 0, S, this.startLine, () => "start distribution");
     for (let a = 0; a < A; a++) {
       for (let s = 0; s < S; s++) {
         if (m.reset[a * S + s]) continue;
-        sum = 0;
-        for (let s2 = 0; s2 < S; s2++) sum += m.T[(a * S + s) * S + s2];
-        if (Math.abs(sum - 1) > TOLERANCE) {
-          const line = this.lineT[a * S + s];
-          throw new PomdpParseError(
-            this.source,
-            line,
-            `transition row T(· | action ${m.actions[a]}, state ${m.states[s]}) sums to ${sum}; ` +
-              `expected 1 (within 1e-6)` +
-              (line === 0 ? " (this row was never given)" : ""),
-          );
-        }
+        this.normalise(
+          m.T,
+          (a * S + s) * S,
+          S,
+          this.lineT[a * S + s],
+          () => `transition row T(· | action ${m.actions[a]}, state ${m.states[s]})`,
+        );
       }
     }
     for (let a = 0; a < A; a++) {
       for (let s2 = 0; s2 < S; s2++) {
-        sum = 0;
-        for (let o = 0; o < O; o++) sum += m.O[(a * S + s2) * O + o];
-        if (Math.abs(sum - 1) > TOLERANCE) {
-          const line = this.lineO[a * S + s2];
-          throw new PomdpParseError(
-            this.source,
-            line,
-            `observation row O(· | action ${m.actions[a]}, next state ${m.states[s2]}) sums to ` +
-              `${sum}; expected 1 (within 1e-6)` +
-              (line === 0 ? " (this row was never given)" : ""),
-          );
-        }
+        this.normalise(
+          m.O,
+          (a * S + s2) * O,
+          O,
+          this.lineO[a * S + s2],
+          () => `observation row O(· | action ${m.actions[a]}, next state ${m.states[s2]})`,
+        );
       }
     }
     if (this.isCost) {

@@ -394,7 +394,7 @@ Deno.test("parsePOMDP() errors name the line and the problem", () => {
   assertParseError(
     PREAMBLE + GOOD_BODY + "Q: x : a 1.0\n",
     8,
-    /unknown keyword 'Q'; expected one of discount, values/,
+    /unknown statement 'Q:'; expected one of discount, values/,
   );
   assertParseError(
     PREAMBLE + GOOD_BODY + "\n\nhello world\n",
@@ -453,12 +453,51 @@ Deno.test("parsePOMDP() errors name the line and the problem", () => {
   );
 });
 
-Deno.test("parsePOMDP() accepts the tolerance of 1e-6 on row sums and nothing more", () => {
-  const ok = PREAMBLE + GOOD_BODY + "T: y : b\n 0.3333333 0.3333333 0.3333333\n";
-  assert.equal(parsePOMDP(ok).T[tIdx(parsePOMDP(ok), 1, 1, 0)], 0.3333333);
+Deno.test("parsePOMDP() accepts pomdp-solve's tolerance of 1e-5 on sums and normalises those rows", () => {
+  // 1d.POMDP's row: 0.333333 * 3 + 0 sums to 0.999999 (1e-6 short, past 1e-6 after rounding).
+  const ok = PREAMBLE + GOOD_BODY + "T: y : b\n 0.333333 0.333333 0.333333\n";
+  const m = parsePOMDP(ok);
+  // Normalised by hand: each entry is 0.333333 / 0.999999 = 1/3 exactly in reals.
+  for (let s2 = 0; s2 < 3; s2++) {
+    assert.ok(Math.abs(m.T[tIdx(m, 1, 1, s2)] - 1 / 3) < 1e-15, `T(${s2}|y,b)`);
+  }
+  // 4x4.pomdp's start vector sums to 1.000005: accepted and scaled to sum to 1.
+  const start = parsePOMDP(PREAMBLE + "start: 0.200001 0.300002 0.500002\n" + GOOD_BODY).start;
+  const expected = [0.200001, 0.300002, 0.500002].map((p) => p / 1.000005);
+  for (let s = 0; s < 3; s++) assert.ok(Math.abs(start[s] - expected[s]) < 1e-15);
+  // Off by 2e-5: rejected, the message names the sum and the tolerance.
   assertParseError(
-    PREAMBLE + GOOD_BODY + "T: y : b\n 0.333333 0.333333 0.333332\n",
+    PREAMBLE + GOOD_BODY + "T: y : b\n 0.33333 0.33333 0.33332\n",
     8,
-    /T\(· \| action y, state b\) sums to 0\.99999/,
+    /T\(· \| action y, state b\) sums to 0\.9999[0-9]*; expected 1 \(within 0\.00001\)/,
+  );
+  // Exact rows are left bit for bit as written.
+  assert.equal(
+    parsePOMDP(PREAMBLE + GOOD_BODY + "T: y : b\n 0.1 0.2 0.7\n").T[tIdx(m, 1, 1, 0)],
+    0.1,
+  );
+});
+
+Deno.test("parsePOMDP() reports an unknown statement after a name list with its line", () => {
+  // Without the fix this read `atom 0` as names: "bad name '0' in the list of observations".
+  assertParseError(
+    "discount: 0.9\nstates: 2\nactions: 1\nobservations: p q\natom 0 : p 1.0\n",
+    5,
+    /unknown statement 'atom 0 :'; expected one of discount/,
+  );
+  assertParseError(
+    "discount: 0.9\nstates: a b\nfoo: 3\nactions: 1\nobservations: 1\n",
+    3,
+    /unknown statement 'foo :'/,
+  );
+});
+
+Deno.test("parsePOMDP() fails on an impossible size with a message naming the sizes", () => {
+  // 3000 states, 10 actions, 103 observations: R alone is 10·3000²·103 = 9.27e9 doubles (69 GiB).
+  const text = "discount: 0.9\nstates: 3000\nactions: 10\nobservations: 103\nT: * uniform\n";
+  assertParseError(
+    text,
+    5,
+    /model too large: 3000 states, 10 actions and 103 observations .*R alone is \|A\|·\|S\|²·\|O\| = 9270000000 doubles/,
   );
 });
