@@ -6,6 +6,7 @@ import {
   currentOwner,
   type LeaseOwner,
   type MetricRecord,
+  processAlive,
   processStartTime,
   ResultsDb,
   ResultsDbError,
@@ -168,6 +169,44 @@ Deno.test("`currentOwner()` names this process with its start time", () => {
   assert.equal(o.pid, Deno.pid);
   assert.equal(o.host, Deno.hostname());
   if (Deno.build.os === "linux") assert.equal(o.start, processStartTime(Deno.pid));
+});
+
+Deno.test("`ResultsDb.claim()` takes over at once from a zombie owner (killed, not yet reaped)", async () => {
+  if (Deno.build.os !== "linux") return;
+  // `sleep 60` (exec'd by sh) never reaps its background child, so that child stays a zombie.
+  const parent = new Deno.Command("sh", {
+    args: ["-c", "sleep 0.2 & echo $!; exec sleep 60"],
+    stdout: "piped",
+  }).spawn();
+  const reader = parent.stdout.getReader();
+  const pid = Number(new TextDecoder().decode((await reader.read()).value).trim());
+  const start = processStartTime(pid) ?? "";
+  const zombie: LeaseOwner = {
+    id: `${Deno.hostname()}:${pid}:${start}`,
+    host: Deno.hostname(),
+    pid,
+    start,
+  };
+  const db = ResultsDb.open(tmpDb());
+  const r = db.ensureRun({ hash: "h", seed: 1, config: CONFIG });
+  assert.equal(db.claim({ owner: zombie, ids: [r.id] })?.id, r.id);
+  try {
+    for (let i = 0; i < 100 && !Deno.readTextFileSync(`/proc/${pid}/stat`).includes(") Z "); i++) {
+      await new Promise((ok) => setTimeout(ok, 20));
+    }
+    assert.match(Deno.readTextFileSync(`/proc/${pid}/stat`), /\) Z /, "the child is a zombie");
+    assert.equal(processAlive(pid, start), false);
+    assert.equal(db.claimBlocker(r.id, currentOwner(), 3_600_000), null);
+    assert.equal(
+      db.claim({ owner: currentOwner(), ids: [r.id], leaseTimeoutMs: 3_600_000 })?.id,
+      r.id,
+    );
+  } finally {
+    db.close();
+    parent.kill("SIGKILL");
+    await reader.cancel();
+    await parent.status;
+  }
 });
 
 function snapshot(path: string): Uint8Array {
