@@ -103,36 +103,81 @@ out.train = { envSteps: result.envSteps, finished: result.finished, metrics: res
 console.log(JSON.stringify(out));
 `;
 
+/** A user's project: a temporary folder whose deno.json maps `@adqn/asym[/sub]` to the server. */
+async function userProject(base: string): Promise<string> {
+  const project = await Deno.makeTempDir({ prefix: "adqn-user-" });
+  const imports: Record<string, string> = {};
+  for (const s of SUBPATHS) {
+    imports[s === "." ? "@adqn/asym" : `@adqn/asym/${s.slice(2)}`] =
+      new URL(denoJson.exports[s], `${base}/`).href;
+  }
+  // The package's own bare specifiers, as JSR applies them from the package's deno.json.
+  for (const [k, v] of Object.entries(denoJson.imports as Record<string, string>)) {
+    imports[k] ??= v;
+  }
+  await Deno.writeTextFile(
+    join(project, "deno.json"),
+    JSON.stringify({ imports, nodeModulesDir: "none" }, null, 2),
+  );
+  return project;
+}
+
+/** Run `file` in `project` with the given permissions; returns its exit code and output. */
+async function runIn(project: string, file: string, permissions: string[]) {
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...permissions, file],
+    cwd: project,
+    env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: run.code,
+    stdout: new TextDecoder().decode(run.stdout),
+    stderr: new TextDecoder().decode(run.stderr),
+  };
+}
+
+Deno.test('the README\'s "Use it in your project" examples run from a clean project', async () => {
+  const readme = await Deno.readTextFile(join(ROOT, "README.md"));
+  const start = readme.indexOf("## Use it in your project");
+  assert.ok(start >= 0, 'README has no "Use it in your project" section');
+  const section = readme.slice(start, readme.indexOf("\n## ", start + 1));
+  assert.match(section, /deno add jsr:@adqn\/asym/);
+  const blocks = [...section.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);
+  assert.ok(blocks.length >= 5, `${blocks.length} examples`);
+  const server = servePackage();
+  const project = await userProject(server.base);
+  try {
+    const host = new URL(server.base).host;
+    for (const [i, code] of blocks.entries()) {
+      await Deno.writeTextFile(join(project, `example${i}.ts`), code);
+      const r = await runIn(project, `example${i}.ts`, [
+        `--allow-import=${host},registry.npmjs.org:443`,
+        "--allow-read",
+        "--allow-env",
+        "--allow-write",
+      ]);
+      assert.equal(r.code, 0, `README example ${i + 1} failed:\n${code}\n${r.stderr}${r.stdout}`);
+    }
+  } finally {
+    await server.stop();
+    await Deno.remove(project, { recursive: true });
+  }
+});
+
 Deno.test("the package imported over HTTP from a separate project: every subpath works", async () => {
   const server = servePackage();
-  const project = await Deno.makeTempDir({ prefix: "adqn-user-" });
+  const project = await userProject(server.base);
   try {
-    const imports: Record<string, string> = {};
-    for (const s of SUBPATHS) {
-      imports[s === "." ? "@adqn/asym" : `@adqn/asym/${s.slice(2)}`] = new URL(
-        denoJson.exports[s],
-        `${server.base}/`,
-      ).href;
-    }
-    // The package's own bare specifiers, as JSR applies them from the package's deno.json.
-    for (const [k, v] of Object.entries(denoJson.imports as Record<string, string>)) {
-      imports[k] ??= v;
-    }
-    await Deno.writeTextFile(
-      join(project, "deno.json"),
-      JSON.stringify({ imports, nodeModulesDir: "none" }, null, 2),
-    );
     await Deno.writeTextFile(join(project, "main.js"), PROGRAM);
     const host = new URL(server.base).host;
-    const run = await new Deno.Command(Deno.execPath(), {
-      args: ["run", `--allow-import=${host}`, "--allow-read", "--allow-env", "main.js"],
-      cwd: project,
-      env: { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(run.stdout);
-    const stderr = new TextDecoder().decode(run.stderr);
+    const run = await runIn(project, "main.js", [
+      `--allow-import=${host}`,
+      "--allow-read",
+      "--allow-env",
+    ]);
+    const { stdout, stderr } = run;
     assert.equal(run.code, 0, `the user's program failed:\n${stderr}\n${stdout}`);
     const out = JSON.parse(stdout.trim().split("\n").at(-1)!);
 
