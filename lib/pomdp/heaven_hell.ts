@@ -1,6 +1,6 @@
 /**
  * The Heaven-Hell-n POMDP (Bonet 1998; episodic variant of gym-pomdps' `heavenhell_n.pomdp`),
- * generated from n as in shared/spec/environments.md, section 1.
+ * generated from n by the rules of docs/environments.md (Heaven-Hell section).
  *
  * Cells c = 0..C-1 with C = 4n + 2: 0 start, 1..n corridor up (n = top fork), n+1..2n left arm
  * (2n = left end), 2n+1..3n right arm (3n = right end), 3n+1 bottom fork, 3n+2..4n+1 corridor to
