@@ -16,6 +16,7 @@ import {
   type QInputs,
 } from "../losses/losses.ts";
 import { Adam, assignChecked, copyData } from "../nn/adam.ts";
+import { requireBackend } from "../nn/ready.ts";
 import { scoped } from "../nn/scope.ts";
 import { makeRng, type Seed } from "../rng.ts";
 import {
@@ -72,6 +73,7 @@ export type AgentEnv = Pick<Env, "id" | "numActions" | "obsSpec" | "stateSpec">;
  * ```
  */
 export function makeAgent(env: AgentEnv, algo: AlgoId, options: AgentOptions): RecurrentAgent {
+  requireBackend("makeAgent");
   return new RecurrentAgent(env, checkAlgoId(algo), options);
 }
 

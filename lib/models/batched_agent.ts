@@ -12,6 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { stopGradient } from "../nn/dense.ts";
+import { requireBackend } from "../nn/ready.ts";
 import { scoped } from "../nn/scope.ts";
 import type { Seed } from "../rng.ts";
 import {
@@ -77,6 +78,7 @@ export function makeBatchedAgent(
   algo: AlgoId,
   options: BatchedAgentOptions,
 ): BatchedAgent {
+  requireBackend("makeBatchedAgent");
   return new BatchedAgent(env, checkAlgoId(algo), options);
 }
 

@@ -20,6 +20,21 @@ export const BACKEND_NAMES = ["auto", "wasm", "wasm-blas", "cpu", "cpu-blas", "w
 /** One of {@link BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
 
+/** Training speed of plain `wasm` relative to `wasm-blas` (measured here: about 2× slower). */
+export const WASM_SLOWDOWN_VS_BLAS = "about 2× slower";
+
+export { backendReady, requireBackend } from "./ready.ts";
+
+/** The permission plain `wasm` needs (it reads its .wasm file), or undefined when granted. */
+function missingWasmPermission(): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "read" }).state === "granted") return undefined;
+  } catch {
+    /* no permissions API: let tfjs try */ return undefined;
+  }
+  return "--allow-read (tfjs-backend-wasm reads its .wasm file)";
+}
+
 /**
  * Select a TensorFlow.js backend, falling back to `cpu` (with a console warning) when the requested
  * one cannot start, and switch tfjs to production mode (no debug checks, no banner).
@@ -53,15 +68,26 @@ export async function initBackend(name: BackendName = "wasm"): Promise<string> {
       console.warn(
         `WARNING initBackend: ${name} unavailable (${status.reason}); falling back to "wasm"`,
       );
+    } else {
+      console.warn(
+        `NOTICE initBackend: auto is using plain "wasm", ${WASM_SLOWDOWN_VS_BLAS} than "wasm-blas" ` +
+          `(${status.reason}); install OpenBLAS (Debian: apt-get install libopenblas0) and run ` +
+          `with --allow-ffi for the fast backend`,
+      );
     }
     name = "wasm";
   }
   let ok = false;
   let reason = "";
-  try {
-    ok = await tf.setBackend(name);
-  } catch (e) {
-    reason = `: ${e instanceof Error ? e.message : String(e)}`;
+  const missing = name === "wasm" ? missingWasmPermission() : undefined;
+  if (missing) {
+    reason = `: it needs the permission ${missing}`;
+  } else {
+    try {
+      ok = await tf.setBackend(name);
+    } catch (e) {
+      reason = `: ${e instanceof Error ? e.message : String(e)}`;
+    }
   }
   if (!ok) {
     console.warn(
