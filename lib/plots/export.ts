@@ -16,6 +16,7 @@
  * @module
  */
 import type { PlotlyFigure } from "./figure1.ts";
+import { toCsv } from "../results/csv.ts";
 
 /** Chromium flags for headless rendering on servers and CI (platform.md). */
 export const CHROMIUM_FLAGS: readonly string[] = [
@@ -289,10 +290,40 @@ export async function inspectHtml(path: string): Promise<HtmlInspection | undefi
   }
 }
 
+/** Columns of {@link figureCsv}. */
+export const FIGURE_CSV_COLUMNS: readonly string[] = ["series", "x", "y", "se", "n"];
+
+/**
+ * The data of a figure as CSV (RFC 4180, CRLF): one row per point of every line trace, with the
+ * standard error and number of runs where the trace carries them (`customdata` [se, n], as the
+ * mean curves of Figure 1 do). Filled band outlines are left out: they are mean ± se.
+ *
+ * @example
+ * ```ts
+ * import { figureCsv } from "./export.ts";
+ * const csv = figureCsv({ data: [{ type: "scatter", name: "ADQN", x: [10], y: [0.5], customdata: [[0.1, 2]] }] });
+ * console.log(JSON.stringify(csv)); // "series,x,y,se,n\r\nADQN,10,0.5,0.1,2\r\n"
+ * ```
+ */
+export function figureCsv(figure: PlotlyFigure): string {
+  const rows: unknown[][] = [];
+  for (const trace of figure.data as Record<string, unknown>[]) {
+    if (trace.fill === "toself" || !Array.isArray(trace.x) || !Array.isArray(trace.y)) continue;
+    const custom = Array.isArray(trace.customdata) ? trace.customdata as unknown[][] : [];
+    trace.x.forEach((x, i) => {
+      const extra = Array.isArray(custom[i]) ? custom[i] : [];
+      rows.push([trace.name ?? "", x, (trace.y as unknown[])[i], extra[0], extra[1]]);
+    });
+  }
+  return toCsv(FIGURE_CSV_COLUMNS, rows);
+}
+
 /** Paths written by {@link writeFigureFiles}. */
 export interface FigureFiles {
   /** Plotly figure JSON. */
   json: string;
+  /** The figure's data as CSV ({@link figureCsv}). */
+  csv: string;
   /** Self-contained HTML, when asked for (`html: true`). */
   html?: string;
   /** PNG, when rendered. */
@@ -326,7 +357,7 @@ export function imageJobs(
 }
 
 /**
- * Write `<base>.json`, `<base>.png` and `<base>.svg` (images when `images` is true, the default,
+ * Write `<base>.json`, `<base>.csv`, `<base>.png` and `<base>.svg` (images when `images` is true, the default,
  * and Chromium is installed), and `<base>.html` when `html` is true. Parent directories are created.
  */
 export async function writeFigureFiles(
@@ -336,8 +367,9 @@ export async function writeFigureFiles(
 ): Promise<FigureFiles> {
   const slash = base.lastIndexOf("/");
   if (slash > 0) Deno.mkdirSync(base.slice(0, slash), { recursive: true });
-  const out: FigureFiles = { json: `${base}.json` };
+  const out: FigureFiles = { json: `${base}.json`, csv: `${base}.csv` };
   Deno.writeTextFileSync(out.json, JSON.stringify(figure, null, 1) + "\n");
+  Deno.writeTextFileSync(out.csv, figureCsv(figure));
   if (options.html) {
     out.html = `${base}.html`;
     Deno.writeTextFileSync(

@@ -1,11 +1,11 @@
 /**
- * CSV export of the results database (RFC 4180: comma-separated, CRLF-free "\n" lines, fields
- * quoted when they hold a comma, quote or newline; NaN and missing values are empty fields).
+ * CSV export of the results database (RFC 4180: comma-separated, CRLF line endings, fields
+ * quoted when they hold a comma, quote or line break; NaN and missing values are empty fields).
  *
  * @example
  * ```ts
  * import { toCsv } from "./csv.ts";
- * console.log(toCsv(["a", "b"], [[1, "x,y"]])); // a,b\n1,"x,y"\n
+ * console.log(JSON.stringify(toCsv(["a", "b"], [[1, "x,y"]]))); // "a,b\r\n1,\"x,y\"\r\n"
  * ```
  * @module
  */
@@ -19,9 +19,9 @@ export function csvField(value: unknown): string {
   return /[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
-/** A CSV document from a header and rows. */
+/** A CSV document from a header and rows, every line ended by CRLF (RFC 4180). */
 export function toCsv(header: readonly string[], rows: readonly (readonly unknown[])[]): string {
-  return [header, ...rows].map((r) => r.map(csvField).join(",")).join("\n") + "\n";
+  return [header, ...rows].map((r) => r.map(csvField).join(",")).join("\r\n") + "\r\n";
 }
 
 /** Columns of {@link runsCsv}. */

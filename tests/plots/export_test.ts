@@ -1,5 +1,6 @@
 import assert from "assert";
 import {
+  figureCsv,
   figureHtml,
   findChromium,
   findPlotlyJs,
@@ -55,7 +56,10 @@ Deno.test("`writeFigureFiles()` writes the figure JSON; HTML only when asked for
   const plain = await writeFigureFiles(fig, `${dir}/sub/plain`, { images: false });
   assert.deepEqual(JSON.parse(Deno.readTextFileSync(plain.json)), JSON.parse(JSON.stringify(fig)));
   assert.equal(plain.html, undefined);
-  assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name), ["plain.json"]);
+  assert.deepEqual([...Deno.readDirSync(`${dir}/sub`)].map((e) => e.name).sort(), [
+    "plain.csv",
+    "plain.json",
+  ]);
   const out = await writeFigureFiles(fig, `${dir}/sub/fig`, { images: false, html: true });
   assert.ok(Deno.statSync(out.html!).size > 4_000_000);
   assert.equal(out.png, undefined);
@@ -70,6 +74,7 @@ Deno.test({
     const out = await writeFigureFiles(demo("1a"), `${dir}/fig`);
     assert.deepEqual(out, {
       json: `${dir}/fig.json`,
+      csv: `${dir}/fig.csv`,
       png: `${dir}/fig.png`,
       svg: `${dir}/fig.svg`,
     });
@@ -112,4 +117,23 @@ Deno.test({
     assert.equal(view.getUint32(16), 1440, "IHDR width");
     assert.equal(view.getUint32(20), 880, "IHDR height");
   },
+});
+
+Deno.test("`figureCsv()` holds each mean curve with its standard error, CRLF line endings", () => {
+  const csv = figureCsv(demo("1a"));
+  const lines = csv.split("\r\n");
+  assert.equal(lines.at(-1), "", "every line ends with CRLF");
+  assert.ok(!csv.replaceAll("\r\n", "").includes("\n"), "no bare LF");
+  assert.equal(lines[0], "series,x,y,se,n");
+  // demo(): seeds 0, 1, 2 with return k/4 - seed/10 at step 10k: mean k/4 - 0.1, SE of
+  // (0, 0.1, 0.2) = sd 0.1 / sqrt(3).
+  const dqn = lines.filter((l) => l.startsWith("DQN (3 runs),"));
+  assert.equal(dqn.length, 4);
+  const [, x, y, se, n] = dqn[0].split(",");
+  assert.equal(Number(x), 10);
+  assert.ok(Math.abs(Number(y) - (0.25 - 0.1)) < 1e-12, y);
+  assert.ok(Math.abs(Number(se) - 0.1 / Math.sqrt(3)) < 1e-12, se);
+  assert.equal(Number(n), 3);
+  assert.ok(lines.some((l) => l.startsWith("optimal return (1.0),0,1,,")), "reference line");
+  assert.ok(!lines.some((l) => l.includes("±1 SE")), "band outlines left out");
 });

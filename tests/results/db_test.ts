@@ -300,7 +300,7 @@ Deno.test("`csvField()` and `toCsv()` quote per RFC 4180", () => {
   assert.equal(csvField(null), "");
   assert.equal(csvField(1.5), "1.5");
   assert.equal(csvField({ a: 1 }), '"{""a"":1}"');
-  assert.equal(toCsv(["a", "b"], [[1, "x,y"], [null, 2]]), 'a,b\n1,"x,y"\n,2\n');
+  assert.equal(toCsv(["a", "b"], [[1, "x,y"], [null, 2]]), 'a,b\r\n1,"x,y"\r\n,2\r\n');
 });
 
 Deno.test("`exportCsv()` writes every run and metric point", () => {
@@ -311,8 +311,8 @@ Deno.test("`exportCsv()` writes every run and metric point", () => {
   db.upsertMetrics(r2.id, [point(10, 1)]);
   const dir = Deno.makeTempDirSync();
   const paths = exportCsv(db, `${dir}/csv`);
-  const runs = Deno.readTextFileSync(paths.runs).trim().split("\n");
-  const metrics = Deno.readTextFileSync(paths.metrics).trim().split("\n");
+  const runs = Deno.readTextFileSync(paths.runs).trim().split("\r\n");
+  const metrics = Deno.readTextFileSync(paths.metrics).trim().split("\r\n");
   assert.equal(runs.length, 3);
   assert.ok(runs[0].startsWith("run_id,env,algo,seed,config_hash"));
   assert.equal(metrics.length, 4);
@@ -322,6 +322,6 @@ Deno.test("`exportCsv()` writes every run and metric point", () => {
   );
   assert.equal(metrics[1], `${r1.id},heaven-hell-3,adqn,1,10,0.5,1,0.5,0.25,0.125,20,0.1`);
   assert.equal(metrics[2], `${r1.id},heaven-hell-3,adqn,1,20,,2,0.5,0.25,0.125,40,0.2`);
-  assert.equal(runsCsv([]), runs[0] + "\n");
+  assert.equal(runsCsv([]), runs[0] + "\r\n");
   db.close();
 });
