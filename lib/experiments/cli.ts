@@ -12,6 +12,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { parsePOMDP, PomdpParseError } from "../pomdp/parser.ts";
 import {
   checkResultsDb,
   DEFAULT_DB_PATH,
@@ -71,6 +72,30 @@ export class UsageError extends Error {
 
 function show(v: unknown): string {
   return typeof v === "string" ? JSON.stringify(v) : String(v);
+}
+
+/**
+ * Validate a `pomdp:<file>` environment before anything is written: the file exists and parses
+ * (a malformed model is a usage error, exit 2). Returns `pomdp:<absolute real path>`, so that one
+ * file named two ways is one configuration.
+ */
+export function checkPomdpEnv(env: string, flag = "env"): string {
+  const file = env.slice("pomdp:".length);
+  let text: string;
+  try {
+    if (!Deno.statSync(file).isFile) bad(flag, env, "pomdp:<path of a .pomdp file>");
+    text = Deno.readTextFileSync(file);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    bad(flag, env, "pomdp:<path of an existing .pomdp file>");
+  }
+  try {
+    parsePOMDP(text, { source: file });
+  } catch (e) {
+    if (!(e instanceof PomdpParseError)) throw e;
+    throw new UsageError(`invalid --${flag} ${show(env)}: malformed .pomdp file: ${e.message}`);
+  }
+  return `pomdp:${Deno.realPathSync(file)}`;
 }
 
 function bad(flag: string, value: unknown, valid: string): never {
@@ -281,6 +306,8 @@ export interface TrainArgs {
   backend: TrainerBackend;
   /** Keep the checkpoint of a finished run. */
   keepCheckpoint: boolean;
+  /** Start over from scratch when the run's checkpoint is corrupt (keeping it aside). */
+  restartCorrupt: boolean;
   /** Lease timeout (ms). */
   leaseTimeoutMs: number;
 }
@@ -288,7 +315,7 @@ export interface TrainArgs {
 /** Usage of `deno task train`. */
 export const TRAIN_USAGE = `Usage: deno task train --env <id> --algo <id> [--seed N] [--steps N]
        [--set key=value ...] [--db path] [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu]
-       [--keep-checkpoint] [--lease-timeout seconds]
+       [--keep-checkpoint] [--restart-corrupt] [--lease-timeout seconds]
 
 Trains one run and records it in the results database (default ${DEFAULT_DB_PATH}). A finished
 run is not redone; an interrupted one resumes from its checkpoint (default directory runs/).
@@ -297,6 +324,8 @@ run is not redone; an interrupted one resumes from its checkpoint (default direc
   --seed    integer seed (default 0)
   --steps   environment steps (sets totalSteps; default 2,000,000)
   --set     any training setting, e.g. --set replayRatio=2 --set model.gruHidden=64
+  --restart-corrupt  if the run's checkpoint is corrupt, keep it as <file>.corrupt-<time> and
+            start the run over from scratch
 `;
 
 /** Parse and validate `deno task train` arguments (throws {@link UsageError}). */
@@ -311,6 +340,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     "checkpoint-dir": { type: "string" },
     "backend": { type: "string" },
     "keep-checkpoint": { type: "boolean" },
+    "restart-corrupt": { type: "boolean" },
     "lease-timeout": { type: "string" },
     "help": { type: "boolean", short: "h" },
   });
@@ -324,15 +354,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   } catch (e) {
     throw new UsageError(`invalid --env ${show(v.env)}: ${(e as Error).message}`);
   }
-  if (env.startsWith("pomdp:")) {
-    const file = env.slice("pomdp:".length);
-    try {
-      if (!Deno.statSync(file).isFile) bad("env", env, "pomdp:<path of a .pomdp file>");
-    } catch (e) {
-      if (e instanceof UsageError) throw e;
-      bad("env", env, "pomdp:<path of an existing .pomdp file>");
-    }
-  }
+  if (env.startsWith("pomdp:")) env = checkPomdpEnv(env);
   if (v.algo === undefined) {
     throw new UsageError(`missing --algo; expected one of ${ALGO_IDS.join(", ")}`);
   }
@@ -381,6 +403,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     checkpointDir: dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs"),
     backend: backendFlag(v.backend, "auto"),
     keepCheckpoint: v["keep-checkpoint"] === true,
+    restartCorrupt: v["restart-corrupt"] === true,
     leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
   };
 }
@@ -438,6 +461,7 @@ export async function trainMain(
       backend: options.trainer ? undefined : await ensureBackend(a.backend),
       checkpointDir: a.checkpointDir,
       keepCheckpoint: a.keepCheckpoint,
+      restartCorrupt: a.restartCorrupt,
       leaseTimeoutMs: a.leaseTimeoutMs,
       signal: abort.signal,
       log: (m) => view.log(m),

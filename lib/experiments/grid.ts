@@ -11,6 +11,7 @@
  * @module
  */
 import type { AlgoId } from "../train/agent.ts";
+import { createHash } from "node:crypto";
 import { configHash, type TrainConfig } from "../train/config.ts";
 import type { ResultsDb, RunRecord } from "../results/db.ts";
 import {
@@ -33,7 +34,7 @@ export interface GridRun {
   seed: number;
   /** Resolved configuration (seed included). */
   config: TrainConfig;
-  /** {@link configHash} of the configuration. */
+  /** {@link runHash} of the configuration. */
   hash: string;
   /** Label stored with the run: "<preset>:<figure>". */
   label: string;
@@ -74,13 +75,25 @@ export function buildGrid(options: GridOptions): GridRun[] {
           algo,
           seed,
           config,
-          hash: configHash(config),
+          hash: runHash(config),
           label: `${preset.id}:${figure}`,
         });
       }
     }
   }
   return out;
+}
+
+/**
+ * The key of a run in the results database: {@link configHash} of the configuration, where a
+ * `pomdp:<file>` environment counts by the file's content (SHA-256), not its path: an edited file
+ * is a new run, and one file by a relative and an absolute path is one run.
+ */
+export function runHash(config: TrainConfig): string {
+  if (!config.env.startsWith("pomdp:")) return configHash(config);
+  const file = config.env.slice("pomdp:".length);
+  const digest = createHash("sha256").update(Deno.readFileSync(file)).digest("hex");
+  return configHash({ ...config, env: `pomdp:sha256=${digest}` });
 }
 
 /** The checkpoint file of a run: `<dir>/<hash>-<seed>.ckpt`. */

@@ -3,10 +3,10 @@
  * checkpoint when interrupted, otherwise start it; write its metric points as they come (upserts,
  * since a resumed run re-emits points from its checkpoint on); mark it finished or failed.
  * {@link executeBatch} does the same for several claimed runs that share their configuration but
- * the seed, trained together by the batched trainer (`trainBatch` of lib/train/batched_loop.ts).
+ * the seed, trained together by the batched trainer (`trainBatch` of lib/train/loop.ts).
  *
  * The trainers are injectable (tests use fake ones); the defaults load `lib/train/loop.ts` or
- * `lib/train/batched_loop.ts` and the tensor backend on first use, so the database side never pays
+ * `lib/train/loop.ts` and the tensor backend on first use, so the database side never pays
  * for TensorFlow.js.
  *
  * @example Train one tiny run (real trainer) and record it
@@ -32,10 +32,11 @@ import {
   ResultsDbError,
   type RunRecord,
 } from "../results/db.ts";
-import { configHash, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
 import type { BackendName } from "../nn/backend.ts";
-import { checkpointPathFor } from "./grid.ts";
+import { checkpointPathFor, runHash } from "./grid.ts";
+import { checkpointReadable, setAsideCorruptCheckpoint } from "../train/checkpoint.ts";
 import { existsSync } from "../files.ts";
 
 /** A training function with the contract of `train()` in lib/train/loop.ts. */
@@ -43,7 +44,7 @@ export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<Tr
 
 /**
  * What the experiment layer passes to a {@link BatchTrainer}: the options of `trainBatch()`
- * (lib/train/batched_loop.ts) it uses, per run by index.
+ * (lib/train/loop.ts) it uses, per run by index.
  */
 export interface BatchTrainerOptions {
   /** Every metric point of run `run` (awaited). */
@@ -64,7 +65,7 @@ export interface BatchTrainerOptions {
 
 /**
  * A function training several runs together with the contract of `trainBatch()` in
- * lib/train/batched_loop.ts (one result per config, in order).
+ * lib/train/loop.ts (one result per config, in order).
  */
 export type BatchTrainer = (
   configs: readonly TrainConfig[],
@@ -119,7 +120,7 @@ export function realTrainer(backend: TrainerBackend = "wasm"): Trainer {
 export function realBatchTrainer(backend: TrainerBackend = "auto"): BatchTrainer {
   return async (configs, options) => {
     await ensureBackend(backend);
-    const { trainBatch } = await import("../train/batched_loop.ts");
+    const { trainBatch } = await import("../train/loop.ts");
     return trainBatch(configs, options);
   };
 }
@@ -230,6 +231,11 @@ export interface RunOptions {
   checkpointEverySteps?: number;
   /** Keep the checkpoint after the run finished (default false: it is deleted). */
   keepCheckpoint?: boolean;
+  /**
+   * A checkpoint that does not decode is renamed to `<path>.corrupt-<time>` and the run starts over
+   * from scratch (default false: the trainer fails with the decoding error and what to do).
+   */
+  restartCorrupt?: boolean;
   /** Lease owner (default this process). */
   owner?: LeaseOwner;
   /** Lease timeout (default {@link DEFAULT_LEASE_TIMEOUT_MS}). */
@@ -271,13 +277,18 @@ function prepareRun(
   owner: LeaseOwner,
   dir: string,
   log: (message: string) => void,
+  restartCorrupt = false,
 ): { ckpt: string; mode: RunOutcome["mode"]; stored: ReturnType<ResultsDb["metrics"]> } {
   const label = runLabel(run);
   const ckpt = run.checkpointPath && existsSync(run.checkpointPath)
     ? run.checkpointPath
     : checkpointPathFor(dir, run.hash, run.seed);
   if (ckpt !== run.checkpointPath) db.setCheckpointPath(run.id, ckpt);
-  const hasCkpt = existsSync(ckpt);
+  let hasCkpt = existsSync(ckpt);
+  if (hasCkpt && restartCorrupt && !checkpointReadable(ckpt)) {
+    log(`${label}: checkpoint ${ckpt} is corrupt; kept as ${setAsideCorruptCheckpoint(ckpt)}`);
+    hasCkpt = false;
+  }
   const stored = db.metrics(run.id);
   let mode: RunOutcome["mode"];
   if (hasCkpt && stored.length > 0) {
@@ -315,7 +326,14 @@ export async function executeRun(
   const label = runLabel(run);
   const log = options.log ?? (() => {});
   const trainer = options.trainer ?? realTrainer();
-  const { ckpt, mode, stored } = prepareRun(db, run, owner, options.checkpointDir ?? "runs", log);
+  const { ckpt, mode, stored } = prepareRun(
+    db,
+    run,
+    owner,
+    options.checkpointDir ?? "runs",
+    log,
+    options.restartCorrupt,
+  );
 
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const abort = new AbortController();
@@ -474,7 +492,7 @@ export async function executeBatch(
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const t0 = performance.now();
   const slots = runs.map((run) => {
-    const { ckpt, mode, stored } = prepareRun(db, run, owner, dir, log);
+    const { ckpt, mode, stored } = prepareRun(db, run, owner, dir, log, options.restartCorrupt);
     const progress = {
       envSteps: stored.at(-1)?.envStep ?? 0,
       episodes: stored.at(-1)?.episodes ?? 0,
@@ -629,7 +647,7 @@ export function claimOne(
       `invalid seed ${JSON.stringify(c.seed)}; runs in the results database need an integer seed`,
     );
   }
-  const hash = configHash(c);
+  const hash = runHash(c);
   const dir = options.checkpointDir ?? "runs";
   const run = db.ensureRun({
     hash,

@@ -27,6 +27,8 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { existsSync } from "../files.ts";
+import { processAlive, processStartTime } from "./process.ts";
+export { processAlive, processStartTime, processStat } from "./process.ts";
 
 /** Value of the `application` key in the meta table of every results database. */
 export const APPLICATION_ID = "adqn-results";
@@ -301,40 +303,6 @@ export const UPSERT_METRIC_SQL =
      episodes = excluded.episodes, epsilon = excluded.epsilon, loss_q = excluded.loss_q,
      loss_u = excluded.loss_u, trained_steps = excluded.trained_steps,
      wall_seconds = excluded.wall_seconds`;
-
-/**
- * Read a process's `/proc/<pid>/stat` on Linux: its state letter and start time ("" if unreadable,
- * null if the process does not exist).
- */
-export function processStat(pid: number): { state: string; start: string } | null {
-  let text: string;
-  try {
-    text = Deno.readTextFileSync(`/proc/${pid}/stat`);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    return { state: "", start: "" };
-  }
-  const after = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  // Fields after "pid (comm)" start at field 3 (state); starttime is field 22.
-  return { state: after[0] ?? "", start: after[22 - 3] ?? "" };
-}
-
-/** Read a process's start time on Linux ("" if unknown, null if the process does not exist). */
-export function processStartTime(pid: number): string | null {
-  return processStat(pid)?.start ?? null;
-}
-
-/**
- * Whether a process on this host is still the one that took a lease (unknown ⇒ true). A zombie
- * (state Z, killed but not yet reaped) or dead (X) process counts as gone: it can never renew.
- */
-export function processAlive(pid: number, start: string): boolean {
-  if (Deno.build.os !== "linux") return true;
-  const now = processStat(pid);
-  if (now === null || now.state === "Z" || now.state === "X") return false;
-  if (now.start === "" || start === "") return true;
-  return now.start === start;
-}
 
 /** The current process as a lease owner. */
 export function currentOwner(): LeaseOwner {

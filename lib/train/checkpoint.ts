@@ -21,7 +21,8 @@
  * @module
  */
 import { crc32 } from "node:zlib";
-import { dirname } from "node:path";
+import { basename, dirname } from "node:path";
+import { processAlive } from "../results/process.ts";
 import type { RngState } from "../rng.ts";
 import type { AgentSnapshot } from "./agent.ts";
 import { concatBytes, EpisodeBuffer, readFloat32, writeTyped } from "./buffer.ts";
@@ -166,10 +167,17 @@ export function encodeCheckpoint(ckpt: TrainCheckpoint): Uint8Array[] {
   return [prefix, ...body];
 }
 
+/** What a user can do about a damaged checkpoint (part of every corrupt-checkpoint error). */
+export const CORRUPT_CHECKPOINT_ADVICE =
+  "To start this run over from scratch, rerun with --restart-corrupt (the damaged file is kept " +
+  "aside as <checkpoint>.corrupt-<time>), or move the file away yourself";
+
 /** Decode a checkpoint file's bytes; `source` names it in errors. Throws on any corruption. */
 export function decodeCheckpoint(bytes: Uint8Array, source = "checkpoint"): TrainCheckpoint {
   const bad = (why: string): never => {
-    throw new Error(`corrupt or unreadable checkpoint ${source}: ${why}`);
+    throw new Error(
+      `corrupt or unreadable checkpoint ${source}: ${why}. ${CORRUPT_CHECKPOINT_ADVICE}`,
+    );
   };
   if (bytes.byteLength < PREFIX) bad(`only ${bytes.byteLength} bytes`);
   for (let i = 0; i < MAGIC.length; i++) {
@@ -236,6 +244,7 @@ let tmpCounter = 0;
  * `path` (a reader sees the old file or the new one, never a partial one).
  */
 export async function writeCheckpoint(path: string, ckpt: TrainCheckpoint): Promise<void> {
+  removeStaleCheckpointTemps(path);
   const chunks = encodeCheckpoint(ckpt);
   const tmp = `${path}.tmp-${Deno.pid}-${tmpCounter++}`;
   const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
@@ -280,7 +289,61 @@ export async function writeCheckpoint(path: string, ckpt: TrainCheckpoint): Prom
 
 /** Read and decode a checkpoint file (throws a clear error if it is damaged). */
 export async function readCheckpoint(path: string): Promise<TrainCheckpoint> {
+  removeStaleCheckpointTemps(path);
   return decodeCheckpoint(await Deno.readFile(path), path);
+}
+
+/** What follows `<path>.tmp-` in a temporary's name: `<pid>-<n>`. */
+const TMP_SUFFIX_RE = /^(\d+)-\d+$/;
+
+/**
+ * Remove the temporaries `<path>.tmp-<pid>-<n>` that a writer killed mid-write left behind: those
+ * of processes that no longer run (or are zombies). Live writers' files are left alone. Returns
+ * the paths removed.
+ */
+export function removeStaleCheckpointTemps(path: string): string[] {
+  const dir = dirname(path), prefix = `${basename(path)}.tmp-`;
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch {
+    return removed; // no directory yet: nothing to clean
+  }
+  for (const e of entries) {
+    const m = e.isFile && e.name.startsWith(prefix)
+      ? TMP_SUFFIX_RE.exec(e.name.slice(prefix.length))
+      : null;
+    if (m === null) continue;
+    const pid = Number(m[1]);
+    if (pid === Deno.pid || processAlive(pid, "")) continue;
+    const full = `${dir}/${e.name}`;
+    try {
+      Deno.removeSync(full);
+      removed.push(full);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  return removed;
+}
+
+/** Whether `path` holds a checkpoint that decodes (reads the whole file). */
+export function checkpointReadable(path: string): boolean {
+  try {
+    decodeCheckpoint(Deno.readFileSync(path), path);
+    return true;
+  } catch (e) {
+    if (e instanceof Error && /corrupt or unreadable|format version/.test(e.message)) return false;
+    throw e;
+  }
+}
+
+/** Rename a damaged checkpoint to `<path>.corrupt-<ISO time>` (kept for inspection); the new path. */
+export function setAsideCorruptCheckpoint(path: string, now = new Date()): string {
+  const aside = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, "-")}`;
+  Deno.renameSync(path, aside);
+  return aside;
 }
 
 /**

@@ -57,6 +57,12 @@ function prepare(dir: string) {
   d.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)");
   d.close();
   Deno.writeTextFileSync(`${dir}/afile`, "not a directory");
+  const preamble = "discount: 0.9\nvalues: reward\nstates: 2\nactions: 1\nobservations: 1\n";
+  Deno.writeTextFileSync(`${dir}/stray.pomdp`, preamble + "atom 0 : 1\n");
+  Deno.writeTextFileSync(
+    `${dir}/sums.pomdp`,
+    preamble + "T: 0\n0.5 0.4\n0 1\nO: * : * : 0 1\nR: * : * : * : * 1\n",
+  );
 }
 
 // [task, args, pattern the error must match (it names the flag and the bad value)]
@@ -71,6 +77,16 @@ const CASES: [Task, string[], RegExp][] = [
     "train",
     ["--env", "pomdp:nope.pomdp", "--algo", "dqn"],
     /invalid --env "pomdp:nope.pomdp"; expected pomdp:<path of an existing/,
+  ],
+  [
+    "train",
+    ["--env", "pomdp:stray.pomdp", "--algo", "dqn"],
+    /invalid --env "pomdp:stray.pomdp": malformed .pomdp file: stray.pomdp:6: unknown statement 'atom 0 :'/,
+  ],
+  [
+    "train",
+    ["--env", "pomdp:sums.pomdp", "--algo", "dqn"],
+    /invalid --env "pomdp:sums.pomdp": malformed .pomdp file: sums.pomdp:6: transition row T\(· \| action 0, state 0\) sums to 0\.9/,
   ],
   ["train", ["--env", "car-flag"], /missing --algo; expected one of dqn, adqn/],
   [

@@ -4,9 +4,12 @@ import { makeRng } from "../../lib/rng.ts";
 import { EpisodeBuffer } from "../../lib/train/buffer.ts";
 import {
   CHECKPOINT_FORMAT_VERSION,
+  checkpointReadable,
   decodeCheckpoint,
   encodeCheckpoint,
   readCheckpoint,
+  removeStaleCheckpointTemps,
+  setAsideCorruptCheckpoint,
   type TrainCheckpoint,
   writeCheckpoint,
 } from "../../lib/train/checkpoint.ts";
@@ -240,7 +243,7 @@ Deno.test("`readCheckpoint()` gives a clear error for damaged files", async () =
     await put(flipped);
     await assert.rejects(
       readCheckpoint(path),
-      /corrupt or unreadable checkpoint .*d\.ckpt: checksum mismatch/,
+      /corrupt or unreadable checkpoint .*d\.ckpt: checksum mismatch.*\. To start this run over from scratch, rerun with --restart-corrupt/,
     );
     await put(good.subarray(0, good.length - 10)); // a truncated payload
     await assert.rejects(
@@ -290,6 +293,74 @@ Deno.test("`writeCheckpoint()` replaces the file atomically and leaves no tempor
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** The pid of a process that has exited and been reaped. */
+async function deadPid(): Promise<number> {
+  const child = new Deno.Command("true").spawn();
+  await child.status;
+  return child.pid;
+}
+
+Deno.test("`writeCheckpoint()` removes the temporaries of dead writers, not of live ones", async () => {
+  const dir = await Deno.makeTempDir();
+  const live = new Deno.Command("sleep", { args: ["60"] }).spawn();
+  try {
+    const path = join(dir, "g.ckpt");
+    const dead = await deadPid();
+    const names = [
+      `g.ckpt.tmp-${dead}-0`, // killed mid-write: removed
+      `g.ckpt.tmp-${dead}-7`,
+      `g.ckpt.tmp-${live.pid}-1`, // still writing: kept
+      `other.ckpt.tmp-${dead}-0`, // another run's: kept
+      `g.ckpt.tmp-notes`, // not a temporary of ours: kept
+    ];
+    for (const n of names) Deno.writeFileSync(join(dir, n), new Uint8Array(16));
+    await writeCheckpoint(path, sampleCheckpoint());
+    const left = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+    assert.deepEqual(
+      left,
+      ["g.ckpt", `g.ckpt.tmp-${live.pid}-1`, "g.ckpt.tmp-notes", `other.ckpt.tmp-${dead}-0`].sort(),
+    );
+    // Reading cleans too (a rerun after a kill during the last write).
+    Deno.writeFileSync(join(dir, `g.ckpt.tmp-${dead}-9`), new Uint8Array(4));
+    await readCheckpoint(path);
+    assert.ok(!left.includes(`g.ckpt.tmp-${dead}-9`));
+    assert.ok(!existsFile(join(dir, `g.ckpt.tmp-${dead}-9`)));
+    assert.deepEqual(removeStaleCheckpointTemps(join(dir, "nowhere", "x.ckpt")), []);
+  } finally {
+    live.kill("SIGKILL");
+    await live.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a corrupt checkpoint is detected and set aside under a .corrupt- name", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "h.ckpt");
+    await writeCheckpoint(path, sampleCheckpoint());
+    assert.equal(checkpointReadable(path), true);
+    const bytes = Deno.readFileSync(path);
+    bytes[bytes.length - 1] ^= 1;
+    Deno.writeFileSync(path, bytes);
+    assert.equal(checkpointReadable(path), false);
+    const aside = setAsideCorruptCheckpoint(path, new Date("2026-01-02T03:04:05.678Z"));
+    assert.equal(aside, `${path}.corrupt-2026-01-02T03-04-05-678Z`);
+    assert.ok(!existsFile(path));
+    assert.deepEqual(Deno.readFileSync(aside), bytes, "kept byte for byte");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+function existsFile(path: string): boolean {
+  try {
+    Deno.statSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function concat(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
