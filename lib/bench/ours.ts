@@ -8,7 +8,7 @@ import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
-import { argmax } from "../train/loop.ts";
+import { argmax } from "../train/episode.ts";
 import { benchBatched } from "../train/batched_bench.ts";
 import {
   benchEpisode,

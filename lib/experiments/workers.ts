@@ -5,7 +5,7 @@
  *
  * With a batch size above 1 a worker claims, next to each run, up to batch−1 more claimable runs
  * with the same configuration but the seed, and trains them together with the batched trainer
- * (lib/train/batched_loop.ts): one computation for all of them, each run still its own run (own
+ * (lib/train/loop.ts): one computation for all of them, each run still its own run (own
  * checkpoint, metrics and lease). The batch is also capped by the memory its replay buffers may
  * need ({@link batchLimitForMemory}).
  *

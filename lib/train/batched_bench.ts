@@ -12,7 +12,7 @@ import { makeBatchedAgent } from "../models/batched_agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import { makeRng, randInt } from "../rng.ts";
 import { type AlgoId, checkAlgoId, type Episode } from "./agent.ts";
-import { argmax } from "./loop.ts";
+import { argmax } from "./episode.ts";
 
 /** Options of {@link benchBatched}. */
 export interface BatchedBenchOptions {

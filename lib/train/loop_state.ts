@@ -1,6 +1,6 @@
 /**
- * Bookkeeping shared by the single-run loop (loop.ts) and the batched loop (batched_loop.ts), so
- * both count steps, schedule logging and average returns the same way.
+ * Bookkeeping of the training loop (loop.ts): how a run counts steps, schedules logging and
+ * averages returns.
  *
  * @module
  */

@@ -16,9 +16,9 @@ export * from "./agent.ts";
 export * from "./config.ts";
 export * from "./buffer.ts";
 export * from "./schedule.ts";
+export * from "./episode.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
-export * from "./batched_loop.ts";
 
 // Types that the training signatures mention, documented here too.
 export type { Env, FeaturePart, FeatureSpec, ResetResult, StepResult } from "../envs/types.ts";

@@ -11,7 +11,7 @@ import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import type { AgentSnapshot, AlgoId } from "../../lib/train/agent.ts";
 import { readCheckpoint } from "../../lib/train/checkpoint.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
-import { checkBatchConfigs, trainBatch } from "../../lib/train/batched_loop.ts";
+import { checkBatchConfigs, trainBatch } from "../../lib/train/loop.ts";
 import { type MetricPoint, train, type TrainResult } from "../../lib/train/loop.ts";
 
 const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"

@@ -16,7 +16,7 @@ import type {
   TrainStepLosses,
   TrainStepOptions,
 } from "../../lib/train/agent.ts";
-import type { AgentFactory } from "../../lib/train/loop.ts";
+import type { AgentFactory, RunsAgent } from "../../lib/train/loop.ts";
 
 /** One call the fake agent saw, in order. */
 export type FakeEvent =
@@ -146,12 +146,34 @@ export class FakeAgent implements Agent {
   }
 }
 
-/** An agent factory making {@link FakeAgent}s; every agent made is pushed on `made`. */
+/**
+ * The loop's K-run agent over one {@link FakeAgent} per run: each call goes to the runs it names,
+ * so a run's events and weights are those of a lone run.
+ */
+export function fakeRuns(agents: FakeAgent[]): RunsAgent {
+  const each = (runs: readonly boolean[]) => agents.filter((_, k) => runs[k]);
+  return {
+    size: agents.length,
+    initialHidden: () => agents[0].initialHidden(),
+    actMany: (requests) => requests.map((r) => agents[r.run].act(r.hidden, r.prevAction, r.obs)),
+    updateTargets: (runs) => each(runs).forEach((a) => a.updateTargets()),
+    trainStep: (batches, options) =>
+      batches.map((b, k) => (b === null ? null : agents[k].trainStep([...b], options))),
+    snapshot: (k) => agents[k].snapshot(),
+    restore: (k, snapshot) => agents[k].restore(snapshot),
+    view: (k) => agents[k],
+    dispose: () => agents.forEach((a) => a.dispose()),
+  };
+}
+
+/** An agent factory making {@link FakeAgent}s, one per run; every agent made is pushed on `made`. */
 export function fakeAgentFactory(made: FakeAgent[] = []): AgentFactory {
   return (env, algo, options) => {
-    const agent = new FakeAgent(env.obsSpec.size, env.numActions, algo, options.seed, 0.05);
-    made.push(agent);
-    return agent;
+    const agents = options.seeds.map((seed) =>
+      new FakeAgent(env.obsSpec.size, env.numActions, algo, seed, 0.05)
+    );
+    made.push(...agents);
+    return fakeRuns(agents);
   };
 }
 

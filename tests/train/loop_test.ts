@@ -1,13 +1,8 @@
 import assert from "assert";
 import { makeRng, type Rng } from "../../lib/rng.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
-import {
-  argmax,
-  collectEpisode,
-  type MetricPoint,
-  train,
-  type TrainOptions,
-} from "../../lib/train/loop.ts";
+import { argmax, collectEpisode } from "../../lib/train/episode.ts";
+import { type MetricPoint, train, type TrainOptions } from "../../lib/train/loop.ts";
 import { FakeAgent, fakeAgentFactory, type FixedState, makeFixedEnv } from "./fake_agent.ts";
 
 /** A config for the fake environment (its id only has to validate; the env is injected). */
@@ -175,7 +170,9 @@ Deno.test("`train()` is reproducible: same seed ⇒ same curve and weights, othe
   assert.notDeepEqual(strip(a.result.metrics), strip(d.result.metrics));
   assert.notDeepEqual(a.agent.snapshot(), d.agent.snapshot());
   assert.ok(!a.agent.disposed); // keepAgent: the caller owns it
-  assert.equal(a.result.agent, a.agent);
+  assert.deepEqual(a.result.agent!.snapshot(), a.agent.snapshot());
+  a.result.agent!.dispose();
+  assert.ok(a.agent.disposed);
 });
 
 Deno.test("`train()` awaits onMetric and propagates its errors after disposing the agent", async () => {
