@@ -197,8 +197,18 @@ export function figure1Panel(input: PanelInput): PlotlyFigure {
     },
     width: input.width ?? 720,
     height: input.height ?? 440,
-    xaxis: { title: { text: "environment steps" }, rangemode: "tozero", zeroline: false },
-    yaxis: { title: { text: "average return (last 100 episodes)" }, zeroline: false },
+    // automargin + standoff keep each axis title right next to its tick labels
+    xaxis: {
+      title: { text: "environment steps", standoff: 8 },
+      automargin: true,
+      rangemode: "tozero",
+      zeroline: false,
+    },
+    yaxis: {
+      title: { text: "average return (last 100 episodes)", standoff: 8 },
+      automargin: true,
+      zeroline: false,
+    },
     legend: { orientation: "v", x: 1.02, y: 1, xanchor: "left" },
     margin: { l: 70, r: 20, t: notes.length ? 80 : 60, b: 60 },
     paper_bgcolor: "white",

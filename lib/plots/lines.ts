@@ -131,10 +131,20 @@ function checkSeries(s: LineSeries, index: number, logX: boolean): void {
   }
 }
 
+/** Whether two series draw the same curve (same points, to 1e-12 relative). */
+function sameCurve(a: LineSeries, b: LineSeries): boolean {
+  const close = (p: number, q: number) =>
+    p === q || Math.abs(p - q) <= 1e-12 * Math.max(Math.abs(p), Math.abs(q));
+  return a.x.length === b.x.length && a.y.length === b.y.length &&
+    a.x.every((x, i) => close(x, b.x[i])) && a.y.every((y, i) => close(y, b.y[i]));
+}
+
 /**
  * Build a line chart as Plotly figure JSON: one `scatter` trace per series (in order, coloured
  * from {@link LINE_COLORS} unless given), then one dashed trace per reference line spanning the
- * x range of the series. Throws on mismatched x/y lengths, non-finite x, x ≤ 0 on a log x axis
+ * x range of the series. A series that draws exactly over an earlier one gets open markers, a
+ * dotted line and "(coincides with ...)" in its legend name, so that it stays visible. Throws on
+ * mismatched x/y lengths, non-finite x, x ≤ 0 on a log x axis
  * and a non-positive `logFloor`, naming the series and value.
  */
 export function lineChart(
@@ -158,19 +168,25 @@ export function lineChart(
     if (logY && y <= 0) return floor ?? null;
     return y;
   };
-  const data: Record<string, unknown>[] = series.map((s, i) => ({
-    type: "scatter",
-    mode: s.markers ? "lines+markers" : "lines",
-    name: s.name,
-    x: [...s.x],
-    y: s.y.map(yValue),
-    line: {
-      color: s.color ?? LINE_COLORS[i % LINE_COLORS.length],
-      width: s.width ?? 2,
-      dash: s.dash ?? "solid",
-    },
-    hovertemplate: `${s.name}<br>x = %{x}<br>y = %{y:.4g}<extra></extra>`,
-  }));
+  const data: Record<string, unknown>[] = series.map((s, i) => {
+    // A curve drawn exactly over an earlier one would hide it: mark it, dash it, and say so.
+    const twin = series.slice(0, i).find((t) => sameCurve(t, s));
+    const name = twin ? `${s.name} (coincides with ${twin.name})` : s.name;
+    return {
+      type: "scatter",
+      mode: s.markers || twin ? "lines+markers" : "lines",
+      name,
+      x: [...s.x],
+      y: s.y.map(yValue),
+      line: {
+        color: s.color ?? LINE_COLORS[i % LINE_COLORS.length],
+        width: s.width ?? 2,
+        dash: s.dash ?? (twin ? "dot" : "solid"),
+      },
+      ...(twin ? { marker: { symbol: "circle-open", size: 9 } } : {}),
+      hovertemplate: `${name}<br>x = %{x}<br>y = %{y:.4g}<extra></extra>`,
+    };
+  });
   let xMin = Infinity, xMax = -Infinity;
   for (const s of series) {
     for (const x of s.x) {
@@ -198,7 +214,9 @@ export function lineChart(
   }
   const axis = (title: string | undefined, log: boolean, range?: readonly [number, number]) => {
     const out: Record<string, unknown> = {
-      title: { text: title ?? "" },
+      // automargin + standoff keep the title right next to its tick labels
+      title: { text: title ?? "", standoff: 8 },
+      automargin: true,
       type: log ? "log" : "linear",
       zeroline: false,
       gridcolor: "#e5e5e5",

@@ -23,8 +23,8 @@ Deno.test("`lineChart()` builds one scatter trace per series with {text} titles"
   assert.deepEqual(b.line, { color: "#123456", width: 3, dash: "dot" });
   const layout = fig.layout as Record<string, Record<string, unknown>>;
   assert.deepEqual(layout.title, { text: 'T<br><span style="font-size:12px">sub</span>' });
-  assert.deepEqual(layout.xaxis.title, { text: "k" });
-  assert.deepEqual(layout.yaxis.title, { text: "err" });
+  assert.deepEqual(layout.xaxis.title, { text: "k", standoff: 8 });
+  assert.deepEqual(layout.yaxis.title, { text: "err", standoff: 8 });
   assert.equal(layout.xaxis.type, "linear");
   assert.equal(fig.layout.width, 500);
   assert.equal(fig.layout.height, 300);
@@ -135,4 +135,22 @@ Deno.test("`lineChart()` figures go into a notebook MIME bundle unchanged", asyn
   const bundle = await figureBundle(fig);
   assert.deepEqual(bundle[PLOTLY_MIME], { data: fig.data, layout: fig.layout });
   assert.equal(bundle["text/plain"], 'Plotly figure "bundle": 1 trace (scatter)');
+});
+
+Deno.test("`lineChart()` keeps coinciding curves visible and says they coincide", () => {
+  const fig = lineChart([
+    { name: "API", x: [0, 1, 2], y: [1, 0.5, 0] },
+    { name: "PI", x: [0, 1, 2], y: [1, 0.5, 0] },
+    { name: "VI", x: [0, 1, 2], y: [1, 0.25, 0] },
+  ], { title: "t", xTitle: "k" });
+  const [api, pi, vi] = fig.data as Record<string, unknown>[];
+  assert.equal(api.name, "API");
+  assert.equal(pi.name, "PI (coincides with API)");
+  assert.equal(pi.mode, "lines+markers");
+  assert.equal((pi.line as { dash: string }).dash, "dot");
+  assert.equal(vi.name, "VI", "a different curve is not marked");
+  assert.equal(vi.mode, "lines");
+  const xaxis = fig.layout.xaxis as { automargin: boolean; title: { standoff: number } };
+  assert.equal(xaxis.automargin, true, "the x title follows its tick labels");
+  assert.equal(xaxis.title.standoff, 8);
 });
