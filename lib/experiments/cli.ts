@@ -200,7 +200,30 @@ function dirFlag(flag: string, v: unknown, fallback: string): string {
   return p;
 }
 
-function dbFlag(v: unknown, mustExist: boolean): string {
+/**
+ * Whether `path` is a file committed to a git repository (`git ls-files --error-unmatch`); false
+ * when git is missing or the file is not tracked.
+ */
+export function isCommittedFile(path: string): boolean {
+  const slash = path.lastIndexOf("/");
+  const dir = slash > 0 ? path.slice(0, slash) : slash === 0 ? "/" : ".";
+  try {
+    return new Deno.Command("git", {
+      args: ["-C", dir, "ls-files", "--error-unmatch", "--", path.slice(slash + 1)],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The `--db` path; `writeCommitted` is given by commands that write: false refuses a database
+ * committed to git (published results are read-only unless `--write-committed` says otherwise).
+ */
+function dbFlag(v: unknown, mustExist: boolean, writeCommitted?: boolean): string {
   const p = pathFlag("db", v, DEFAULT_DB_PATH);
   let exists: boolean;
   try {
@@ -214,6 +237,12 @@ function dbFlag(v: unknown, mustExist: boolean): string {
       "db",
       p,
       "an existing results database (run `deno task reproduce` or `deno task train` first)",
+    );
+  }
+  if (exists && writeCommitted === false && isCommittedFile(p)) {
+    throw new UsageError(
+      `invalid --db ${show(p)}: it is a result database committed to git, read-only by ` +
+        `default; pass --write-committed to add runs to it, or give another --db`,
     );
   }
   return p;
@@ -315,7 +344,7 @@ export interface TrainArgs {
 /** Usage of `deno task train`. */
 export const TRAIN_USAGE = `Usage: deno task train --env <id> --algo <id> [--seed N] [--steps N]
        [--set key=value ...] [--db path] [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu]
-       [--keep-checkpoint] [--restart-corrupt] [--lease-timeout seconds]
+       [--keep-checkpoint] [--restart-corrupt] [--write-committed] [--lease-timeout seconds]
 
 Trains one run and records it in the results database (default ${DEFAULT_DB_PATH}). A finished
 run is not redone; an interrupted one resumes from its checkpoint (default directory runs/).
@@ -326,6 +355,7 @@ run is not redone; an interrupted one resumes from its checkpoint (default direc
   --set     any training setting, e.g. --set replayRatio=2 --set model.gruHidden=64
   --restart-corrupt  if the run's checkpoint is corrupt, keep it as <file>.corrupt-<time> and
             start the run over from scratch
+  --write-committed  allow adding runs to a database committed to git (read-only otherwise)
 `;
 
 /** Parse and validate `deno task train` arguments (throws {@link UsageError}). */
@@ -341,6 +371,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
     "backend": { type: "string" },
     "keep-checkpoint": { type: "boolean" },
     "restart-corrupt": { type: "boolean" },
+    "write-committed": { type: "boolean" },
     "lease-timeout": { type: "string" },
     "help": { type: "boolean", short: "h" },
   });
@@ -399,7 +430,7 @@ export function parseTrainArgs(args: string[]): TrainArgs {
   }
   return {
     config,
-    db: dbFlag(v.db, false),
+    db: dbFlag(v.db, false, v["write-committed"] === true),
     checkpointDir: dirFlag("checkpoint-dir", v["checkpoint-dir"], "runs"),
     backend: backendFlag(v.backend, "auto"),
     keepCheckpoint: v["keep-checkpoint"] === true,
@@ -529,7 +560,8 @@ export interface ReproduceArgs {
 export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d|1e|all|list>
        [--preset quick|paper] [--seeds N] [--workers N] [--db path] [--out dir]
        [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu] [--batch N|auto]
-       [--lease-timeout seconds] [--keep-checkpoints] [--skip-png] [--set key=value ...]
+       [--lease-timeout seconds] [--keep-checkpoints] [--skip-png] [--write-committed]
+       [--set key=value ...]
 
 Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
 core), resumable after a kill at any moment (rerun the same command), then writes
@@ -540,6 +572,7 @@ workers finish together, e.g. 10 for 5 algorithms × 20 seeds on 2 workers, else
 run at a time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loads, else wasm.
 --set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
 than the preset's, and their figure files get a suffix naming the overrides.
+A --db committed to git is read-only unless --write-committed is given.
 Presets: ${
   PRESET_IDS.map((p) => `${p} (${PRESETS[p].seeds} seeds: ${PRESETS[p].description})`).join("; ")
 }.
@@ -559,6 +592,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     "batch": { type: "string" },
     "lease-timeout": { type: "string" },
     "keep-checkpoints": { type: "boolean" },
+    "write-committed": { type: "boolean" },
     "skip-png": { type: "boolean" },
     "set": { type: "string", multiple: true },
     "help": { type: "boolean", short: "h" },
@@ -580,7 +614,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     preset,
     seeds,
     workers,
-    db: dbFlag(v.db, false),
+    db: dbFlag(v.db, false, v["write-committed"] === true),
     out,
     checkpointDir,
     backend: backendFlag(v.backend, "auto"),

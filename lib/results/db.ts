@@ -26,6 +26,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
 import { existsSync } from "../files.ts";
 import { processAlive, processStartTime } from "./process.ts";
 export { processAlive, processStartTime, processStat } from "./process.ts";
@@ -386,7 +387,7 @@ function validateExisting(path: string): void {
   if (new TextDecoder().decode(head) !== SQLITE_MAGIC) throw notOurs("not an SQLite file");
   let db: DatabaseSync | undefined;
   try {
-    db = new DatabaseSync(path, { readOnly: true });
+    db = openSnapshot(path);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
       .map((r) => String((r as Row).name));
     if (!tables.includes("meta")) {
@@ -426,6 +427,19 @@ function validateExisting(path: string): void {
   } finally {
     db?.close();
   }
+}
+
+/**
+ * Open an existing database for reading without creating anything beside it: SQLite makes `-wal`
+ * and `-shm` files for any reader of a WAL database, so when no `-wal` file exists (no writer, no
+ * unfinished transaction) the file is opened `immutable`; otherwise plainly read-only (the files
+ * are there already).
+ */
+function openSnapshot(path: string): DatabaseSync {
+  if (existsSync(`${path}-wal`)) return new DatabaseSync(path, { readOnly: true });
+  const url = pathToFileURL(path);
+  url.search = "?immutable=1";
+  return new DatabaseSync(url, { readOnly: true });
 }
 
 /** Create a fresh database at `path` atomically (temporary file, then a hard link). */
@@ -484,7 +498,7 @@ export class ResultsDb {
       createNew(path);
     }
     validateExisting(path);
-    const db = new DatabaseSync(path, { readOnly });
+    const db = readOnly ? openSnapshot(path) : new DatabaseSync(path);
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 30_000))}`);
     if (!readOnly) {
       db.exec("PRAGMA journal_mode = WAL");

@@ -218,6 +218,29 @@ function siblings(path: string): string[] {
   return [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 }
 
+Deno.test("read-only opens and rejected WAL databases create no -wal/-shm files and change no byte", () => {
+  const path = tmpDb();
+  const db = ResultsDb.open(path);
+  db.ensureRun({ hash: "h", seed: 1, config: CONFIG });
+  db.close();
+  const names = siblings(path), bytes = snapshot(path);
+  assert.deepEqual(names, ["results.sqlite"], "closing the writer removed its -wal/-shm");
+  assert.equal(checkResultsDb(path), true);
+  const ro = ResultsDb.open(path, { readOnly: true });
+  assert.equal(ro.listRuns().length, 1);
+  ro.close();
+  assert.deepEqual(siblings(path), names);
+  assert.deepEqual(snapshot(path), bytes);
+  // A damaged WAL-mode file: rejected, and still nothing beside it.
+  const bad = snapshot(path);
+  bad.fill(0x55, 4096, 2 * 4096); // the second page, a table; the file header stays valid
+  Deno.writeFileSync(path, bad);
+  assert.throws(() => ResultsDb.open(path), ResultsDbError);
+  assert.throws(() => ResultsDb.open(path, { readOnly: true }), ResultsDbError);
+  assert.deepEqual(siblings(path), names);
+  assert.deepEqual(snapshot(path), bad);
+});
+
 Deno.test("`ResultsDb.open()` rejects a corrupt or foreign file and leaves it byte-identical", () => {
   const cases: [string, (p: string) => void, RegExp][] = [
     ["random bytes", (p) => {

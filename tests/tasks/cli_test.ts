@@ -1,5 +1,7 @@
 import assert from "assert";
 import { DatabaseSync } from "node:sqlite";
+import { ResultsDb } from "../../lib/results/db.ts";
+import { isCommittedFile } from "../../lib/experiments/cli.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -52,7 +54,21 @@ function snapshotDir(dir: string): Record<string, string> {
   return out;
 }
 
+function git(dir: string, ...args: string[]) {
+  const out = new Deno.Command("git", {
+    args: ["-c", "user.name=t", "-c", "user.email=t@t", "-C", dir, ...args],
+    stdout: "null",
+    stderr: "piped",
+  }).outputSync();
+  assert.ok(out.success, new TextDecoder().decode(out.stderr));
+}
+
 function prepare(dir: string) {
+  // A results database committed to git, as data/fig1-quick/results.sqlite is.
+  git(dir, "init", "-q");
+  ResultsDb.open(`${dir}/published.sqlite`).close();
+  git(dir, "add", "published.sqlite");
+  git(dir, "commit", "-q", "-m", "results");
   const d = new DatabaseSync(`${dir}/foreign.db`);
   d.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)");
   d.close();
@@ -87,6 +103,16 @@ const CASES: [Task, string[], RegExp][] = [
     "train",
     ["--env", "pomdp:sums.pomdp", "--algo", "dqn"],
     /invalid --env "pomdp:sums.pomdp": malformed .pomdp file: sums.pomdp:6: transition row T\(· \| action 0, state 0\) sums to 0\.9/,
+  ],
+  [
+    "train",
+    ["--env", "car-flag", "--algo", "dqn", "--db", "published.sqlite"],
+    /invalid --db "published.sqlite": it is a result database committed to git, read-only by default; pass --write-committed/,
+  ],
+  [
+    "reproduce",
+    ["--figure", "1a", "--db", "published.sqlite"],
+    /invalid --db "published.sqlite": it is a result database committed to git/,
   ],
   ["train", ["--env", "car-flag"], /missing --algo; expected one of dqn, adqn/],
   [
@@ -291,6 +317,14 @@ Deno.test("task command lines reject bad input for every flag with a clear error
     r.before,
     "nothing written: no database, no directories, foreign file intact",
   );
+});
+
+Deno.test("`isCommittedFile()` is true only for a file tracked by git", () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-git-" });
+  prepare(dir);
+  assert.equal(isCommittedFile(`${dir}/published.sqlite`), true);
+  assert.equal(isCommittedFile(`${dir}/foreign.db`), false, "untracked");
+  assert.equal(isCommittedFile(`${Deno.makeTempDirSync()}/x.sqlite`), false, "no repository");
 });
 
 Deno.test("`--help` of each task prints its usage and exits 0", async () => {
