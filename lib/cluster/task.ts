@@ -34,10 +34,9 @@ import {
   executeBatch,
   isNativeBackend,
   realBatchTrainer,
-  realTrainer,
-  runOne,
   type RunOutcome,
   type RunProgress,
+  sequentialBatchTrainer,
   type Trainer,
 } from "../experiments/runner.ts";
 import type { TrainConfig } from "../train/config.ts";
@@ -266,17 +265,17 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       `${runs.length} run(s) of ${plan.title || plan.dir}; database ${taskDbPath(plan.dir, task)}`,
     );
     const backend = plan.options.backend ?? "auto";
-    const trainer = options.trainer ?? realTrainer(backend);
     // Recorded with each run's machine: the backend `backend` resolves to on this node.
     const backendUsed = options.trainer ? undefined : await ensureBackend(backend);
     // The task writes a node-local copy and publishes it to the shared folder (published_db.ts).
     const pdb = PublishedDb.open(taskDbPath(plan.dir, task), { localDir: options.localDir });
     const db = pdb.db;
-    // Seeds of one configuration train together as one batched computation where that pays off.
     const batchTrainer = options.batchTrainer ??
-      (options.trainer === undefined && backendUsed !== undefined && isNativeBackend(backendUsed)
-        ? realBatchTrainer(backend)
-        : undefined);
+      (options.trainer ? sequentialBatchTrainer(options.trainer) : realBatchTrainer(backend));
+    // Seeds of one configuration train together (K = their number) where that pays off, on the
+    // native-BLAS backends; elsewhere one at a time (K = 1).
+    const together = options.batchTrainer !== undefined ||
+      (options.trainer === undefined && backendUsed !== undefined && isNativeBackend(backendUsed));
     const every = (options.progressSeconds ?? 60) * 1000;
     const lastLine = new Map<number, number>();
     const common = {
@@ -327,26 +326,13 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
           interrupted = true;
           break;
         }
-        if (batchTrainer === undefined) {
-          for (const run of group) {
-            if (options.signal?.aborted) {
-              interrupted = true;
-              break;
-            }
-            record({ event: "run-begin", key: runKey(run) });
-            finish(
-              run,
-              await runOne(db, run.config as unknown as TrainConfig, {
-                ...common,
-                trainer,
-                label: run.label,
-              }),
-            );
-            if (interrupted) break;
+        for (const batch of together ? [group] : group.map((run) => [run])) {
+          if (options.signal?.aborted) {
+            interrupted = true;
+            break;
           }
-        } else {
           const claimed: { run: PlannedRun; record: RunRecord }[] = [];
-          for (const run of group) {
+          for (const run of batch) {
             record({ event: "run-begin", key: runKey(run) });
             const c = claimOne(db, run.config as unknown as TrainConfig, {
               ...common,
@@ -360,6 +346,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
             batchTrainer,
           });
           outs.forEach((o, i) => finish(claimed[i].run, o));
+          if (interrupted) break;
         }
         if (interrupted) break;
       }

@@ -315,105 +315,17 @@ function prepareRun(
 
 /**
  * Train a run that `owner` has already claimed (see `ResultsDb.claim`), from its checkpoint when it
- * has one and stored metrics, and record the outcome.
+ * has one and stored metrics, and record the outcome: {@link executeBatch} with K = 1.
  */
 export async function executeRun(
   db: ResultsDb,
   run: RunRecord,
   options: RunOptions = {},
 ): Promise<RunOutcome> {
-  const owner = options.owner ?? currentOwner();
-  const label = runLabel(run);
-  const log = options.log ?? (() => {});
-  const trainer = options.trainer ?? realTrainer();
-  const { ckpt, mode, stored } = prepareRun(
-    db,
-    run,
-    owner,
-    options.checkpointDir ?? "runs",
-    log,
-    options.restartCorrupt,
-  );
-
-  const heartbeatMs = options.heartbeatMs ?? 10_000;
-  const abort = new AbortController();
-  const onOuterAbort = () => abort.abort();
-  if (options.signal?.aborted) abort.abort();
-  options.signal?.addEventListener("abort", onOuterAbort);
-  let lost = false;
-  const t0 = performance.now();
-  let lastBeat = Date.now();
-  let progress = { envSteps: stored.at(-1)?.envStep ?? 0, episodes: stored.at(-1)?.episodes ?? 0 };
-  const startStep = mode === "resumed" ? progress.envSteps : 0;
-  let avgReturn = mode === "resumed" ? stored.at(-1)?.avgReturn ?? NaN : NaN;
-  // A lost lease stops the trainer by an exception from its next callback, not by the abort
-  // signal: an aborted trainer writes a checkpoint, which now belongs to the run's new owner.
-  const beat = () => {
-    lastBeat = Date.now();
-    try {
-      if (!db.heartbeat(run.id, owner.id, progress)) lost = true;
-    } catch (e) {
-      log(`${label}: heartbeat failed: ${(e as Error).message}`);
-    }
-  };
-  const timer = setInterval(beat, heartbeatMs);
-  const config = run.config as unknown as TrainConfig;
-  const trainOptions: TrainOptions = {
-    checkpointPath: ckpt,
-    signal: abort.signal,
-    // Confirm the lease right before each write (a heartbeat): a checkpoint is never written over
-    // one of the run's new owner.
-    mayWriteCheckpoint: () => {
-      if (!lost) beat();
-      return !lost;
-    },
-    onMetric: (p: MetricPoint) => {
-      if (lost) throw new DroppedRun();
-      try {
-        db.upsertMetrics(run.id, [p], owner.id);
-      } catch (e) {
-        if (e instanceof ResultsDbError) lost = true;
-        throw e;
-      }
-      progress = { envSteps: p.envStep, episodes: p.episodes };
-      avgReturn = p.avgReturn;
-      lastBeat = Date.now();
-      options.onMetric?.(run.id, p);
-    },
-    onProgress: (p: ProgressPoint) => {
-      if (lost) throw new DroppedRun();
-      progress = { envSteps: p.envStep, episodes: p.episodes };
-      if (Date.now() - lastBeat >= heartbeatMs) beat();
-      if (lost) throw new DroppedRun();
-      options.onProgress?.({
-        runId: run.id,
-        label,
-        envStep: p.envStep,
-        totalSteps: p.totalSteps,
-        startStep,
-        episodes: p.episodes,
-        lastReturn: p.lastReturn,
-        avgReturn,
-        elapsedSeconds: (performance.now() - t0) / 1000,
-      });
-    },
-  };
-  if (options.checkpointEverySteps !== undefined) {
-    trainOptions.checkpointEverySteps = options.checkpointEverySteps;
-  }
-  let result: TrainResult;
-  try {
-    result = await trainer(config, trainOptions);
-  } catch (e) {
-    return lost
-      ? lostOutcome(run, label, mode)
-      : failedOutcome(db, run, owner.id, label, mode, e, log);
-  } finally {
-    clearInterval(timer);
-    options.signal?.removeEventListener("abort", onOuterAbort);
-  }
-  if (lost) return lostOutcome(run, label, mode, result);
-  return settle(db, run, owner.id, mode, result, ckpt, options.keepCheckpoint ?? false);
+  const { trainer, label: _label, ...rest } = options;
+  const batchTrainer = trainer ? sequentialBatchTrainer(trainer) : realBatchTrainer("wasm");
+  const [outcome] = await executeBatch(db, [run], { ...rest, batchTrainer });
+  return outcome;
 }
 
 /** The outcome of a run whose lease another process took over: nothing more is written. */

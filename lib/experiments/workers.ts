@@ -39,10 +39,8 @@ import {
   type BatchTrainer,
   ensureBackend,
   executeBatch,
-  executeRun,
   isNativeBackend,
   realBatchTrainer,
-  realTrainer,
   runLabel,
   type RunOutcome,
   type RunOutcomeStatus,
@@ -93,11 +91,11 @@ export interface WorkerSummary {
 export interface WorkerOptions {
   /** Only claim these run ids (default: any queued run of the database). */
   ids?: readonly number[];
-  /** Training function (default the real trainer on `backend`). */
+  /** Training function of one run (test fakes; trained as {@link sequentialBatchTrainer} runs it). */
   trainer?: Trainer;
   /**
-   * Batched training function for batches of more than one run (default: the real batched trainer
-   * on `backend`, or `trainer` run after run when a `trainer` is given).
+   * Training function of a batch of K ≥ 1 runs (default: the real trainer on `backend`, or
+   * `trainer` run after run when a `trainer` is given).
    */
   batchTrainer?: BatchTrainer;
   /** Most runs trained together (default 1: one run at a time with `trainer`). */
@@ -234,7 +232,6 @@ export async function runWorker(
 ): Promise<WorkerSummary> {
   const owner = options.owner ?? currentOwner();
   const emit = options.onEvent ?? (() => {});
-  const trainer = options.trainer ?? realTrainer(options.backend);
   const batchTrainer = options.batchTrainer ??
     (options.trainer ? sequentialBatchTrainer(options.trainer) : realBatchTrainer(options.backend));
   const batch = options.batch ?? 1;
@@ -309,11 +306,7 @@ export async function runWorker(
         });
       },
     };
-    // With batching on, a lone run still goes through the batched trainer (as K = 1): on the
-    // native-BLAS backends it is faster than the single-run trainer, with the same numbers.
-    const outcomes: RunOutcome[] = batch === 1
-      ? [await executeRun(db, first, { ...common, trainer })]
-      : await executeBatch(db, runs, { ...common, batchTrainer });
+    const outcomes: RunOutcome[] = await executeBatch(db, runs, { ...common, batchTrainer });
     for (const outcome of outcomes) {
       emit({
         type: "done",
