@@ -13,6 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { parsePOMDP, PomdpParseError } from "../pomdp/parser.ts";
+import { watchParent } from "../results/process.ts";
 import {
   checkResultsDb,
   DEFAULT_DB_PATH,
@@ -484,6 +485,8 @@ export async function trainMain(
   const onSignal = () => abort.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  // `deno task` killed: stop as on SIGTERM (checkpoint written, run released) rather than orphaned.
+  const unwatch = watchParent(() => abort.abort());
   const view = new ProgressView();
   const rate = new RateMeter(20);
   try {
@@ -522,6 +525,7 @@ export async function trainMain(
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
+    unwatch();
     db.close();
   }
 }
@@ -643,6 +647,8 @@ export async function reproduceMain(
   const onSignal = () => abort.abort();
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  // `deno task` killed: stop as on SIGTERM (checkpoint written, run released) rather than orphaned.
+  const unwatch = watchParent(() => abort.abort());
   try {
     const r = await reproduce({
       figures: a.figures,
@@ -668,6 +674,7 @@ export async function reproduceMain(
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
     if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
+    unwatch();
   }
 }
 

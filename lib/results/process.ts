@@ -39,3 +39,40 @@ export function processAlive(pid: number, start: string): boolean {
   if (now.start === "" || start === "") return true;
   return now.start === start;
 }
+
+/** This process's parent pid, read afresh from `/proc/self/stat` (null where unknown). */
+export function currentParentPid(): number | null {
+  if (Deno.build.os !== "linux") return null;
+  try {
+    const text = Deno.readTextFileSync("/proc/self/stat");
+    return Number(text.slice(text.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Call `onGone` once when this process's parent exits (it is then re-parented, so its parent pid
+ * changes): a command killed by `deno task`'s own death stops instead of running on orphaned.
+ * Polls every `everyMs` ms without keeping the process alive; returns a function that stops it.
+ *
+ * @example
+ * ```ts
+ * import { watchParent } from "./process.ts";
+ * const stop = watchParent(() => console.log("parent gone"));
+ * stop();
+ * ```
+ */
+export function watchParent(onGone: () => void, everyMs = 1000): () => void {
+  const first = currentParentPid();
+  if (first === null) return () => {};
+  const timer = setInterval(() => {
+    const now = currentParentPid();
+    if (now !== null && now !== first) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, everyMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}
