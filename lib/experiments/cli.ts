@@ -357,6 +357,8 @@ run is not redone; an interrupted one resumes from its checkpoint (default direc
   --restart-corrupt  if the run's checkpoint is corrupt, keep it as <file>.corrupt-<time> and
             start the run over from scratch
   --write-committed  allow adding runs to a database committed to git (read-only otherwise)
+Exit codes: 0 finished (or already finished), 1 failed, 2 bad usage (nothing written), 3 busy
+(another live process is training this run), 130 interrupted (resume by running it again).
 `;
 
 /** Parse and validate `deno task train` arguments (throws {@link UsageError}). */
@@ -463,7 +465,13 @@ function handleParseError(e: unknown, usage: string): number {
   return 2;
 }
 
-/** `deno task train`: returns the exit code (0 finished or already finished, 1 failed, 2 usage, 130 interrupted). */
+/**
+ * Exit codes of the task commands: 0 done (or already done), 1 a run failed, 2 bad usage (nothing
+ * written), 3 busy (the run is being trained by another live process), 130 interrupted.
+ */
+export const EXIT_CODES = { done: 0, failed: 1, usage: 2, busy: 3, interrupted: 130 } as const;
+
+/** `deno task train`: returns the exit code ({@link EXIT_CODES}). */
 export async function trainMain(
   args: string[],
   options: { trainer?: Trainer } = {},
@@ -518,9 +526,11 @@ export async function trainMain(
       case "skipped":
         return 0;
       case "interrupted":
-        return 130;
+        return EXIT_CODES.interrupted;
+      case "busy":
+        return EXIT_CODES.busy;
       default:
-        return 1;
+        return EXIT_CODES.failed;
     }
   } finally {
     Deno.removeSignalListener("SIGINT", onSignal);
