@@ -12,6 +12,9 @@
  * otherwise. Means are over the unmasked steps (and over actions for the variance-reduced Q-loss).
  * The optimised total is (L_U + L_Q) / 2, or L_Q alone for DQN.
  *
+ * The same functions serve K runs at once: with a `reduce` that averages within each run's rows,
+ * every loss is a [K] vector of per-run losses (lib/models/batched_agent.ts), with the same ops.
+ *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
@@ -28,6 +31,11 @@ export interface TdInputs {
   continues: Tensor1D;
   /** 1 for real steps, 0 for padding [N] (default: every step counts). */
   mask?: Tensor1D;
+  /**
+   * How per-step values [N] are averaged (default: {@link maskedMean} with `mask`, a scalar). K
+   * runs whose rows are stacked pass a mean within each run's rows; the losses then have its shape.
+   */
+  reduce?: (values: Tensor1D) => Tensor;
   /** Discount γ. */
   gamma: number;
 }
@@ -54,14 +62,14 @@ export interface VrInputs extends AsymInputs {
   targetU: Tensor2D;
 }
 
-/** The scalars a loss returns. */
-export type LossTensors = {
+/** The losses a loss function returns: scalars, or the shape of the inputs' `reduce`. */
+export type LossTensors<T extends Tensor = Scalar> = {
   /** The optimised total: (L_U + L_Q) / 2, or L_Q for DQN. */
-  loss: Scalar;
+  loss: T;
   /** L_Q. */
-  lossQ: Scalar;
+  lossQ: T;
   /** L_U (zero for DQN). */
-  lossU: Scalar;
+  lossU: T;
 };
 
 /**
@@ -79,14 +87,14 @@ export type LossTensors = {
  * console.log(lossQ.dataSync()[0]); // (1 - 3)² = 4
  * ```
  */
-export function dqnLoss(x: QInputs): LossTensors {
+export function dqnLoss<T extends Tensor = Scalar>(x: QInputs): LossTensors<T> {
   return tf.tidy(() => {
     checkRows(x);
     const y = stopGradient(
       tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), tf.max(x.targetQNext, 1))),
     );
-    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask) as Scalar;
-    return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.scalar(0) };
+    const lossQ = reduce(x, tf.square(tf.sub(pick(x.q, x.actions), y)));
+    return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.zerosLike(lossQ) } as LossTensors<T>;
   });
 }
 
@@ -94,13 +102,13 @@ export function dqnLoss(x: QInputs): LossTensors {
  * ADQN (paper eqs. 16-17): L_U = mean_t (U(h_t, s_t, a_t) - y_t)², L_Q = mean_t (Q(h_t, a_t) - y_t)²,
  * y_t = r_t + γ m_t Ū(h_{t+1}, s_{t+1}, argmax_a Q̄(h_{t+1}, a)); total (L_U + L_Q) / 2.
  */
-export function adqnLoss(x: AsymInputs): LossTensors {
+export function adqnLoss<T extends Tensor = Scalar>(x: AsymInputs): LossTensors<T> {
   return tf.tidy(() => {
     checkRows(x, { u: x.u, targetUNext: x.targetUNext });
     const y = asymTarget(x);
-    const lossU = maskedMean(tf.square(tf.sub(pick(x.u, x.actions), y)), x.mask);
-    const lossQ = maskedMean(tf.square(tf.sub(pick(x.q, x.actions), y)), x.mask);
-    return total(lossQ, lossU);
+    const lossU = reduce(x, tf.square(tf.sub(pick(x.u, x.actions), y)));
+    const lossQ = reduce(x, tf.square(tf.sub(pick(x.q, x.actions), y)));
+    return total<T>(lossQ, lossU);
   });
 }
 
@@ -108,17 +116,17 @@ export function adqnLoss(x: AsymInputs): LossTensors {
  * ADQN-VR (paper eqs. 18-19): L_U as {@link adqnLoss}; L_Q = mean_{t,a} (Q(h_t, a) - Ū(h_t, s_t, a))²
  * over all actions; total (L_U + L_Q) / 2.
  */
-export function adqnVrLoss(x: VrInputs): LossTensors {
+export function adqnVrLoss<T extends Tensor = Scalar>(x: VrInputs): LossTensors<T> {
   return tf.tidy(() => {
     checkRows(x, { u: x.u, targetUNext: x.targetUNext, targetU: x.targetU });
     const y = asymTarget(x);
-    const lossU = maskedMean(tf.square(tf.sub(pick(x.u, x.actions), y)), x.mask);
+    const lossU = reduce(x, tf.square(tf.sub(pick(x.u, x.actions), y)));
     const perStep: Tensor1D = tf.mean(
       tf.square(tf.sub(x.q, stopGradient(x.targetU))),
       1,
     ) as Tensor1D;
-    const lossQ = maskedMean(perStep, x.mask);
-    return total(lossQ, lossU);
+    const lossQ = reduce(x, perStep);
+    return total<T>(lossQ, lossU);
   });
 }
 
@@ -126,16 +134,16 @@ export function adqnVrLoss(x: VrInputs): LossTensors {
  * ADQN-State (paper eqs. 20-21): as {@link adqnLoss} with U(s_t, ·) and Ū(s_{t+1}, ·):
  * yˢ_t = r_t + γ m_t Ū(s_{t+1}, argmax_a Q̄(h_{t+1}, a)).
  */
-export function adqnStateLoss(x: AsymInputs): LossTensors {
-  return adqnLoss(x);
+export function adqnStateLoss<T extends Tensor = Scalar>(x: AsymInputs): LossTensors<T> {
+  return adqnLoss<T>(x);
 }
 
 /**
  * ADQN-State-VR (paper eqs. 22-23): as {@link adqnVrLoss} with U(s_t, ·), Ū(s_{t+1}, ·) and
  * L_Q = mean_{t,a} (Q(h_t, a) - Ū(s_t, a))².
  */
-export function adqnStateVrLoss(x: VrInputs): LossTensors {
-  return adqnVrLoss(x);
+export function adqnStateVrLoss<T extends Tensor = Scalar>(x: VrInputs): LossTensors<T> {
+  return adqnVrLoss<T>(x);
 }
 
 /** a*_t = argmax_a Q̄(h_{t+1}, a), first maximal index on ties, as int32 [N]. */
@@ -160,8 +168,13 @@ function asymTarget(x: AsymInputs): Tensor1D {
   return stopGradient(tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), next)));
 }
 
-function total(lossQ: Scalar, lossU: Scalar): LossTensors {
-  return { loss: tf.div(tf.add(lossU, lossQ), 2) as Scalar, lossQ, lossU };
+/** The inputs' reduction of per-step values (default: the masked mean). */
+function reduce(x: TdInputs, values: Tensor1D): Tensor {
+  return x.reduce ? x.reduce(values) : maskedMean(values, x.mask);
+}
+
+function total<T extends Tensor>(lossQ: Tensor, lossU: Tensor): LossTensors<T> {
+  return { loss: tf.div(tf.add(lossU, lossQ), 2), lossQ, lossU } as LossTensors<T>;
 }
 
 function checkRows(x: QInputs, more: Record<string, Tensor2D> = {}): void {

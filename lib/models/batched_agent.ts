@@ -11,7 +11,15 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { stopGradient } from "../nn/dense.ts";
+import {
+  adqnLoss,
+  adqnStateLoss,
+  adqnStateVrLoss,
+  adqnVrLoss,
+  dqnLoss,
+  type LossTensors,
+  type VrInputs,
+} from "../losses/losses.ts";
 import { requireBackend } from "../nn/ready.ts";
 import { scoped } from "../nn/scope.ts";
 import type { Seed } from "../rng.ts";
@@ -366,7 +374,7 @@ export class BatchedAgent {
       throw new Error(`trainStep: invalid gamma ${gamma}; expected a number in [0, 1]`);
     }
     const net = this.#net, layout = net.layout;
-    const K = this.size, A = layout.numActions;
+    const K = this.size;
     const boot = options.bootstrapOnTruncation ?? false;
     const hbs = batches.map((b) => (b === null ? null : packEpisodes(layout, b, boot)));
     const B = hbs.find((h) => h !== null)!.batch;
@@ -431,7 +439,7 @@ export class BatchedAgent {
           u: on.u,
           targetUNext,
           targetU,
-        }, A);
+        });
         losses = [l.loss, l.lossQ, l.lossU].map((t) => tf.keep(t));
         return tf.sum(l.loss) as tf.Scalar;
       };
@@ -475,45 +483,30 @@ interface GroupedLossInputs extends GroupedTd {
   targetU?: tf.Tensor2D;
 }
 
+/** The loss of each algorithm (lib/losses), reduced per run. */
+const LOSSES: Record<AlgoId, (x: VrInputs) => LossTensors<tf.Tensor1D>> = {
+  "dqn": dqnLoss,
+  "adqn": adqnLoss,
+  "adqn-vr": adqnVrLoss,
+  "adqn-state": adqnStateLoss,
+  "adqn-state-vr": adqnStateVrLoss,
+};
+
 /**
- * The five losses of lib/losses/losses.ts over grouped rows, one value per run ([K] vectors): the
- * same ops, with every mean taken within each run's group.
+ * The loss of `algo` (lib/losses/losses.ts) over grouped rows, one value per run ([K] vectors):
+ * every mean is taken within each run's group.
  */
 function groupedLoss(
   algo: AlgoId,
   x: GroupedLossInputs,
-  numActions: number,
-): { loss: tf.Tensor1D; lossQ: tf.Tensor1D; lossU: tf.Tensor1D } {
-  const pick = (v: tf.Tensor2D, a: tf.Tensor1D) =>
-    tf.sum(tf.mul(v, tf.oneHot(a, numActions)), 1) as tf.Tensor1D;
-  const mean = (values: tf.Tensor1D): tf.Tensor1D => {
-    if (x.mask === undefined) return tf.div(groupedSum(values, x.groups), x.counts);
+): LossTensors<tf.Tensor1D> {
+  const { mask, counts, groups } = x;
+  const reduce = (values: tf.Tensor1D): tf.Tensor1D => {
+    if (mask === undefined) return tf.div(groupedSum(values, groups), counts);
     return tf.div(
-      groupedSum(tf.mul(values, x.mask) as tf.Tensor1D, x.groups),
-      tf.maximum(groupedSumRaw(x.mask, x.groups), 1),
+      groupedSum(tf.mul(values, mask) as tf.Tensor1D, groups),
+      tf.maximum(groupedSumRaw(mask, groups), 1),
     );
   };
-  if (algo === "dqn") {
-    const y = stopGradient(
-      tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), tf.max(x.targetQNext, 1))),
-    );
-    const lossQ = mean(tf.square(tf.sub(pick(x.q, x.actions), y)));
-    return { loss: lossQ, lossQ: tf.clone(lossQ), lossU: tf.zerosLike(lossQ) };
-  }
-  if (x.u === undefined || x.targetUNext === undefined) {
-    throw new Error(`loss: ${algo} needs U and the target's next U`);
-  }
-  const a = tf.argMax(x.targetQNext, 1) as tf.Tensor1D;
-  const y = stopGradient(
-    tf.add(x.rewards, tf.mul(tf.mul(x.continues, x.gamma), pick(x.targetUNext, a))),
-  );
-  const lossU = mean(tf.square(tf.sub(pick(x.u, x.actions), y)));
-  let lossQ: tf.Tensor1D;
-  if (algo === "adqn-vr" || algo === "adqn-state-vr") {
-    if (x.targetU === undefined) throw new Error(`loss: ${algo} needs the target's U`);
-    lossQ = mean(tf.mean(tf.square(tf.sub(x.q, stopGradient(x.targetU))), 1) as tf.Tensor1D);
-  } else {
-    lossQ = mean(tf.square(tf.sub(pick(x.q, x.actions), y)));
-  }
-  return { loss: tf.div(tf.add(lossU, lossQ), 2), lossQ, lossU };
+  return LOSSES[algo]({ ...x, mask: undefined, reduce } as VrInputs);
 }
