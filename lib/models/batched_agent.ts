@@ -6,7 +6,7 @@
  *
  * A gradient step takes one batch of whole episodes per run (or none: that run is left exactly
  * unchanged); the runs' episodes are laid out as row groups of one ragged tensor (no padding
- * between runs, see ./grouped_ops.ts), so runs may train on episodes of different lengths.
+ * between runs, see lib/nn/grouped_ops.ts), so runs may train on episodes of different lengths.
  *
  * @module
  */
@@ -33,15 +33,15 @@ import {
   type TrainStepOptions,
 } from "../train/agent.ts";
 import type { AgentEnv } from "./agent.ts";
-import { BatchedAdam, setRun } from "./batched_adam.ts";
+import { BatchedAdam, readRun, setRun } from "../nn/batched_adam.ts";
 import { makeSnapshot, readSnapshot } from "./snapshot.ts";
+import { type ActRequest, BatchedNetwork, type StackedWeights } from "./batched_network.ts";
 import {
-  type ActRequest,
-  BatchedNetwork,
-  readRun,
-  type StackedWeights,
-} from "./batched_network.ts";
-import { ensureGroupedKernels, groupedSum, groupedSumRaw, type RowGroups } from "./grouped_ops.ts";
+  ensureGroupedKernels,
+  groupedSum,
+  groupedSumRaw,
+  type RowGroups,
+} from "../nn/grouped_ops.ts";
 import { packEpisodes } from "./episode_batch.ts";
 import { NetworkLayout, uKindOf } from "./network.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";

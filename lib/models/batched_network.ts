@@ -2,7 +2,7 @@
  * K copies of the recurrent Q/U network of ./network.ts, one per independent training run, computed
  * together: every parameter is stacked on a leading run axis ([K, ...shape]), and a forward pass
  * takes the rows of all runs' sequences as one ragged tensor whose row groups belong to the runs
- * (./grouped_ops.ts). Runs may have different sequence lengths and an empty group (a run that takes
+ * (lib/nn/grouped_ops.ts). Runs may have different sequence lengths and an empty group (a run that takes
  * no step); there is no padding between runs.
  *
  * Within its group, a run's rows are laid out exactly as the single-run network lays out its batch
@@ -36,7 +36,8 @@ import {
   rowGroups,
   scaleGroups,
   transposeFor,
-} from "./grouped_ops.ts";
+} from "../nn/grouped_ops.ts";
+import { readRun } from "../nn/batched_adam.ts";
 import type { ActCache, NetworkLayout, PreparedSequence, Weights } from "./network.ts";
 
 /** Stacked weights of K runs: each parameter as a variable of shape [K, ...shape]. */
@@ -448,16 +449,6 @@ export class BatchedNetwork {
   }
 
   #actScratch?: { gi: Float64Array; gi32: Float32Array; gh: Float32Array; head: Float32Array[] };
-}
-
-/** Run k's slice of a stacked tensor, as a fresh array. */
-export function readRun(t: tf.Tensor, k: number): Float32Array {
-  const K = t.shape[0];
-  if (!Number.isInteger(k) || k < 0 || k >= K) {
-    throw new Error(`run index ${k} out of range 0..${K - 1}`);
-  }
-  const n = t.size / K;
-  return hostView(t).slice(k * n, (k + 1) * n);
 }
 
 function sizeOf(shape: readonly number[]): number {

@@ -96,7 +96,7 @@ export interface DenseParts<W extends Tensor, B extends Tensor> {
 
 /**
  * A dense-like layer with the hand-written gradient of `parts`: the op of {@link dense} and of the
- * batched layers (lib/models/grouped_ops.ts `groupedDense`), which differ only in their products.
+ * batched layers (lib/nn/grouped_ops.ts `groupedDense`), which differ only in their products.
  * Gradients come in the order dx, dw, db; without `inputGrad`, `x` is not an input of the op (the
  * tape holds no path into it) and is saved rather than closed over.
  */

@@ -9,8 +9,8 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AdamOptions, AdamState } from "../nn/adam.ts";
-import { readRun } from "./batched_network.ts";
+import type { AdamOptions, AdamState } from "./adam.ts";
+import { hostView } from "./grouped_ops.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
 
 /**
@@ -239,4 +239,14 @@ function checkPositive(name: string, x: number): number {
 function checkBeta(name: string, x: number): number {
   if (!(x >= 0 && x < 1)) throw new Error(`BatchedAdam: ${name} must lie in [0, 1), got ${x}`);
   return x;
+}
+
+/** Run k's slice of a stacked tensor, as a fresh array. */
+export function readRun(t: tf.Tensor, k: number): Float32Array {
+  const K = t.shape[0];
+  if (!Number.isInteger(k) || k < 0 || k >= K) {
+    throw new Error(`run index ${k} out of range 0..${K - 1}`);
+  }
+  const n = t.size / K;
+  return hostView(t).slice(k * n, (k + 1) * n);
 }

@@ -24,9 +24,9 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { type Blas, openBlas } from "../nn/blas.ts";
-import { customDense } from "../nn/dense.ts";
-import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
+import { type Blas, openBlas } from "./blas.ts";
+import { customDense } from "./dense.ts";
+import { isBlasBackend, reluInPlace } from "./fast_backend.ts";
 
 /** Kernel name of the grouped product. */
 export const GROUPED_MATMUL = "AdqnGroupedMatMul";
