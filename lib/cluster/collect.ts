@@ -169,6 +169,11 @@ function mergeInto(
   );
   const hasPoint = main.prepare("SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ?");
   const putPoint = main.prepare(UPSERT_METRIC_SQL);
+  const countPoints = main.prepare("SELECT COUNT(*) AS n FROM metrics WHERE run_id = ?");
+  const sameMetrics = main.prepare(
+    `SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ? AND avg_return IS ?
+       AND episodes = ? AND epsilon IS ? AND loss_q IS ? AND loss_u IS ? AND trained_steps = ?`,
+  );
   const samePoint = main.prepare(
     `SELECT 1 AS x FROM metrics WHERE run_id = ? AND env_step = ? AND avg_return IS ?
        AND episodes = ? AND epsilon IS ? AND loss_q IS ? AND loss_u IS ? AND trained_steps = ?
@@ -256,11 +261,30 @@ function mergeInto(
         stats.runsKept++;
       }
     }
+    const srcPoints = points.get(run.id) ?? [];
+    // Two finished copies of one run must agree (wall time aside); if not, nothing of this copy
+    // is merged and the conflict is reported (a finished run's points are never mixed).
+    if (decision === "keep" && row!.status === "finished" && original.status === "finished") {
+      const differ = srcPoints.filter((p) =>
+        sameMetrics.get(id, p.envStep, ...pointArgs(p).slice(0, 6)) === undefined
+      ).map((p) => p.envStep);
+      const mainCount = Number((countPoints.get(id) as Row).n);
+      if (differ.length > 0 || mainCount !== srcPoints.length) {
+        stats.conflicts.push(
+          `run ${key} is finished in both ${source} and the main database, but their metric ` +
+            `points differ (${mainCount} vs ${srcPoints.length} points` +
+            (differ.length > 0 ? `, first differing at env step ${differ[0]}` : "") +
+            `); the main database's copy is kept and this one not merged: inspect both`,
+        );
+        stats.runsKept--;
+        continue;
+      }
+    }
     // Points: the winning side's values stand at a shared step; nothing is ever deleted.
     const srcWins = decision !== "keep";
     let maxStep = -1;
     let maxEpisodes = 0;
-    for (const p of points.get(run.id) ?? []) {
+    for (const p of srcPoints) {
       if (p.envStep > maxStep) {
         maxStep = p.envStep;
         maxEpisodes = p.episodes;
@@ -394,68 +418,62 @@ export function collect(options: CollectOptions): CollectReport {
   }
   const files = options.files ? [...options.files] : findTaskDatabases(options.from, [options.db]);
 
-  // Create or validate the main database through its owner module, then write it directly.
-  const check = ResultsDb.open(options.db);
-  const version = Number(check.meta().schema_version);
-  check.close();
-  if (version !== COLLECT_SCHEMA_VERSION || SCHEMA_VERSION !== COLLECT_SCHEMA_VERSION) {
-    throw new Error(
-      `collect writes results-database schema version ${COLLECT_SCHEMA_VERSION}, but ` +
-        `${options.db} has version ${version} (code: ${SCHEMA_VERSION}); ` +
-        `update lib/cluster/collect.ts`,
-    );
-  }
-
   const stats = emptyStats();
   const skipped: { file: string; reason: string }[] = [];
   const duplicates = new Map<string, string[]>();
   const finishedIn = new Map<string, string[]>();
   const tmp = Deno.makeTempDirSync({ prefix: "adqn-collect-" });
-  const main = new DatabaseSync(options.db);
+  const sources: { name: string; db: ResultsDb }[] = [];
+  let main: DatabaseSync | undefined;
   try {
-    main.exec("PRAGMA busy_timeout = 30000");
-    main.exec("PRAGMA foreign_keys = ON");
+    // Validate every source first: a corrupt one is reported under its own name (not the temporary
+    // copy's), and when none can be read no empty main database is created.
     files.forEach((file, i) => {
       const name = file.slice(file.lastIndexOf("/") + 1);
-      let src: ResultsDb;
+      const copy = snapshot(file, tmp, `${i}-${name}`);
       try {
-        src = ResultsDb.open(snapshot(file, tmp, `${i}-${name}`), { create: false });
+        sources.push({ name, db: ResultsDb.open(copy, { create: false }) });
       } catch (e) {
-        skipped.push({ file, reason: (e as Error).message });
-        return;
-      }
-      try {
-        main.exec("BEGIN IMMEDIATE");
-        try {
-          addStats(stats, mergeInto(main, src, name, finishedIn));
-          main.exec("COMMIT");
-        } catch (e) {
-          main.exec("ROLLBACK");
-          throw e;
-        }
-      } finally {
-        src.close();
+        skipped.push({ file, reason: (e as Error).message.replaceAll(copy, file) });
       }
     });
+    if (sources.length === 0 && !statOrNull(options.db)) {
+      const report = emptyReport(options.db, files, skipped, stats, plan);
+      report.missing = (plan?.runs ?? []).map((run) => ({ run }));
+      return report;
+    }
+    // Create or validate the main database through its owner module, then write it directly.
+    const check = ResultsDb.open(options.db);
+    const version = Number(check.meta().schema_version);
+    check.close();
+    if (version !== COLLECT_SCHEMA_VERSION || SCHEMA_VERSION !== COLLECT_SCHEMA_VERSION) {
+      throw new Error(
+        `collect writes results-database schema version ${COLLECT_SCHEMA_VERSION}, but ` +
+          `${options.db} has version ${version} (code: ${SCHEMA_VERSION}); ` +
+          `update lib/cluster/collect.ts`,
+      );
+    }
+    main = new DatabaseSync(options.db);
+    main.exec("PRAGMA busy_timeout = 30000");
+    main.exec("PRAGMA foreign_keys = ON");
+    for (const src of sources) {
+      main.exec("BEGIN IMMEDIATE");
+      try {
+        addStats(stats, mergeInto(main, src.db, src.name, finishedIn));
+        main.exec("COMMIT");
+      } catch (e) {
+        main.exec("ROLLBACK");
+        throw e;
+      }
+    }
   } finally {
-    main.close();
+    main?.close();
+    for (const src of sources) src.db.close();
     Deno.removeSync(tmp, { recursive: true });
   }
   for (const [key, where] of finishedIn) if (where.length > 1) duplicates.set(key, where);
 
-  const report: CollectReport = {
-    db: options.db,
-    files,
-    skipped,
-    stats,
-    plan,
-    finished: [],
-    failed: [],
-    partial: [],
-    missing: [],
-    extra: 0,
-    duplicates,
-  };
+  const report = emptyReport(options.db, files, skipped, stats, plan, duplicates);
   if (!plan) return report;
   const db = ResultsDb.open(options.db, { create: false });
   try {
@@ -478,10 +496,37 @@ export function collect(options: CollectOptions): CollectReport {
   return report;
 }
 
-/** Whether a report has planned runs that are not finished, or files that could not be read. */
+/** A report with nothing classified yet. */
+function emptyReport(
+  db: string,
+  files: string[],
+  skipped: { file: string; reason: string }[],
+  stats: MergeStats,
+  plan: SweepPlan | null,
+  duplicates = new Map<string, string[]>(),
+): CollectReport {
+  return {
+    db,
+    files,
+    skipped,
+    stats,
+    plan,
+    finished: [],
+    failed: [],
+    partial: [],
+    missing: [],
+    extra: 0,
+    duplicates,
+  };
+}
+
+/**
+ * Whether a report has planned runs that are not finished, files that could not be read, or
+ * conflicts (which must never pass unnoticed).
+ */
 export function hasMissing(report: CollectReport): boolean {
   return report.missing.length + report.partial.length + report.failed.length +
-      report.skipped.length > 0;
+      report.skipped.length + report.stats.conflicts.length > 0;
 }
 
 function describe(s: RunStanding): string {

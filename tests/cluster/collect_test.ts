@@ -285,3 +285,54 @@ Deno.test("`findTaskDatabases()` lists db/*.sqlite in natural order without the 
     );
   });
 });
+
+Deno.test("`collect()` reports two finished copies of a run that disagree, and merges neither way", async () => {
+  await withDir((dir) => {
+    Deno.mkdirSync(`${dir}/one`);
+    Deno.mkdirSync(`${dir}/two`);
+    taskDb(`${dir}/one/task-0.sqlite`, [{
+      hash: "f",
+      seed: 0,
+      status: "finished",
+      points: { 100: 1, 200: 2 },
+    }]);
+    taskDb(`${dir}/two/task-0.sqlite`, [{
+      hash: "f",
+      seed: 0,
+      status: "finished",
+      points: { 100: 1, 200: 3 },
+    }]);
+    const main = `${dir}/main.sqlite`;
+    collect({ from: `${dir}/one`, db: main, plan: null });
+    const before = dump(main);
+    const report = collect({ from: `${dir}/two`, db: main, plan: null });
+    assert.equal(report.stats.conflicts.length, 1);
+    assert.match(
+      report.stats.conflicts[0],
+      /run f-0 is finished in both task-0.sqlite and the main database, but their metric points differ \(2 vs 2 points, first differing at env step 200\)/,
+    );
+    assert.equal(report.stats.runsKept, 0, "not reported as unchanged");
+    assert.deepEqual(dump(main), before);
+    assert.match(formatCollectReport(report), /conflict: run f-0 is finished in both/);
+    assert.ok(hasMissing(report), "a conflict makes collect exit non-zero");
+    // An identical finished copy is no conflict.
+    const same = collect({ from: `${dir}/one`, db: main, plan: null });
+    assert.deepEqual(same.stats.conflicts, []);
+  });
+});
+
+Deno.test("`collect()` names a corrupt task file itself and creates no empty main database", async () => {
+  await withDir((dir) => {
+    const bytes = new Uint8Array(8192);
+    bytes.set(new TextEncoder().encode("SQLite format 3\0"));
+    bytes.fill(0x42, 100);
+    Deno.writeFileSync(`${dir}/task-0.sqlite`, bytes);
+    const report = collect({ from: dir, db: `${dir}/main.sqlite`, plan: null });
+    assert.equal(report.skipped.length, 1);
+    assert.equal(report.skipped[0].file, `${dir}/task-0.sqlite`);
+    assert.ok(report.skipped[0].reason.includes(`${dir}/task-0.sqlite`), report.skipped[0].reason);
+    assert.ok(!report.skipped[0].reason.includes("adqn-collect-"), "no temporary path");
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["task-0.sqlite"]);
+    assert.ok(hasMissing(report));
+  });
+});
