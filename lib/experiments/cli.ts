@@ -141,6 +141,14 @@ function parse(args: string[], options: OptionSpec) {
     const missing = /Option '(-\S+)(?:, -\S+)?(?: <value>)?' argument missing/.exec(msg) ??
       /Option '(?:-\w, )?(--\S+) <value>' argument missing/.exec(msg);
     if (missing) throw new UsageError(`option ${missing[1]} needs a value`);
+    const noValue = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(msg);
+    if (noValue) {
+      const at = joined.indexOf(noValue[1]);
+      throw new UsageError(
+        `option ${noValue[1]} needs a value, found the option ${show(joined[at + 1])} ` +
+          `(write ${noValue[1]}=VALUE for a value that starts with '-')`,
+      );
+    }
     const ambiguous = /Option '(?:-\w, )?(--[\w-]+)' does not take an argument/.exec(msg);
     if (ambiguous) throw new UsageError(`option ${ambiguous[1]} takes no value`);
     throw new UsageError(msg);
@@ -267,7 +275,14 @@ function leaseFlag(v: unknown): number {
   return n * 1000;
 }
 
+/** What `--figure list` prints: each panel id with its environment and title. */
+export function figureList(): string {
+  return FIGURE_IDS.map((id) => `${id}  ${FIGURES[id].env.padEnd(22)} ${FIGURES[id].title}`)
+    .join("\n") + "\nall  every panel";
+}
+
 function figuresFlag(v: unknown, fallbackAll: boolean): FigureId[] {
+  if (v === "list") throw new HelpRequest(figureList()); // printed, exit 0
   if (v === undefined) {
     if (fallbackAll) return [...FIGURE_IDS];
     throw new UsageError(
@@ -775,6 +790,13 @@ export async function figuresMain(args: string[]): Promise<number> {
       console.log(
         `figure ${w.figure} (${w.preset}): ${
           [w.files.json, w.files.png, w.files.svg, w.files.html].filter(Boolean).join(", ")
+        }`,
+      );
+    }
+    for (const c of r.combined) {
+      console.log(
+        `figure 1, all panels (${c.preset}): ${
+          [c.files.json, c.files.png, c.files.svg, c.files.html].filter(Boolean).join(", ")
         }`,
       );
     }

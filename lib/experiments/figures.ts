@@ -15,7 +15,13 @@
 import type { ResultsDb, RunRecord } from "../results/db.ts";
 import { createHash } from "node:crypto";
 import { canonicalJson, configHash } from "../train/config.ts";
-import { ALGO_LABELS, figure1Panel, type PanelInput, type PlotlyFigure } from "../plots/figure1.ts";
+import {
+  ALGO_LABELS,
+  combineFigure1,
+  figure1Panel,
+  type PanelInput,
+  type PlotlyFigure,
+} from "../plots/figure1.ts";
 import {
   type FigureFiles,
   type ImageFormat,
@@ -148,6 +154,11 @@ export interface WriteFiguresResult {
   missing: FigureId[];
   /** Why PNG and SVG files were skipped. */
   pngSkipped?: string;
+  /**
+   * The panels of each preset side by side as one figure with a shared legend, as in the paper
+   * (`figure1-<preset>[-<overrides>].*`), when two or more panels of that preset were written.
+   */
+  combined: { preset: PresetId; files: FigureFiles }[];
 }
 
 /** "" without overrides, else "-" and 8 hex digits identifying them (for file names). */
@@ -167,8 +178,13 @@ export async function writeFigures(
 ): Promise<WriteFiguresResult> {
   const written: WrittenFigure[] = [];
   const missing: FigureId[] = [];
-  const pngJobs: { figure: PlotlyFigure; path: string; format: ImageFormat; w: WrittenFigure }[] =
-    [];
+  const pngJobs: {
+    figure: PlotlyFigure;
+    path: string;
+    format: ImageFormat;
+    w: { files: FigureFiles };
+  }[] = [];
+  const panelsByPreset = new Map<PresetId, PlotlyFigure[]>();
   for (const figure of options.figures) {
     const presets = options.preset ? [options.preset] : presetsWithData(db, figure, options.extra);
     let any = false;
@@ -189,9 +205,25 @@ export async function writeFigures(
       });
       const w = { figure, preset, files };
       written.push(w);
+      panelsByPreset.set(preset, [...(panelsByPreset.get(preset) ?? []), fig]);
       for (const job of imageJobs(fig, base)) pngJobs.push({ ...job, w });
     }
     if (!any) missing.push(figure);
+  }
+  const combined: { preset: PresetId; files: FigureFiles }[] = [];
+  for (const [preset, panels] of panelsByPreset) {
+    if (panels.length < 2) continue;
+    const fig = combineFigure1(panels, { title: `Figure 1 (${preset} preset)` });
+    const base = `${options.outDir.replace(/\/+$/, "") || "."}/figure1-${preset}` +
+      extraSuffix(options.extra);
+    const files = await writeFigureFiles(fig, base, {
+      images: false,
+      html: options.html ?? false,
+      title: `Figure 1 (${preset})`,
+    });
+    const c = { preset, files };
+    combined.push(c);
+    for (const job of imageJobs(fig, base)) pngJobs.push({ ...job, w: c });
   }
   let pngSkipped: string | undefined;
   if ((options.png ?? true) && pngJobs.length > 0) {
@@ -203,7 +235,7 @@ export async function writeFigures(
       for (const j of pngJobs) j.w.files[j.format] = j.path;
     }
   }
-  return { written, missing, pngSkipped };
+  return { written, missing, pngSkipped, combined };
 }
 
 /** Final average return of one algorithm on one panel, over seeds. */

@@ -219,3 +219,90 @@ export function figure1Panel(input: PanelInput): PlotlyFigure {
   (layout.yaxis as Record<string, unknown>).gridcolor = "#e5e5e5";
   return { data: data as PlotlyTrace[], layout: layout as PlotlyLayout };
 }
+
+/** Options of {@link combineFigure1}. */
+export interface CombineOptions {
+  /** Title above the panels (default "Figure 1"). */
+  title?: string;
+  /** Width of one panel in pixels (default 360). */
+  panelWidth?: number;
+  /** Height in pixels (default 440). */
+  height?: number;
+}
+
+/**
+ * Put panels of {@link figure1Panel} side by side as one figure, as in the paper's Figure 1: one
+ * row of subplots with their own axes, the panel titles above them, and one shared legend below
+ * (each algorithm once, without the per-panel run counts; the optimum line once). Works on the
+ * figure JSON, so committed panel files can be combined without their database.
+ *
+ * @example
+ * ```ts
+ * import { combineFigure1, figure1Panel } from "./figure1.ts";
+ * const panel = (id: string) =>
+ *   figure1Panel({ id, title: id, runs: [{ algo: "adqn", seed: 0, logEvery: 10, points: [{ envStep: 10, avgReturn: 1 }] }] });
+ * const fig = combineFigure1([panel("1a"), panel("1b")]);
+ * console.log((fig.layout.grid as { columns: number }).columns); // 2
+ * ```
+ */
+export function combineFigure1(
+  panels: readonly PlotlyFigure[],
+  options: CombineOptions = {},
+): PlotlyFigure {
+  if (panels.length === 0) throw new RangeError("combineFigure1: no panels to combine");
+  const data: PlotlyTrace[] = [];
+  const layout: PlotlyLayout = {};
+  const annotations: Record<string, unknown>[] = [];
+  const inLegend = new Set<string>();
+  panels.forEach((panel, i) => {
+    const s = i === 0 ? "" : String(i + 1);
+    for (const trace of panel.data) {
+      const t: PlotlyTrace = { ...trace, xaxis: `x${s}`, yaxis: `y${s}` };
+      const group = typeof t.legendgroup === "string" ? t.legendgroup : "reference";
+      t.legendgroup = group;
+      if (typeof t.name === "string") t.name = t.name.replace(/ \(\d+ runs?\)$/, "");
+      if (group === "reference") t.name = "optimum (per panel)";
+      if (t.showlegend !== false) {
+        t.showlegend = !inLegend.has(group);
+        inLegend.add(group);
+      }
+      data.push(t);
+    }
+    const pl = panel.layout as Record<string, Record<string, unknown> | undefined>;
+    // Axis titles right next to their tick labels, also for panels written before that default.
+    const axis = (a: Record<string, unknown> | undefined, anchor: string, keepTitle = true) => ({
+      ...a,
+      anchor,
+      automargin: true,
+      title: keepTitle ? { ...(a?.title as object | undefined), standoff: 8 } : { text: "" },
+    });
+    layout[`xaxis${s}`] = axis(pl.xaxis, `y${s}`);
+    layout[`yaxis${s}`] = axis(pl.yaxis, `x${s}`, i === 0); // one y title, on the first panel
+    const title = String((pl.title as { text?: unknown } | undefined)?.text ?? "").split("<br>")[0];
+    annotations.push({
+      text: title,
+      xref: `x${s} domain`,
+      yref: `y${s} domain`,
+      x: 0.5,
+      y: 1.04,
+      xanchor: "center",
+      yanchor: "bottom",
+      showarrow: false,
+      font: { size: 13 },
+    });
+  });
+  const base = panels[0].layout as Record<string, unknown>;
+  Object.assign(layout, {
+    title: { text: options.title ?? "Figure 1" },
+    grid: { rows: 1, columns: panels.length, pattern: "independent", xgap: 0.25 },
+    annotations,
+    width: (options.panelWidth ?? 360) * panels.length,
+    height: options.height ?? 440,
+    legend: { orientation: "h", x: 0.5, xanchor: "center", y: -0.3, yanchor: "top" },
+    margin: { l: 70, r: 20, t: 80, b: 120 },
+    paper_bgcolor: base.paper_bgcolor ?? "white",
+    plot_bgcolor: base.plot_bgcolor ?? "white",
+    font: base.font,
+  });
+  return { data, layout };
+}

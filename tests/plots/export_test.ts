@@ -9,7 +9,7 @@ import {
   scriptJson,
   writeFigureFiles,
 } from "../../lib/plots/export.ts";
-import { figure1Panel } from "../../lib/plots/figure1.ts";
+import { combineFigure1, figure1Panel } from "../../lib/plots/figure1.ts";
 
 const chromium = findChromium();
 if (!chromium) {
@@ -137,3 +137,32 @@ Deno.test("`figureCsv()` holds each mean curve with its standard error, CRLF lin
   assert.ok(lines.some((l) => l.startsWith("optimal return (1.0),0,1,,")), "reference line");
   assert.ok(!lines.some((l) => l.includes("±1 SE")), "band outlines left out");
 });
+
+Deno.test("`combineFigure1()` puts panels side by side with one shared legend", () => {
+  const a = demo("1a"), b = demo("1b");
+  const fig = combineFigure1([a, b], { title: "Figure 1" });
+  assert.equal(fig.data.length, a.data.length + b.data.length);
+  const traces = fig.data as Record<string, unknown>[];
+  assert.deepEqual(
+    [...new Set(traces.map((t) => `${t.xaxis}/${t.yaxis}`))],
+    ["x/y", "x2/y2"],
+    "each panel on its own axes",
+  );
+  // In the legend: DQN, ADQN and the optimum once each, without per-panel run counts.
+  const shown = traces.filter((t) => t.showlegend !== false).map((t) => t.name);
+  assert.deepEqual(shown, ["DQN", "ADQN", "optimum (per panel)"]);
+  const xaxis2 = layout_(fig).xaxis2 as { automargin: boolean; title: { standoff: number } };
+  assert.equal(xaxis2.automargin, true);
+  assert.equal(xaxis2.title.standoff, 8, "x titles next to their ticks");
+  const layout = fig.layout as Record<string, unknown>;
+  assert.deepEqual(layout.grid, { rows: 1, columns: 2, pattern: "independent", xgap: 0.25 });
+  const notes = layout.annotations as { text: string; xref: string }[];
+  assert.deepEqual(notes.map((n) => n.xref), ["x domain", "x2 domain"]);
+  assert.ok(notes[0].text.startsWith("Figure 1a: Heaven-Hell-3"));
+  assert.equal((layout.yaxis2 as { title: { text: string } }).title.text, "", "one y title");
+  assert.throws(() => combineFigure1([]), /no panels/);
+});
+
+function layout_(fig: { layout: unknown }): Record<string, unknown> {
+  return fig.layout as Record<string, unknown>;
+}
