@@ -1,6 +1,6 @@
 /**
- * `trainBatch()` against `train()`: run k of a batch must be the run `train()` makes with the same
- * config. On `wasm-blas` (OpenBLAS present) everything is compared exactly; on plain `wasm`
+ * `trainBatch()` against `train()` (its K = 1 call): run k of a batch must be the run `train()`
+ * makes with the same config. On `wasm-blas` (OpenBLAS present) everything is compared exactly; on plain `wasm`
  * (`ADQN_TEST_BACKEND=wasm`) the counters, returns and ε exactly, losses and weights to float32
  * rounding (tolerances below).
  */
@@ -8,7 +8,7 @@ import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
 import { initBackend } from "../../lib/nn/backend.ts";
 import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
-import type { AgentSnapshot, AlgoId } from "../../lib/train/agent.ts";
+import { type AgentSnapshot, ALGO_IDS, type AlgoId } from "../../lib/train/agent.ts";
 import { readCheckpoint } from "../../lib/train/checkpoint.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { checkBatchConfigs, trainBatch } from "../../lib/train/loop.ts";
@@ -86,9 +86,9 @@ async function alone(configs: TrainConfig[]): Promise<{ r: TrainResult; snap: Ag
   return out;
 }
 
-Deno.test("`trainBatch()` trains each run as `train()` does, with runs that need different numbers of gradient steps and end at different steps", async () => {
-  for (const algo of ["adqn", "dqn"] as AlgoId[]) {
-    const configs = [0, 1, 2, 3].map((seed) => config(algo, seed));
+Deno.test("`trainBatch()` with K = 3 trains each run as `train()` (K = 1) does, for all five algorithms, with runs that need different numbers of gradient steps and end at different steps", async () => {
+  for (const algo of ALGO_IDS) {
+    const configs = [0, 1, 2].map((seed) => config(algo, seed));
     const want = await alone(configs);
     const seen: MetricPoint[][] = configs.map(() => []);
     const before = tf.memory().numTensors;
