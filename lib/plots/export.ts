@@ -153,13 +153,16 @@ type Page = {
   waitForFunction(fn: string, arg?: unknown, o?: Record<string, unknown>): Promise<unknown>;
 };
 
-async function launch(executablePath: string): Promise<Browser> {
+/** Launch headless Chromium at `executablePath` with {@link CHROMIUM_FLAGS} (playwright-core). */
+export async function launchChromium(
+  executablePath: string,
+): Promise<import("playwright-core").Browser> {
   const { chromium } = await import("playwright-core");
-  return await chromium.launch({
-    executablePath,
-    headless: true,
-    args: [...CHROMIUM_FLAGS],
-  }) as unknown as Browser;
+  return await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_FLAGS] });
+}
+
+async function launch(executablePath: string): Promise<Browser> {
+  return await launchChromium(executablePath) as unknown as Browser;
 }
 
 /** An image format that Plotly's `toImage` writes. */

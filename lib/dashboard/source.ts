@@ -1,0 +1,176 @@
+/**
+ * The dashboard's read-only view of a results database. Every request opens its own short-lived
+ * connection (a fresh snapshot, so the page follows a writer) that can never write: `immutable`
+ * when no `-wal` file exists (SQLite would otherwise create `-wal`/`-shm` beside the file), plainly
+ * read-only when a writer's `-wal` is there already. Readers of a WAL database never block its
+ * writer. The SQL here is fixed; requests only choose run ids, passed as bound parameters.
+ *
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { pathToFileURL } from "node:url";
+import { existsSync } from "../files.ts";
+import {
+  checkResultsDb,
+  type MetricRecord,
+  ResultsDbError,
+  type RunStatus,
+} from "../results/db.ts";
+
+/** One row of the runs table. */
+export interface RunSummary {
+  /** Row id. */
+  id: number;
+  /** Label such as "quick:1c" ("" when none). */
+  label: string;
+  /** Environment id. */
+  env: string;
+  /** Algorithm id. */
+  algo: string;
+  /** Seed. */
+  seed: number;
+  /** Status. */
+  status: RunStatus;
+  /** Latest reported environment steps. */
+  envSteps: number;
+  /** Environment steps the run trains for. */
+  totalSteps: number;
+  /** Average return of the last logged point (null before any episode). */
+  lastReturn: number | null;
+  /** Exploration rate of the last logged point. */
+  epsilon: number | null;
+  /** Tensor backend of the last claim ("" when unknown). */
+  backend: string;
+  /** Code version of the last claim. */
+  codeVersion: string | null;
+  /** Times claimed. */
+  attempts: number;
+  /** Error text of a failed run. */
+  error: string | null;
+  /** The run's logging period. */
+  logEvery: number;
+  /** Last heartbeat, ms since the epoch. */
+  heartbeatMs: number | null;
+}
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
+const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+/** Open `path` for reading without creating any file beside it (see the module doc). */
+export function openReadOnly(path: string): DatabaseSync {
+  if (existsSync(`${path}-wal`)) return new DatabaseSync(path, { readOnly: true });
+  const url = pathToFileURL(path);
+  url.search = "?immutable=1";
+  return new DatabaseSync(url, { readOnly: true });
+}
+
+/** A results database read through per-call read-only connections. */
+export class DashboardSource {
+  /** Path of the database file. */
+  readonly path: string;
+
+  /** Check once that `path` is a results database (throws {@link ResultsDbError} otherwise). */
+  constructor(path: string) {
+    if (!checkResultsDb(path)) throw new ResultsDbError(`results database ${path} does not exist`);
+    this.path = path;
+  }
+
+  /** Run `fn` on a fresh read-only connection, closed afterwards. */
+  read<T>(fn: (db: DatabaseSync) => T): T {
+    const db = openReadOnly(this.path);
+    try {
+      db.exec("PRAGMA busy_timeout = 2000");
+      return fn(db);
+    } finally {
+      db.close();
+    }
+  }
+
+  /** Every run with its last logged point, ordered by id. */
+  runs(db: DatabaseSync): RunSummary[] {
+    const rows = db.prepare(
+      `SELECT r.id, r.label, r.env, r.algo, r.seed, r.status, r.env_steps, r.total_steps,
+         r.machine, r.code_version, r.attempts, r.error, r.heartbeat_ms,
+         json_extract(r.config, '$.logEvery') AS log_every,
+         m.avg_return, m.epsilon
+       FROM runs r LEFT JOIN metrics m ON m.run_id = r.id
+         AND m.env_step = (SELECT MAX(env_step) FROM metrics WHERE run_id = r.id)
+       ORDER BY r.id`,
+    ).all() as Row[];
+    return rows.map((r) => {
+      let backend = "";
+      try {
+        backend = String(JSON.parse(String(r.machine ?? "null"))?.backend ?? "");
+      } catch { /* a machine column we cannot parse shows as unknown */ }
+      return {
+        id: Number(r.id),
+        label: String(r.label),
+        env: String(r.env),
+        algo: String(r.algo),
+        seed: Number(r.seed),
+        status: String(r.status) as RunStatus,
+        envSteps: Number(r.env_steps),
+        totalSteps: Number(r.total_steps),
+        lastReturn: orNull(r.avg_return),
+        epsilon: orNull(r.epsilon),
+        backend,
+        codeVersion: r.code_version === null ? null : String(r.code_version),
+        attempts: Number(r.attempts),
+        error: r.error === null ? null : String(r.error),
+        logEvery: Number(r.log_every) || 1,
+        heartbeatMs: orNull(r.heartbeat_ms),
+      };
+    });
+  }
+
+  /** The stored configuration of a run, or undefined when there is no such run. */
+  config(db: DatabaseSync, id: number): Record<string, unknown> | undefined {
+    const r = db.prepare("SELECT config FROM runs WHERE id = ?").get(id) as Row | undefined;
+    return r ? JSON.parse(String(r.config)) : undefined;
+  }
+
+  /** Metric points of the runs `ids`, by run id, each by envStep. */
+  metricsOf(db: DatabaseSync, ids: readonly number[]): Map<number, MetricRecord[]> {
+    const out = new Map<number, MetricRecord[]>(ids.map((id) => [id, []]));
+    const rows = db.prepare(
+      `SELECT * FROM metrics WHERE run_id IN (SELECT value FROM json_each(?))
+       ORDER BY run_id, env_step`,
+    ).all(JSON.stringify(ids)) as Row[];
+    for (const r of rows) {
+      out.get(Number(r.run_id))!.push({
+        envStep: Number(r.env_step),
+        episodes: Number(r.episodes),
+        avgReturn: num(r.avg_return),
+        epsilon: num(r.epsilon),
+        lossQ: num(r.loss_q),
+        lossU: num(r.loss_u),
+        trainedSteps: Number(r.trained_steps),
+        wallSeconds: num(r.wall_seconds),
+      });
+    }
+    return out;
+  }
+
+  /**
+   * A cheap fingerprint of the database content: it changes whenever a metric point, a status or
+   * a heartbeat changes, so the page refetches only then.
+   */
+  fingerprint(db: DatabaseSync): string {
+    const m = db.prepare("SELECT COUNT(*) AS n, COALESCE(SUM(env_step), 0) AS s FROM metrics")
+      .get() as Row;
+    const r = db.prepare(
+      `SELECT COUNT(*) AS n, COALESCE(SUM(env_steps), 0) AS s, COALESCE(MAX(heartbeat_ms), 0) AS h,
+         group_concat(status, '') AS st FROM runs`,
+    ).get() as Row;
+    return [m.n, m.s, r.n, r.s, r.h, String(r.st ?? "").length, hashText(String(r.st ?? ""))]
+      .join(".");
+  }
+}
+
+function hashText(s: string): number {
+  let h = 0;
+  for (let i = 0; i < s.length; i++) h = (Math.imul(h, 31) + s.charCodeAt(i)) | 0;
+  return h >>> 0;
+}
