@@ -34,11 +34,29 @@ export function parseTaskArgs<const O extends Options>(
   args: string[] = Deno.args,
 ): TaskArgs<O> {
   let values: TaskArgs<O>;
+  // "--grace -5": a value starting with one dash is a (bad) value here, not an option.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const spec = args[i].startsWith("--") ? options[args[i].slice(2)] : undefined;
+    if (spec?.type === "string" && /^-(?!-)/.test(args[i + 1] ?? "")) {
+      joined.push(`${args[i]}=${args[++i]}`);
+    } else joined.push(args[i]);
+  }
   try {
-    const config: Config<O> = { args, options: { ...options, ...HELP }, allowPositionals: false };
+    const config: Config<O> = {
+      args: joined,
+      options: { ...options, ...HELP },
+      allowPositionals: false,
+    };
     values = parseArgs(config).values;
   } catch (e) {
-    console.error(`error: ${(e as Error).message}\n${usage}`);
+    const msg = (e as Error).message;
+    const noValue = /Option '(?:-\w, )?(--[\w-]+)' argument is ambiguous/.exec(msg);
+    const text = noValue
+      ? `option ${noValue[1]} needs a value, found the option ` +
+        `${JSON.stringify(joined[joined.indexOf(noValue[1]) + 1])}`
+      : msg;
+    console.error(`error: ${text}\n${usage}`);
     Deno.exit(2);
   }
   if ((values as { help?: boolean }).help) {

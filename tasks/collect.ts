@@ -32,6 +32,21 @@ if (!args.from?.length) {
   console.error(`error: --from is required\n${USAGE}`);
   Deno.exit(2);
 }
+for (const from of args.from) {
+  let isDir = false;
+  try {
+    isDir = Deno.statSync(from).isDirectory;
+  } catch {
+    // reported below
+  }
+  if (!isDir) {
+    console.error(
+      `error: invalid --from ${JSON.stringify(from)}; expected an existing sweep folder ` +
+        `(made by \`deno task sweep\`) or a folder of task databases`,
+    );
+    Deno.exit(2);
+  }
+}
 if (args.plan && args.from.length > 1) {
   console.error("error: --plan goes with a single --from");
   Deno.exit(2);

@@ -191,8 +191,9 @@ function samePlan(a: SweepPlan, b: SweepPlan): boolean {
 
 /** Build the plan and the script from command-line options, and write them (no submission). */
 export function prepareSweep(o: SweepCliOptions): PreparedSweep {
+  if (o.emit === undefined) throw new Error("missing --emit; expected --emit slurm");
   if (o.emit !== "slurm") {
-    throw new Error(`--emit ${JSON.stringify(o.emit ?? null)} is not supported; expected slurm`);
+    throw new Error(`--emit ${JSON.stringify(o.emit)} is not supported; expected slurm`);
   }
   if (o.preset === undefined) throw new Error("--preset is required: quick or paper");
   const preset = checkPresetId(o.preset);

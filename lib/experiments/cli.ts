@@ -36,6 +36,7 @@ import {
   checkPresetId,
   FIGURE_IDS,
   type FigureId,
+  FIGURES,
   type Overrides,
   PRESET_IDS,
   type PresetId,

@@ -64,6 +64,48 @@ Deno.test("`deno task sweep` and `deno task collect` exit 2 on bad arguments, na
   assert.match(collect.stderr, /--from is required/);
 });
 
+Deno.test("`deno task sweep` and `collect` usage errors are clear, not Node's or the OS's texts", async () => {
+  await withDir(async (dir) => {
+    const cases: [string[], RegExp][] = [
+      [
+        ["tasks/sweep.ts", "--figure", "1a", "--preset", "quick"],
+        /missing --emit; expected --emit slurm/,
+      ],
+      [
+        [
+          "tasks/sweep.ts",
+          "--figure",
+          "1a",
+          "--preset",
+          "quick",
+          "--emit",
+          "slurm",
+          "--grace",
+          "-5",
+          "--out",
+          `${dir}/s`,
+        ],
+        /invalid --grace "-5"; expected a positive integer/,
+      ],
+      [
+        ["tasks/sweep.ts", "--figure", "1a", "--grace", "--emit", "slurm"],
+        /option --grace needs a value, found the option "--emit"/,
+      ],
+      [
+        ["tasks/collect.ts", "--from", `${dir}/nonexistent`, "--db", `${dir}/m.sqlite`],
+        /invalid --from ".*nonexistent"; expected an existing sweep folder/,
+      ],
+    ];
+    for (const [args, pattern] of cases) {
+      const r = await deno(args);
+      assert.equal(r.code, 2, args.join(" "));
+      assert.match(r.stderr, pattern, args.join(" "));
+      assert.doesNotMatch(r.stderr, /ambiguous|os error|null/, args.join(" "));
+    }
+    assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
+  });
+});
+
 Deno.test("`tasks/slurm_task.ts` checkpoints on SIGTERM and exits 143; `deno task collect` reports the partial run", async () => {
   await withDir(async (dir) => {
     const out = `${dir}/sweep`;

@@ -114,6 +114,11 @@ const CASES: [Task, string[], RegExp][] = [
     ["--figure", "1a", "--db", "published.sqlite"],
     /invalid --db "published.sqlite": it is a result database committed to git/,
   ],
+  [
+    "train",
+    ["--env", "car-flag", "--algo", "dqn", "--steps", "--db", "x"],
+    /option --steps needs a value, found the option "--db"/,
+  ],
   ["train", ["--env", "car-flag"], /missing --algo; expected one of dqn, adqn/],
   [
     "train",
@@ -325,6 +330,27 @@ Deno.test("`isCommittedFile()` is true only for a file tracked by git", () => {
   assert.equal(isCommittedFile(`${dir}/published.sqlite`), true);
   assert.equal(isCommittedFile(`${dir}/foreign.db`), false, "untracked");
   assert.equal(isCommittedFile(`${Deno.makeTempDirSync()}/x.sqlite`), false, "no repository");
+});
+
+Deno.test("`reproduce --figure list` and `figures --figure list` print the panels and exit 0", async () => {
+  const dir = Deno.makeTempDirSync();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}tests/tasks/fixtures/cli_cases.ts`,
+      JSON.stringify([["reproduce", ["--figure", "list"]], ["figures", ["--figure", "list"]]]),
+    ],
+    cwd: dir,
+    stdin: "null",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  assert.equal(text.trim().split("\n").at(-1), "[0,0]");
+  assert.match(text, /1a {2}heaven-hell-3 +Heaven-Hell-3/);
+  assert.match(text, /1e {2}memory-four-rooms-7x7 +MemoryFourRooms-7x7/);
+  assert.deepEqual([...Deno.readDirSync(dir)], []);
 });
 
 Deno.test("`--help` of each task prints its usage and exits 0", async () => {
