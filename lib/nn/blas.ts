@@ -6,8 +6,10 @@
  * per process and returns a small synchronous wrapper over `cblas_sgemm` that works directly on
  * `Float32Array` buffers (sub-arrays included: their offset is honoured).
  *
- * Requirements: the Debian package `libopenblas0` (or any library exporting `cblas_sgemm`, named by
- * the environment variable `ADQN_BLAS_PATH`) and the Deno permission `--allow-ffi`. When either is
+ * Requirements: OpenBLAS (Debian/Ubuntu `libopenblas0`, Fedora `openblas`, Homebrew `openblas`),
+ * Apple's Accelerate on macOS, or any library exporting `cblas_sgemm` named by the environment
+ * variable `ADQN_BLAS_PATH` (see {@link blasLibraryCandidates}); and the Deno permission
+ * `--allow-ffi`. When either is
  * missing {@link openBlas} returns `null` and {@link blasError} says why; nothing throws.
  *
  * @module
@@ -20,18 +22,52 @@ const NO_TRANS = 111;
 /** Transpose (CBLAS `CblasTrans`). */
 const TRANS = 112;
 
-/** Library names and paths tried, in order, when neither an option nor `ADQN_BLAS_PATH` names one. */
-export const BLAS_LIBRARY_CANDIDATES: readonly string[] = [
-  "libopenblas.so.0", // the dynamic loader's search path (ldconfig cache, LD_LIBRARY_PATH)
-  "/usr/lib/x86_64-linux-gnu/libopenblas.so.0",
-  "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
-  "/usr/lib/aarch64-linux-gnu/libopenblas.so.0",
-  "/usr/lib64/libopenblas.so.0",
-  "/usr/local/lib/libopenblas.so.0",
-  "libopenblas.so",
-  "libopenblas.dylib",
-  "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
-];
+/** Apple's Accelerate framework: exports `cblas_sgemm` (not OpenBLAS's thread controls). */
+export const ACCELERATE_PATH =
+  "/System/Library/Frameworks/Accelerate.framework/Versions/A/Accelerate";
+
+/**
+ * The BLAS libraries tried on an operating system (`Deno.build.os`) and architecture
+ * (`Deno.build.arch`), in order, when neither an option nor `ADQN_BLAS_PATH` names one: the
+ * dynamic loader's search first (ldconfig cache, `LD_LIBRARY_PATH`, `DYLD_LIBRARY_PATH`), then the
+ * install locations of Debian/Ubuntu (`libopenblas0`, multiarch), Fedora/RHEL (`openblas`,
+ * /usr/lib64, including its pthread build `libopenblasp`), Homebrew (`brew install openblas`, on
+ * Apple silicon, Intel macOS and Linux), and on macOS Apple's Accelerate last.
+ *
+ * @example
+ * ```ts
+ * import { blasLibraryCandidates } from "./blas.ts";
+ * console.log(blasLibraryCandidates("darwin", "aarch64").at(-1)); // the Accelerate framework
+ * ```
+ */
+export function blasLibraryCandidates(os: string, arch: string): string[] {
+  if (os === "darwin") {
+    return [
+      "libopenblas.dylib",
+      "/opt/homebrew/opt/openblas/lib/libopenblas.dylib", // Homebrew, Apple silicon
+      "/usr/local/opt/openblas/lib/libopenblas.dylib", // Homebrew, Intel
+      ACCELERATE_PATH,
+    ];
+  }
+  if (os === "windows") return ["libopenblas.dll", "openblas.dll"];
+  const multiarch = `/usr/lib/${arch}-linux-gnu`;
+  return [
+    "libopenblas.so.0",
+    `${multiarch}/libopenblas.so.0`, // Debian/Ubuntu libopenblas0
+    `${multiarch}/openblas-pthread/libopenblas.so.0`, // Debian/Ubuntu, the alternative's target
+    "/usr/lib64/libopenblas.so.0", // Fedora/RHEL openblas
+    "/usr/lib64/libopenblasp.so.0", // Fedora/RHEL openblas, pthread build
+    "/usr/local/lib/libopenblas.so.0", // built from source
+    "/home/linuxbrew/.linuxbrew/opt/openblas/lib/libopenblas.so", // Homebrew on Linux
+    "libopenblas.so",
+  ];
+}
+
+/** The candidates of this machine ({@link blasLibraryCandidates} of `Deno.build`). */
+export const BLAS_LIBRARY_CANDIDATES: readonly string[] = blasLibraryCandidates(
+  globalThis.Deno?.build.os ?? "linux",
+  globalThis.Deno?.build.arch ?? "x86_64",
+);
 
 const SYMBOLS = {
   cblas_sgemm: {
@@ -195,8 +231,9 @@ export function openBlas(options: OpenBlasOptions = {}): Blas | null {
     lastError = null;
     return blas;
   }
-  lastError = `openBlas: no usable BLAS library (install the Debian package libopenblas0, or set ` +
-    `ADQN_BLAS_PATH to a library exporting cblas_sgemm); tried ${failures.join("; ")}`;
+  lastError = `openBlas: no usable BLAS library (install OpenBLAS: apt-get install libopenblas0 ` +
+    `on Debian/Ubuntu, dnf install openblas on Fedora, brew install openblas with Homebrew; ` +
+    `or set ADQN_BLAS_PATH to a library exporting cblas_sgemm); tried ${failures.join("; ")}`;
   return null;
 }
 

@@ -10,7 +10,13 @@
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
 import assert from "assert";
-import { blasError, openBlas } from "../../lib/nn/blas.ts";
+import {
+  ACCELERATE_PATH,
+  BLAS_LIBRARY_CANDIDATES,
+  blasError,
+  blasLibraryCandidates,
+  openBlas,
+} from "../../lib/nn/blas.ts";
 import {
   BLAS_BACKENDS,
   type BlasBackendName,
@@ -491,4 +497,34 @@ Deno.test({
     );
     assert.equal(tf.memory().numTensors, 0);
   },
+});
+
+Deno.test("`blasLibraryCandidates()` covers Debian/Ubuntu, Fedora, Homebrew and Accelerate, loader names first", () => {
+  // Only Linux can be run here: the other rows are checked as a table against the distributions'
+  // documented install paths.
+  const x86 = blasLibraryCandidates("linux", "x86_64");
+  assert.equal(x86[0], "libopenblas.so.0"); // the dynamic loader's search comes first
+  for (
+    const path of [
+      "/usr/lib/x86_64-linux-gnu/libopenblas.so.0", // Debian/Ubuntu libopenblas0
+      "/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.so.0",
+      "/usr/lib64/libopenblas.so.0", // Fedora openblas
+      "/usr/lib64/libopenblasp.so.0",
+      "/home/linuxbrew/.linuxbrew/opt/openblas/lib/libopenblas.so", // Homebrew on Linux
+    ]
+  ) assert.ok(x86.includes(path), `linux x86_64 lacks ${path}`);
+  const arm = blasLibraryCandidates("linux", "aarch64");
+  assert.ok(arm.includes("/usr/lib/aarch64-linux-gnu/libopenblas.so.0"));
+  assert.ok(!arm.some((p) => p.includes("x86_64")), "no x86_64 paths on aarch64");
+  const mac = blasLibraryCandidates("darwin", "aarch64");
+  assert.deepEqual(mac, [
+    "libopenblas.dylib",
+    "/opt/homebrew/opt/openblas/lib/libopenblas.dylib",
+    "/usr/local/opt/openblas/lib/libopenblas.dylib",
+    "/System/Library/Frameworks/Accelerate.framework/Versions/A/Accelerate",
+  ]);
+  assert.equal(mac.at(-1), ACCELERATE_PATH); // OpenBLAS preferred, Accelerate as the fallback
+  assert.deepEqual(blasLibraryCandidates("windows", "x86_64"), ["libopenblas.dll", "openblas.dll"]);
+  for (const list of [x86, arm, mac]) assert.equal(new Set(list).size, list.length, "duplicates");
+  assert.deepEqual(BLAS_LIBRARY_CANDIDATES, blasLibraryCandidates(Deno.build.os, Deno.build.arch));
 });
