@@ -111,8 +111,17 @@ const INTEGER_RE = /^\d+$/;
 /** pomdp-solve's tolerance on probability sums (its `EPSILON 0.00001`). */
 const TOLERANCE = 1e-5;
 
-/** The most bytes the dense T, O and R tables of one model may take (4 GiB). */
-export const MAX_DENSE_BYTES = 4 * 2 ** 30;
+/**
+ * The most bytes the dense T, O and R tables of one model may take: half of this machine's memory
+ * (4 GiB where that cannot be read, e.g. without `--allow-sys`).
+ */
+export function maxDenseBytes(): number {
+  try {
+    return Deno.systemMemoryInfo().total / 2;
+  } catch {
+    return 4 * 2 ** 30;
+  }
+}
 
 /**
  * Fail with the sizes, rather than a bare `RangeError`, when the dense tables of a model with
@@ -121,14 +130,15 @@ export const MAX_DENSE_BYTES = 4 * 2 ** 30;
 function checkDenseSize(source: string, line: number, S: number, A: number, O: number): void {
   const doubles = A * S * S + A * S * O + A * S * S * O + S;
   const bytes = doubles * 8;
-  if (bytes > MAX_DENSE_BYTES) {
+  const limit = maxDenseBytes();
+  if (bytes > limit) {
     const gib = (bytes / 2 ** 30).toFixed(1);
     throw new PomdpParseError(
       source,
       line,
       `model too large: ${S} states, ${A} actions and ${O} observations need dense tables of ` +
         `${gib} GiB (R alone is |A|·|S|²·|O| = ${A * S * S * O} doubles); the limit is ` +
-        `${MAX_DENSE_BYTES / 2 ** 30} GiB`,
+        `${(limit / 2 ** 30).toFixed(1)} GiB, half of this machine's memory (4 GiB where unknown)`,
     );
   }
 }
