@@ -192,3 +192,20 @@ Deno.test("`trainBatch()` trains runs of several episodes per step and rejects c
     /2 checkpoint paths for 1 runs/,
   );
 });
+
+Deno.test("training allocates no lasting tensors: the tensor count stays put over many steps and returns to its start", async () => {
+  for (const K of [1, 2]) {
+    const configs = [0, 1].slice(0, K).map((seed) =>
+      config("adqn-vr", seed, { totalSteps: 3000, logEvery: 250 })
+    );
+    const before = tf.memory().numTensors;
+    const counts: number[] = [];
+    const [r] = await trainBatch(configs, {
+      onMetric: (run) => void (run === 0 && counts.push(tf.memory().numTensors)),
+    });
+    assert.ok(r.finished && counts.length >= 10, `K = ${K}: ${counts.length} points`);
+    // The agent's own tensors exist from the first point on; nothing may grow after that.
+    assert.deepEqual(new Set(counts.slice(1)), new Set([counts[1]]), `K = ${K}: ${counts}`);
+    assert.equal(tf.memory().numTensors, before, `K = ${K}: tensors left after the run`);
+  }
+});
