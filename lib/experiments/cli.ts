@@ -603,9 +603,10 @@ run at a time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loa
 --set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
 than the preset's, and their figure files get a suffix naming the overrides.
 A --db committed to git is read-only unless --write-committed is given.
-Presets: ${
-  PRESET_IDS.map((p) => `${p} (${PRESETS[p].seeds} seeds: ${PRESETS[p].description})`).join("; ")
-}.
+Presets:${
+  PRESET_IDS.map((p) => `\n  ${p.padEnd(6)} ${PRESETS[p].seeds} seeds; ${PRESETS[p].description}`)
+    .join("")
+}
 `;
 
 /** Parse and validate `deno task reproduce` arguments (throws {@link UsageError}). */

@@ -124,7 +124,7 @@ export type PresetId = typeof PRESET_IDS[number];
 export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
   paper: {
     id: "paper",
-    description: "reference defaults (algorithms.md §4), 20 seeds: the paper's protocol",
+    description: "the paper's protocol: the reference training settings, 2M env steps per run",
     seeds: 20,
     provisional: false,
     settings: {},
@@ -134,7 +134,7 @@ export const PRESETS: Readonly<Record<PresetId, Preset>> = Object.freeze({
   quick: {
     id: "quick",
     description:
-      "reduced budget: 200k env steps, 2 seeds, small networks; one panel in about 10 minutes on 2 cores",
+      "reduced budget: 200k env steps per run, small networks (times measured in the README)",
     seeds: 2,
     provisional: false,
     settings: {

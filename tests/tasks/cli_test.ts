@@ -375,6 +375,9 @@ Deno.test("`--help` of each task prints its usage and exits 0", async () => {
   assert.match(text, /Usage: deno task train/);
   assert.match(text, /Usage: deno task reproduce/);
   assert.match(text, /Usage: deno task figures/);
+  // One clean line per preset, no reference to files that users do not have.
+  assert.match(text, /\n {2}paper {2}20 seeds; the paper's protocol[^\n]*\n {2}quick {2}2 seeds; /);
+  assert.doesNotMatch(text, /algorithms\.md|10 minutes/);
   assert.deepEqual([...Deno.readDirSync(dir)], []);
 });
 
