@@ -48,6 +48,8 @@ export interface GridOptions {
   preset: PresetId | Preset;
   /** Number of seeds (seeds 0..n-1); default the preset's. */
   seeds?: number;
+  /** Explicit seeds (e.g. selection-only seeds 1000, 1001); replaces `seeds` when given. */
+  seedList?: readonly number[];
   /** Algorithms; default all five. */
   algos?: readonly AlgoId[];
   /** Overrides applied after the preset's. */
@@ -64,9 +66,15 @@ export function buildGrid(options: GridOptions): GridRun[] {
   if (!Number.isSafeInteger(seeds) || seeds < 1) {
     throw new Error(`invalid number of seeds ${seeds}; expected a positive integer`);
   }
+  for (const s of options.seedList ?? []) {
+    if (!Number.isSafeInteger(s) || s < 0) {
+      throw new Error(`invalid seed ${s} in seedList; expected non-negative integers`);
+    }
+  }
+  const seedList = options.seedList ?? Array.from({ length: seeds }, (_, i) => i);
   const algos = options.algos ?? FIGURE_ALGOS;
   const out: GridRun[] = [];
-  for (let seed = 0; seed < seeds; seed++) {
+  for (const seed of seedList) {
     for (const figure of options.figures) {
       for (const algo of algos) {
         const config = presetConfig(preset, figure, algo, seed, options.extra);

@@ -44,6 +44,7 @@ import {
   RateMeter,
 } from "./progress.ts";
 import type { TrainerBackend } from "./runner.ts";
+import type { AlgoId } from "../train/agent.ts";
 import { balancedBatchSize, type WorkerEvent } from "./workers.ts";
 
 /** How to start a worker process: a command and its arguments. */
@@ -84,6 +85,10 @@ export interface ReproduceOptions {
   preset: PresetId;
   /** Seeds per (panel, algorithm) (default the preset's). */
   seeds?: number;
+  /** Explicit seeds instead of 0..seeds-1 (the campaign's selection seeds 1000, 1001). */
+  seedList?: readonly number[];
+  /** Algorithms (default all five). */
+  algos?: readonly AlgoId[];
   /** Overrides applied to every run after the preset's (they change the runs' hashes). */
   extra?: Overrides;
   /** Parallel worker processes. */
@@ -191,6 +196,8 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       figures: options.figures,
       preset: options.preset,
       seeds: options.seeds,
+      seedList: options.seedList,
+      algos: options.algos,
       extra: options.extra,
     });
     const registered = registerGrid(db, grid, options.checkpointDir);
@@ -202,7 +209,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
     })`;
     view.log(
       `reproduce ${name}: ${ids.length} runs (${options.figures.length} panel(s) × 5 algorithms × ` +
-        `${options.seeds ?? preset.seeds} seed(s)), ${
+        `${options.seedList?.length ?? options.seeds ?? preset.seeds} seed(s)), ${
           formatCount(totalSteps)
         } environment steps; ` +
         `database ${options.dbPath}`,

@@ -1,0 +1,477 @@
+/**
+ * The Figure 1 campaign at the paper's protocol (issue 16): stage 0 selects, per algorithm, a
+ * learning rate and an episode time limit on Heaven-Hell-3 with selection-only seeds; a gate
+ * decides whether stage 1 (panels 1a and 1b at the selected settings, seeds 0–4) starts.
+ *
+ * It runs in the background across sessions: `startCampaign` spawns a detached, `nice`d process
+ * (pidfile, log file) and returns at once; `stopCampaign` sends it SIGTERM, which aborts
+ * {@link reproduce} (its workers checkpoint and release their runs); `campaignStatus` reads the
+ * live database. Every run goes through {@link reproduce}: runs are keyed by configuration and
+ * seed, so rerunning a stage only adds what is missing. The live database and the checkpoints
+ * live in a cache directory outside the work tree; {@link snapshotDb} copies a consistent snapshot
+ * of the database (never checkpoints) into the repository.
+ *
+ * @example
+ * ```ts ignore
+ * import { campaignDir, startCampaign } from "./campaign.ts";
+ * const { pid } = startCampaign(campaignDir(), { workers: 2 });
+ * console.log(pid);
+ * ```
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
+import { processAlive, processStartTime, ResultsDb, type RunRecord } from "../results/db.ts";
+import { finalPerformance } from "../results/stats.ts";
+import type { FigureId, Overrides } from "./presets.ts";
+import { reproduce, type WorkerCommand } from "./reproduce.ts";
+import { ProgressView } from "./progress.ts";
+
+/** One cell of the stage-0 grid. */
+export interface Cell {
+  /** Learning rate. */
+  lr: number;
+  /** Episode time limit. */
+  timeLimit: number;
+}
+
+/** Stage 0 as data: the grid of issue 16, at the `paper` preset (reference defaults, 2M steps). */
+export const STAGE0 = Object.freeze({
+  preset: "paper" as const,
+  figure: "1a" as FigureId,
+  cells: [
+    { lr: 1e-4, timeLimit: 1000 },
+    { lr: 1e-4, timeLimit: 100 },
+    { lr: 3e-4, timeLimit: 1000 },
+    { lr: 3e-4, timeLimit: 100 },
+  ] as readonly Cell[],
+  /** Seeds kept for selection only. */
+  seeds: [1000, 1001] as readonly number[],
+});
+
+/** Stage 1: panels 1a and 1b (Heaven-Hell-4 uses the setting selected on Heaven-Hell-3), seeds 0–4. */
+export const STAGE1 = Object.freeze({
+  preset: "paper" as const,
+  figures: ["1a", "1b"] as readonly FigureId[],
+  seeds: 5,
+});
+
+/** The gate: stage 1 starts only if some cell brings one of these above {@link GATE_RETURN}. */
+export const GATE_ALGOS: readonly AlgoId[] = ["adqn", "adqn-vr"];
+/** The gate's final average return. */
+export const GATE_RETURN = 0.5;
+
+/** Runs the campaign plans: 40 in stage 0, 50 in stage 1. */
+export const PLANNED_RUNS = ALGO_IDS.length * STAGE0.cells.length * STAGE0.seeds.length +
+  ALGO_IDS.length * STAGE1.figures.length * STAGE1.seeds;
+
+/** The final performance of one finished stage-0 run. */
+export interface CellRow {
+  /** Algorithm. */
+  algo: AlgoId;
+  /** Cell. */
+  cell: Cell;
+  /** Seed. */
+  seed: number;
+  /** Mean of its last 10 logged average returns. */
+  final: number;
+}
+
+/** One line of the selection table: a cell of one algorithm with its seed-averaged score. */
+export interface SelectionEntry {
+  /** Algorithm. */
+  algo: AlgoId;
+  /** Cell. */
+  cell: Cell;
+  /** Final performance averaged over the seeds. */
+  score: number;
+  /** Seeds behind the score. */
+  seeds: number;
+  /** Whether this cell is the algorithm's selection. */
+  selected: boolean;
+}
+
+const cellKey = (c: Cell) => `${c.lr}/${c.timeLimit}`;
+
+/**
+ * The selection table: per algorithm and cell, the final performance averaged over the seeds; per
+ * algorithm the best cell is selected (ties: the first in {@link STAGE0} order). Every cell must
+ * have all its seeds.
+ */
+export function selectionTable(
+  rows: readonly CellRow[],
+  cells: readonly Cell[] = STAGE0.cells,
+  seeds = STAGE0.seeds.length,
+): SelectionEntry[] {
+  const out: SelectionEntry[] = [];
+  for (const algo of ALGO_IDS) {
+    const entries = cells.map((cell): SelectionEntry => {
+      const rs = rows.filter((r) => r.algo === algo && cellKey(r.cell) === cellKey(cell));
+      if (rs.length !== seeds) {
+        throw new Error(
+          `selection: ${algo} at lr ${cell.lr}, time limit ${cell.timeLimit} has ${rs.length} ` +
+            `finished runs; expected ${seeds}`,
+        );
+      }
+      const score = rs.reduce((a, r) => a + r.final, 0) / rs.length;
+      return { algo, cell, score, seeds: rs.length, selected: false };
+    });
+    let best = 0;
+    entries.forEach((e, i) => e.score > entries[best].score && (best = i));
+    entries[best].selected = true;
+    out.push(...entries);
+  }
+  return out;
+}
+
+/** The gate: whether some cell brings ADQN or ADQN-VR above {@link GATE_RETURN} (seed average). */
+export function gateOpen(table: readonly SelectionEntry[]): boolean {
+  return table.some((e) => GATE_ALGOS.includes(e.algo) && e.score > GATE_RETURN);
+}
+
+/** The selected cell of every algorithm. */
+export function selected(table: readonly SelectionEntry[]): Record<AlgoId, Cell> {
+  const out = {} as Record<AlgoId, Cell>;
+  for (const e of table) if (e.selected) out[e.algo] = e.cell;
+  return out;
+}
+
+/** A Markdown selection table. */
+export function formatSelection(table: readonly SelectionEntry[]): string {
+  return [
+    "| algorithm | lr | time limit | final return (seed mean) | seeds | selected |",
+    "|---|---|---|---|---|---|",
+    ...table.map((e) =>
+      `| ${e.algo} | ${e.cell.lr} | ${e.cell.timeLimit} | ${e.score.toFixed(3)} | ${e.seeds} | ${
+        e.selected ? "yes" : ""
+      } |`
+    ),
+  ].join("\n");
+}
+
+/** Finished stage-0 runs of the database as {@link CellRow}s (runs with a selection seed). */
+export function stage0Rows(db: ResultsDb): CellRow[] {
+  const runs = db.listRuns({ status: "finished" }).filter((r) =>
+    STAGE0.seeds.includes(r.seed) && r.label === `${STAGE0.preset}:${STAGE0.figure}`
+  );
+  const metrics = db.metricsOf(runs.map((r) => r.id));
+  return runs.map((r) => {
+    const values = (metrics.get(r.id) ?? []).map((m) => m.avgReturn).filter(Number.isFinite);
+    return {
+      algo: r.algo as AlgoId,
+      cell: { lr: Number(r.config.lr), timeLimit: Number(r.config.timeLimit) },
+      seed: r.seed,
+      final: values.length > 0 ? finalPerformance(values) : NaN,
+    };
+  });
+}
+
+/** The campaign's files inside its directory. */
+export function campaignFiles(dir: string) {
+  return {
+    db: `${dir}/campaign.sqlite`,
+    checkpoints: `${dir}/checkpoints`,
+    out: `${dir}/out`,
+    pid: `${dir}/campaign.pid`,
+    log: `${dir}/campaign.log`,
+    state: `${dir}/campaign.json`,
+  };
+}
+
+/**
+ * The campaign directory: `ADQN_CAMPAIGN_DIR`, else `$XDG_CACHE_HOME/adqn/fig1-paper`, else
+ * `~/.cache/adqn/fig1-paper` (outside the work tree, so a fresh checkout does not erase it).
+ */
+export function campaignDir(): string {
+  const env = Deno.env.get("ADQN_CAMPAIGN_DIR");
+  if (env) return env;
+  const cache = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME") ?? "/tmp"}/.cache`;
+  return `${cache}/adqn/fig1-paper`;
+}
+
+/** Options of {@link runCampaign}. */
+export interface RunCampaignOptions {
+  /** Campaign directory. */
+  dir: string;
+  /** Parallel workers (default 2). */
+  workers?: number;
+  /** Extra overrides for every run: for tests only (a tiny budget); they change the runs' hashes. */
+  budget?: Overrides;
+  /** How to start a worker (tests: the fake trainer). */
+  workerCommand?: WorkerCommand;
+  /** Stop cleanly. */
+  signal?: AbortSignal;
+  /** Where lines go (default console.log). */
+  print?(line: string): void;
+}
+
+/** How a campaign run ended. */
+export type CampaignOutcome = "done" | "blocked" | "stopped" | "failed";
+
+/** The campaign in the foreground: stage 0, the gate, the selection, stage 1. */
+export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcome> {
+  const print = o.print ?? ((l: string) => console.log(l));
+  const f = campaignFiles(o.dir);
+  Deno.mkdirSync(f.checkpoints, { recursive: true });
+  const common = {
+    preset: "paper" as const,
+    workers: o.workers ?? 2,
+    dbPath: f.db,
+    outDir: f.out,
+    checkpointDir: f.checkpoints,
+    png: false,
+    workerCommand: o.workerCommand,
+    signal: o.signal,
+    view: new ProgressView({ tty: false }),
+    print,
+  };
+  const ended = (code: number): CampaignOutcome | null =>
+    code === 130 ? "stopped" : code !== 0 ? "failed" : null;
+  for (const cell of STAGE0.cells) {
+    print(`stage 0: lr ${cell.lr}, time limit ${cell.timeLimit}`);
+    const r = await reproduce({
+      ...common,
+      figures: [STAGE0.figure],
+      seedList: STAGE0.seeds,
+      extra: { ...o.budget, lr: cell.lr, timeLimit: cell.timeLimit },
+    });
+    const end = ended(r.exitCode);
+    if (end) return end;
+  }
+  const db = ResultsDb.open(f.db);
+  let table: SelectionEntry[];
+  try {
+    table = selectionTable(stage0Rows(db));
+  } finally {
+    db.close();
+  }
+  print(formatSelection(table));
+  if (!gateOpen(table)) {
+    print(`blocked: no cell brings ADQN or ADQN-VR above ${GATE_RETURN}; stage 1 not started`);
+    return "blocked";
+  }
+  const chosen = selected(table);
+  for (const algo of ALGO_IDS) {
+    print(`stage 1: ${algo} at lr ${chosen[algo].lr}, time limit ${chosen[algo].timeLimit}`);
+    const r = await reproduce({
+      ...common,
+      figures: STAGE1.figures,
+      seeds: STAGE1.seeds,
+      algos: [algo],
+      extra: { ...o.budget, ...chosen[algo] },
+    });
+    const end = ended(r.exitCode);
+    if (end) return end;
+  }
+  return "done";
+}
+
+/**
+ * The background process's body: write the pidfile, turn SIGTERM/SIGINT into a clean stop, run the
+ * campaign, remove the pidfile.
+ */
+export async function runInForeground(
+  o: Omit<RunCampaignOptions, "signal">,
+): Promise<CampaignOutcome> {
+  writePidFile(o.dir);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  try {
+    const outcome = await runCampaign({ ...o, signal: ac.signal });
+    (o.print ?? console.log)(`campaign ${outcome} at ${new Date().toISOString()}`);
+    return outcome;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSync(campaignFiles(o.dir).pid);
+  }
+}
+
+interface PidFile {
+  pid: number;
+  start: string;
+}
+
+/** The pid of the running campaign of `dir`, or null (a stale pidfile counts as none). */
+export function runningPid(dir: string): number | null {
+  try {
+    const p = JSON.parse(Deno.readTextFileSync(campaignFiles(dir).pid)) as PidFile;
+    return processAlive(p.pid, p.start) ? p.pid : null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Record this process as the campaign's (called by the background process itself). */
+export function writePidFile(dir: string): void {
+  const pid = Deno.pid;
+  const p: PidFile = { pid, start: processStartTime(pid) ?? "" };
+  Deno.writeTextFileSync(campaignFiles(dir).pid, JSON.stringify(p));
+}
+
+/** Options of {@link startCampaign}. */
+export interface StartOptions {
+  /** Parallel workers. */
+  workers?: number;
+  /** The command (and arguments) that runs the campaign in the foreground. */
+  command?: string[];
+}
+
+/**
+ * Start the campaign in the background (detached, `nice -n 19`, output appended to the log file)
+ * and return at once. Throws if one is already running in `dir`.
+ */
+export function startCampaign(dir: string, o: StartOptions = {}): { pid: number; log: string } {
+  const f = campaignFiles(dir);
+  const running = runningPid(dir);
+  if (running !== null) {
+    throw new Error(`the campaign in ${dir} is already running (pid ${running})`);
+  }
+  Deno.mkdirSync(dir, { recursive: true });
+  const script = decodeURIComponent(new URL("../../tasks/campaign.ts", import.meta.url).pathname);
+  const config = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
+  const command = o.command ??
+    [Deno.execPath(), "run", "-A", "--config", config, script, "run", "--dir", dir];
+  if (o.workers !== undefined) command.push("--workers", String(o.workers));
+  // exec keeps one pid from sh to deno: the pidfile the child writes names the same process.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'log="$1"; shift; exec nice -n 19 "$@" >>"$log" 2>&1 </dev/null',
+      "sh",
+      f.log,
+      ...command,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  Deno.writeTextFileSync(
+    f.state,
+    JSON.stringify({ startedMs: Date.now(), startSteps: doneSteps(dir) }),
+  );
+  return { pid: child.pid, log: f.log };
+}
+
+function latestSteps(db: ResultsDb, runs: RunRecord[]): number {
+  const m = db.metricsOf(runs.map((r) => r.id));
+  return runs.reduce((a, r) => {
+    if (r.status === "finished") return a + r.totalSteps;
+    const pts = m.get(r.id) ?? [];
+    return a + (pts.length ? pts[pts.length - 1].envStep : 0);
+  }, 0);
+}
+
+function doneSteps(dir: string): number {
+  const f = campaignFiles(dir);
+  try {
+    Deno.statSync(f.db);
+  } catch {
+    return 0;
+  }
+  const db = ResultsDb.open(f.db);
+  try {
+    return latestSteps(db, db.listRuns());
+  } finally {
+    db.close();
+  }
+}
+
+/** What {@link campaignStatus} reports. */
+export interface CampaignStatus {
+  /** Pid of the background process, null when not running. */
+  pid: number | null;
+  /** Runs finished / running / failed / left of {@link PLANNED_RUNS}. */
+  finished: number;
+  running: number;
+  failed: number;
+  left: number;
+  /** Environment steps done (finished runs count fully). */
+  steps: number;
+  /** Steps per second since the last start, null when unknown. */
+  rate: number | null;
+  /** Projected finish (ISO time) at that rate, null when unknown. */
+  projectedFinish: string | null;
+}
+
+/** The campaign's progress from its live database, pidfile and start record. */
+export function campaignStatus(dir: string, now = Date.now()): CampaignStatus {
+  const f = campaignFiles(dir);
+  let runs: RunRecord[] = [];
+  let steps = 0;
+  let perRun = 2_000_000;
+  try {
+    Deno.statSync(f.db);
+    const db = ResultsDb.open(f.db);
+    try {
+      runs = db.listRuns();
+      steps = latestSteps(db, runs);
+      if (runs.length > 0) perRun = runs[0].totalSteps;
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const n = (s: string) => runs.filter((r) => r.status === s).length;
+  const finished = n("finished"), running = n("running"), failed = n("failed");
+  let rate: number | null = null;
+  try {
+    const st = JSON.parse(Deno.readTextFileSync(f.state));
+    const secs = (now - st.startedMs) / 1000;
+    if (secs > 0 && steps > st.startSteps) rate = (steps - st.startSteps) / secs;
+  } catch { /* never started */ }
+  const remaining = PLANNED_RUNS * perRun - steps;
+  const projectedFinish = rate ? new Date(now + (remaining / rate) * 1000).toISOString() : null;
+  return {
+    pid: runningPid(dir),
+    finished,
+    running,
+    failed,
+    left: PLANNED_RUNS - finished - running,
+    steps,
+    rate,
+    projectedFinish,
+  };
+}
+
+/**
+ * Stop the background campaign: SIGTERM (its runs checkpoint and are released), then wait up to
+ * `waitMs` for it to exit. Returns the pid stopped, or null when none was running.
+ */
+export async function stopCampaign(dir: string, waitMs = 120_000): Promise<number | null> {
+  const pid = runningPid(dir);
+  if (pid === null) return null;
+  Deno.kill(pid, "SIGTERM");
+  const until = Date.now() + waitMs;
+  while (runningPid(dir) !== null) {
+    if (Date.now() > until) throw new Error(`campaign pid ${pid} did not exit within ${waitMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return pid;
+}
+
+/**
+ * Copy a consistent snapshot of the live database to `dest` (SQLite `VACUUM INTO` a temporary
+ * file, then an atomic rename): runs and metric points, never checkpoints (they are files).
+ */
+export function snapshotDb(dir: string, dest: string): void {
+  const src = campaignFiles(dir).db;
+  Deno.statSync(src); // a clear NotFound naming the file when there is no campaign yet
+  const tmp = `${dest}.tmp-${Deno.pid}`;
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* none */ }
+  const db = new DatabaseSync(src, { readOnly: true });
+  try {
+    db.prepare("VACUUM INTO ?").run(tmp);
+  } finally {
+    db.close();
+  }
+  Deno.renameSync(tmp, dest);
+}

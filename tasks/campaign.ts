@@ -1,0 +1,72 @@
+/**
+ * `deno task campaign start|status|stop|snapshot|run [--dir DIR] [--workers N]`: the Figure 1
+ * campaign of issue 16 in the background (lib/experiments/campaign.ts).
+ *
+ * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
+ * - status: runs done / running / left, steps, rate and projected finish;
+ * - stop: SIGTERM, every run checkpoints, wait for the exit;
+ * - snapshot: copy a consistent snapshot of the live database to data/fig1-paper/results.sqlite
+ *   (or --to FILE);
+ * - run: the campaign in the foreground (what start launches).
+ *
+ * The campaign dir defaults to $ADQN_CAMPAIGN_DIR, else ~/.cache/adqn/fig1-paper.
+ * @module
+ */
+import {
+  campaignDir,
+  campaignFiles,
+  campaignStatus,
+  runInForeground,
+  snapshotDb,
+  startCampaign,
+  stopCampaign,
+} from "../lib/experiments/campaign.ts";
+
+const USAGE =
+  "usage: deno task campaign start|status|stop|snapshot|run [--dir DIR] [--workers N] [--to FILE]";
+
+function parse(args: string[]) {
+  const [command, ...rest] = args;
+  const o: { dir: string; workers?: number; to: string } = {
+    dir: campaignDir(),
+    to: "data/fig1-paper/results.sqlite",
+  };
+  for (let i = 0; i < rest.length; i++) {
+    const v = rest[i + 1];
+    if (rest[i] === "--dir" && v) (o.dir = v, i++);
+    else if (rest[i] === "--to" && v) (o.to = v, i++);
+    else if (rest[i] === "--workers" && v && /^[1-9]\d*$/.test(v)) (o.workers = Number(v), i++);
+    else throw new Error(`unknown or incomplete option "${rest[i]}"; ${USAGE}`);
+  }
+  return { command, o };
+}
+
+async function main(args: string[]): Promise<number> {
+  const { command, o } = parse(args);
+  if (command === "start") {
+    const { pid, log } = startCampaign(o.dir, { workers: o.workers });
+    console.log(`campaign started: pid ${pid}, log ${log}`);
+  } else if (command === "status") {
+    const s = campaignStatus(o.dir);
+    console.log(`campaign ${o.dir}: ${s.pid === null ? "not running" : `running (pid ${s.pid})`}`);
+    console.log(
+      `runs: ${s.finished} done, ${s.running} running, ${s.failed} failed, ${s.left} left`,
+    );
+    console.log(`env steps: ${s.steps}${s.rate ? `, ${s.rate.toFixed(0)} steps/s` : ""}`);
+    console.log(`projected finish: ${s.projectedFinish ?? "unknown (no rate yet)"}`);
+  } else if (command === "stop") {
+    const pid = await stopCampaign(o.dir);
+    console.log(pid === null ? "campaign not running" : `campaign stopped (pid ${pid})`);
+  } else if (command === "snapshot") {
+    snapshotDb(o.dir, o.to);
+    console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);
+  } else if (command === "run") {
+    const outcome = await runInForeground({ dir: o.dir, workers: o.workers });
+    return outcome === "failed" ? 1 : outcome === "stopped" ? 130 : 0;
+  } else {
+    throw new Error(`unknown command "${command}"; ${USAGE}`);
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

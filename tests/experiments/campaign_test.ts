@@ -1,0 +1,169 @@
+import assert from "assert";
+import { existsSync } from "../../lib/files.ts";
+import { ResultsDb } from "../../lib/results/db.ts";
+import {
+  campaignFiles,
+  campaignStatus,
+  type CellRow,
+  formatSelection,
+  gateOpen,
+  PLANNED_RUNS,
+  runCampaign,
+  runningPid,
+  selected,
+  selectionTable,
+  snapshotDb,
+  STAGE0,
+  stage0Rows,
+  startCampaign,
+  stopCampaign,
+} from "../../lib/experiments/campaign.ts";
+import { ALGO_IDS } from "../../lib/train/agent.ts";
+import { fakeWorkerCommand } from "./fake_trainer.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const TINY = { totalSteps: 2_000, logEvery: 200, prepopulateSteps: 100 };
+
+/** Synthetic stage-0 rows: `score(algo, cell index, seed)` as final performance. */
+function rows(score: (algo: string, cell: number, seed: number) => number): CellRow[] {
+  return ALGO_IDS.flatMap((algo) =>
+    STAGE0.cells.flatMap((cell, c) =>
+      STAGE0.seeds.map((seed) => ({ algo, cell, seed, final: score(algo, c, seed) }))
+    )
+  );
+}
+
+Deno.test("stage 0 is the issue's grid: 5 algorithms x 2 lr x 2 time limits x 2 seeds; 90 runs in all", () => {
+  assert.deepEqual(STAGE0.cells.map((c) => [c.lr, c.timeLimit]), [
+    [1e-4, 1000],
+    [1e-4, 100],
+    [3e-4, 1000],
+    [3e-4, 100],
+  ]);
+  assert.deepEqual(STAGE0.seeds, [1000, 1001]);
+  assert.equal(PLANNED_RUNS, 40 + 50);
+});
+
+Deno.test("selectionTable: per algorithm the best cell by the mean over the 2 seeds", () => {
+  // Cell 3 wins on seed 1000 alone (0.9 vs 0.6) but cell 1 wins on the mean: (0.5+0.5) vs (0.9+0).
+  const t = selectionTable(
+    rows((_a, c, seed) => c === 1 ? 0.5 : c === 3 ? (seed === 1000 ? 0.9 : 0) : 0.1),
+  );
+  assert.equal(t.length, 20);
+  const sel = selected(t);
+  for (const a of ALGO_IDS) assert.deepEqual(sel[a], { lr: 1e-4, timeLimit: 100 });
+  assert.equal(
+    t.find((e) => e.algo === "dqn" && e.cell.lr === 3e-4 && e.cell.timeLimit === 100)!
+      .score,
+    0.45,
+  );
+  assert.match(formatSelection(t), /\| dqn \| 0\.0001 \| 100 \| 0\.500 \| 2 \| yes \|/);
+  // A missing seed is an error naming the cell.
+  assert.throws(() => selectionTable(rows(() => 0).slice(1)), {
+    message: /dqn at lr 0.0001, time limit 1000 has 1 finished runs; expected 2/,
+  });
+});
+
+Deno.test("gateOpen: only ADQN or ADQN-VR above 0.5 (seed mean) opens stage 1", () => {
+  assert.equal(gateOpen(selectionTable(rows(() => 0.5))), false, "0.5 is not above 0.5");
+  assert.equal(
+    gateOpen(selectionTable(rows((a) => (a === "dqn" || a === "adqn-state" ? 0.9 : 0)))),
+    false,
+    "baselines do not open the gate",
+  );
+  // ADQN-VR: one seed 1.0, the other 0.2: mean 0.6 > 0.5.
+  assert.equal(
+    gateOpen(
+      selectionTable(rows((a, c, s) => (a === "adqn-vr" && c === 2 ? (s === 1000 ? 1 : 0.2) : 0))),
+    ),
+    true,
+  );
+});
+
+Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun does no work, snapshot", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-" });
+  const opts = { dir, workers: 2, budget: TINY, workerCommand: fakeWorkerCommand, print: () => {} };
+  const outcome = await runCampaign(opts);
+  const f = campaignFiles(dir);
+  const db = ResultsDb.open(f.db);
+  const r0 = stage0Rows(db);
+  assert.equal(r0.length, 40);
+  const table = selectionTable(r0);
+  assert.equal(outcome, gateOpen(table) ? "done" : "blocked");
+  const total = db.listRuns().length;
+  assert.equal(total, outcome === "done" ? 90 : 40);
+  const attempts = db.listRuns().map((r) => r.attempts);
+  db.close();
+  assert.equal(await runCampaign(opts), outcome);
+  const db2 = ResultsDb.open(f.db);
+  assert.deepEqual(db2.listRuns().map((r) => r.attempts), attempts, "finished runs never redone");
+  db2.close();
+  const snap = `${dir}/snapshot.sqlite`;
+  snapshotDb(dir, snap);
+  const s = ResultsDb.open(snap);
+  assert.equal(s.listRuns({ status: "finished" }).length, total);
+  assert.equal(stage0Rows(s).length, 40);
+  s.close();
+  Deno.removeSync(dir, { recursive: true });
+});
+
+Deno.test("start returns at once with a pidfile; status counts; stop checkpoints and exits; start again resumes", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-bg-" });
+  const command = [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--config",
+    `${ROOT}deno.json`,
+    `${ROOT}tests/experiments/fixtures/campaign_fake.ts`,
+    dir,
+    "1",
+  ];
+  const env = Deno.env.get("FAKE_DELAY_MS");
+  Deno.env.set("FAKE_DELAY_MS", "5");
+  try {
+    const t0 = Date.now();
+    const { pid, log } = startCampaign(dir, { command });
+    assert.ok(Date.now() - t0 < 5_000, "start returns at once");
+    assert.ok(pid > 0);
+    // Wait for the pidfile and a first metric point.
+    const until = Date.now() + 60_000;
+    while (campaignStatus(dir).steps === 0) {
+      assert.ok(
+        Date.now() < until,
+        `no progress: ${existsSync(log) ? Deno.readTextFileSync(log) : ""}`,
+      );
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(runningPid(dir), pid);
+    assert.throws(() => startCampaign(dir, { command }), { message: /already running \(pid/ });
+    const s = campaignStatus(dir);
+    assert.equal(s.finished + s.running + s.left, PLANNED_RUNS);
+    assert.equal(await stopCampaign(dir, 60_000), pid);
+    assert.equal(runningPid(dir), null);
+    assert.equal(existsSync(campaignFiles(dir).pid), false);
+    const db = ResultsDb.open(campaignFiles(dir).db);
+    const runs = db.listRuns();
+    assert.equal(runs.filter((r) => r.status === "running").length, 0, "runs released");
+    const finished = runs.filter((r) => r.status === "finished").length;
+    db.close();
+    assert.equal(await stopCampaign(dir), null, "nothing to stop");
+    // Resume in the foreground: the finished runs stay, the rest completes.
+    Deno.env.set("FAKE_DELAY_MS", "0");
+    await runCampaign({
+      dir,
+      workers: 2,
+      budget: TINY,
+      workerCommand: fakeWorkerCommand,
+      print: () => {},
+    });
+    const db2 = ResultsDb.open(campaignFiles(dir).db);
+    assert.ok(db2.listRuns({ status: "finished" }).length >= Math.max(finished, 40));
+    db2.close();
+    assert.match(Deno.readTextFileSync(log), /campaign stopped/);
+  } finally {
+    if (env === undefined) Deno.env.delete("FAKE_DELAY_MS");
+    else Deno.env.set("FAKE_DELAY_MS", env);
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
