@@ -27,7 +27,7 @@ import {
   type Episode,
   type TrainStepLosses,
   type TrainStepOptions,
-} from "../train/agent.ts";
+} from "./contract.ts";
 import {
   type ActCache,
   NetworkLayout,
@@ -128,7 +128,7 @@ export class RecurrentAgent implements Agent {
     return new Float32Array(this.hiddenSize);
   }
 
-  /** One GRU step and Q(h_t, ·) of the online network (see lib/train/agent.ts). */
+  /** One GRU step and Q(h_t, ·) of the online network (see ./contract.ts). */
   act(
     hidden: Float32Array,
     prevAction: number,

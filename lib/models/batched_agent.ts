@@ -31,7 +31,7 @@ import {
   type Episode,
   type TrainStepLosses,
   type TrainStepOptions,
-} from "../train/agent.ts";
+} from "./contract.ts";
 import type { AgentEnv } from "./agent.ts";
 import { BatchedAdam, readRun, setRun } from "../nn/batched_adam.ts";
 import { makeSnapshot, readSnapshot } from "./snapshot.ts";

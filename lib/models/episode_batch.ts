@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { Episode } from "../train/agent.ts";
+import type { Episode } from "./contract.ts";
 import type { NetworkLayout } from "./network.ts";
 
 /** A padded, time-major batch of whole episodes, on the host. */

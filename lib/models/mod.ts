@@ -1,5 +1,5 @@
 /**
- * The DQN-family agent of lib/train/agent.ts and its per-environment model presets.
+ * The DQN-family agents (the contract of ./contract.ts) and their per-environment model presets.
  *
  * The tensor-level modules behind it take and return TensorFlow.js tensors and are imported by
  * path: `network.ts` (the recurrent Q/U networks) and `encoders.ts` (feature encoders); likewise
@@ -24,14 +24,9 @@ export * from "./presets.ts";
 export * from "./batched_agent.ts";
 export type { ActRequest } from "./batched_network.ts";
 
-// Types that the agents' signatures mention (the Agent interface lives in lib/train).
-export type {
-  Agent,
-  AgentSnapshot,
-  Episode,
-  TrainStepLosses,
-  TrainStepOptions,
-} from "../train/agent.ts";
-export { ALGO_IDS, type AlgoId } from "../train/mod.ts";
+// The agent contract the training loop relies on (algorithms, episodes, snapshots).
+export * from "./contract.ts";
+
+// Types that the agents' signatures mention.
 export type { Env, FeaturePart, FeatureSpec, ResetResult, StepResult } from "../envs/types.ts";
 export type { Rng, RngState, Seed } from "../rng.ts";

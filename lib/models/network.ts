@@ -18,7 +18,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { FeatureSpec } from "../envs/types.ts";
-import type { AlgoId } from "../train/agent.ts";
+import type { AlgoId } from "./contract.ts";
 import type { Rng } from "../rng.ts";
 import { dense } from "../nn/dense.ts";
 import { gruCell, gruSequence, type GruWeights } from "../nn/gru.ts";

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { AgentSnapshot } from "../train/agent.ts";
+import type { AgentSnapshot } from "./contract.ts";
 
 /** One tensor of a snapshot. */
 export type SnapshotTensor = AgentSnapshot["tensors"][string];
