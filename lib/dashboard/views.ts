@@ -6,6 +6,7 @@
  */
 import type { DatabaseSync } from "node:sqlite";
 import type { MetricRecord } from "../results/db.ts";
+import type { CurvePoint } from "../plots/stats.ts";
 import { figure1Panel, type PlotlyFigure, type PlotlyTrace } from "../plots/figure1.ts";
 import { ALGO_COLORS, FALLBACK_COLOR } from "../plots/figure1.ts";
 import {
@@ -53,7 +54,7 @@ export function parseLabel(label: string): { preset: PresetId; figure: FigureId 
 }
 
 /** Thin per-seed lines, grouped with their algorithm's mean in the legend. */
-function seedTraces(runs: readonly RunSummary[], metrics: Map<number, MetricRecord[]>) {
+function seedTraces(runs: readonly RunSummary[], metrics: Map<number, CurvePoint[]>) {
   return runs.map((r): PlotlyTrace => {
     const pts = (metrics.get(r.id) ?? []).filter((p) => Number.isFinite(p.avgReturn));
     return {
@@ -88,7 +89,7 @@ export function overviewPanels(
     const pa = parseLabel(a)!, pb = parseLabel(b)!;
     return pa.figure.localeCompare(pb.figure) || pa.preset.localeCompare(pb.preset);
   });
-  const metrics = source.metricsOf(db, runs.filter((r) => groups.has(r.label)).map((r) => r.id));
+  const metrics = source.curvesOf(db, runs.filter((r) => groups.has(r.label)).map((r) => r.id));
   return keys.map((key) => {
     const { preset, figure } = parseLabel(key)!;
     const group = groups.get(key)!;
