@@ -28,6 +28,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
 import { existsSync } from "../files.ts";
+import type { MetricPoint } from "../train/loop.ts";
 import { processAlive, processStartTime } from "./process.ts";
 export { processAlive, processStartTime, processStat } from "./process.ts";
 
@@ -55,25 +56,11 @@ export class ResultsDbError extends Error {
   }
 }
 
-/** One logged point of a run: the trainer's MetricPoint (avgReturn NaN before any episode). */
-export interface MetricRecord {
-  /** Environment steps so far (prepopulation included). */
-  envStep: number;
-  /** Completed episodes so far. */
-  episodes: number;
-  /** Mean undiscounted return of the last completed episodes (NaN before the first one). */
-  avgReturn: number;
-  /** Exploration rate at this point. */
-  epsilon: number;
-  /** Latest Q loss. */
-  lossQ: number;
-  /** Latest U loss (0 for DQN). */
-  lossU: number;
-  /** Trained steps so far. */
-  trainedSteps: number;
-  /** Wall-clock seconds of training so far. */
-  wallSeconds: number;
-}
+/**
+ * One logged point of a run: exactly the trainer's {@link MetricPoint} (lib/train/loop.ts), one
+ * type for training and the database (avgReturn NaN before any episode, lossU 0 for DQN).
+ */
+export type MetricRecord = MetricPoint;
 
 /** Who holds a lease: a process on a host. */
 export interface LeaseOwner {
