@@ -1,10 +1,11 @@
 /**
- * `deno task campaign start|status|stop|snapshot|run [--dir DIR] [--workers N]`: the Figure 1
+ * `deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N]`: the Figure 1
  * campaign of issue 16 in the background (lib/experiments/campaign.ts).
  *
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
  * - status: runs done / running / left, steps, rate and projected finish;
  * - stop: SIGTERM, every run checkpoints, wait for the exit;
+ * - report: the stage-0 selection table, the gate, and the verdicts once stage 1 has runs;
  * - snapshot: copy a consistent snapshot of the live database to data/fig1-paper/results.sqlite
  *   (or --to FILE);
  * - run: the campaign in the foreground (what start launches).
@@ -15,6 +16,7 @@
 import {
   campaignDir,
   campaignFiles,
+  campaignReport,
   campaignStatus,
   runInForeground,
   snapshotDb,
@@ -23,7 +25,7 @@ import {
 } from "../lib/experiments/campaign.ts";
 
 const USAGE =
-  "usage: deno task campaign start|status|stop|snapshot|run [--dir DIR] [--workers N] [--to FILE]";
+  "usage: deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--to FILE]";
 
 function parse(args: string[]) {
   const [command, ...rest] = args;
@@ -57,6 +59,8 @@ async function main(args: string[]): Promise<number> {
   } else if (command === "stop") {
     const pid = await stopCampaign(o.dir);
     console.log(pid === null ? "campaign not running" : `campaign stopped (pid ${pid})`);
+  } else if (command === "report") {
+    console.log(campaignReport(o.dir));
   } else if (command === "snapshot") {
     snapshotDb(o.dir, o.to);
     console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);

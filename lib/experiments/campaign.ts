@@ -23,6 +23,7 @@ import { DatabaseSync } from "node:sqlite";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { processAlive, processStartTime, ResultsDb, type RunRecord } from "../results/db.ts";
 import { finalPerformance } from "../results/stats.ts";
+import { formatVerdicts, verdicts } from "./verdicts.ts";
 import type { FigureId, Overrides } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { ProgressView } from "./progress.ts";
@@ -61,9 +62,10 @@ export const GATE_ALGOS: readonly AlgoId[] = ["adqn", "adqn-vr"];
 /** The gate's final average return. */
 export const GATE_RETURN = 0.5;
 
+/** Runs of stage 0: 40. */
+export const PLANNED_STAGE0 = ALGO_IDS.length * STAGE0.cells.length * STAGE0.seeds.length;
 /** Runs the campaign plans: 40 in stage 0, 50 in stage 1. */
-export const PLANNED_RUNS = ALGO_IDS.length * STAGE0.cells.length * STAGE0.seeds.length +
-  ALGO_IDS.length * STAGE1.figures.length * STAGE1.seeds;
+export const PLANNED_RUNS = PLANNED_STAGE0 + ALGO_IDS.length * STAGE1.figures.length * STAGE1.seeds;
 
 /** The final performance of one finished stage-0 run. */
 export interface CellRow {
@@ -164,6 +166,45 @@ export function stage0Rows(db: ResultsDb): CellRow[] {
       final: values.length > 0 ? finalPerformance(values) : NaN,
     };
   });
+}
+
+/**
+ * Final performances of the finished stage-1 runs per algorithm and panel (strata 1a, 1b), the
+ * input of {@link verdicts}. A panel with no finished run of an algorithm leaves it out.
+ */
+export function stage1Scores(db: ResultsDb): Partial<Record<AlgoId, number[][]>> {
+  const runs = db.listRuns({ status: "finished" }).filter((r) => r.seed < STAGE1.seeds);
+  const metrics = db.metricsOf(runs.map((r) => r.id));
+  const out: Partial<Record<AlgoId, number[][]>> = {};
+  for (const algo of ALGO_IDS) {
+    const strata = STAGE1.figures.map((fig) =>
+      runs.filter((r) => r.algo === algo && r.label === `${STAGE1.preset}:${fig}`).map((r) =>
+        finalPerformance((metrics.get(r.id) ?? []).map((m) => m.avgReturn).filter(Number.isFinite))
+      )
+    );
+    if (strata.every((s) => s.length > 0)) out[algo] = strata;
+  }
+  return out;
+}
+
+/** The selection table and, once stage 1 has runs of every algorithm, the verdicts (Markdown). */
+export function campaignReport(dir: string, seed = 0): string {
+  const db = ResultsDb.open(campaignFiles(dir).db);
+  try {
+    const rows = stage0Rows(db);
+    if (rows.length < PLANNED_STAGE0) {
+      return `stage 0: ${rows.length}/${PLANNED_STAGE0} runs finished`;
+    }
+    const table = selectionTable(rows);
+    const parts = [formatSelection(table), `gate: ${gateOpen(table) ? "open" : "blocked"}`];
+    const scores = stage1Scores(db);
+    if (Object.keys(scores).length === ALGO_IDS.length) {
+      parts.push(formatVerdicts(verdicts(scores, { seed, resamples: 10_000 })));
+    } else parts.push("stage 1: verdicts once every algorithm has finished runs on 1a and 1b");
+    return parts.join("\n\n");
+  } finally {
+    db.close();
+  }
 }
 
 /** The campaign's files inside its directory. */

@@ -3,6 +3,7 @@ import { existsSync } from "../../lib/files.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
 import {
   campaignFiles,
+  campaignReport,
   campaignStatus,
   type CellRow,
   formatSelection,
@@ -15,6 +16,7 @@ import {
   snapshotDb,
   STAGE0,
   stage0Rows,
+  stage1Scores,
   startCampaign,
   stopCampaign,
 } from "../../lib/experiments/campaign.ts";
@@ -98,6 +100,15 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
   const db2 = ResultsDb.open(f.db);
   assert.deepEqual(db2.listRuns().map((r) => r.attempts), attempts, "finished runs never redone");
   db2.close();
+  const report = campaignReport(dir, 1);
+  assert.match(report, /\| adqn \| 0\.0001 \| 1000 \|/);
+  if (outcome === "done") {
+    assert.match(report, /adqn outperforms dqn in final performance/);
+    const d = ResultsDb.open(f.db);
+    const sc = stage1Scores(d);
+    d.close();
+    for (const a of ALGO_IDS) assert.deepEqual(sc[a]!.map((x) => x.length), [5, 5]);
+  }
   const snap = `${dir}/snapshot.sqlite`;
   snapshotDb(dir, snap);
   const s = ResultsDb.open(snap);
