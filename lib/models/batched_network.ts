@@ -31,7 +31,6 @@ import {
   gemmFor,
   groupedDense,
   groupedOuter,
-  hostView,
   type RowGroups,
   rowGroups,
   scaleGroups,
