@@ -36,8 +36,20 @@ export interface Cell {
   timeLimit: number;
 }
 
+/** The stage-0 grid. */
+export interface Stage0 {
+  /** Preset of every run. */
+  preset: "paper";
+  /** Panel (Heaven-Hell-3). */
+  figure: FigureId;
+  /** Cells: learning rate × time limit. */
+  cells: readonly Cell[];
+  /** Seeds kept for selection only. */
+  seeds: readonly number[];
+}
+
 /** Stage 0 as data: the grid of issue 16, at the `paper` preset (reference defaults, 2M steps). */
-export const STAGE0 = Object.freeze({
+export const STAGE0: Readonly<Stage0> = Object.freeze({
   preset: "paper" as const,
   figure: "1a" as FigureId,
   cells: [
@@ -51,11 +63,12 @@ export const STAGE0 = Object.freeze({
 });
 
 /** Stage 1: panels 1a and 1b (Heaven-Hell-4 uses the setting selected on Heaven-Hell-3), seeds 0–4. */
-export const STAGE1 = Object.freeze({
-  preset: "paper" as const,
-  figures: ["1a", "1b"] as readonly FigureId[],
-  seeds: 5,
-});
+export const STAGE1: Readonly<{ preset: "paper"; figures: readonly FigureId[]; seeds: number }> =
+  Object.freeze({
+    preset: "paper" as const,
+    figures: ["1a", "1b"] as readonly FigureId[],
+    seeds: 5,
+  });
 
 /** The gate: stage 1 starts only if some cell brings one of these above {@link GATE_RETURN}. */
 export const GATE_ALGOS: readonly AlgoId[] = ["adqn", "adqn-vr"];
@@ -63,9 +76,10 @@ export const GATE_ALGOS: readonly AlgoId[] = ["adqn", "adqn-vr"];
 export const GATE_RETURN = 0.5;
 
 /** Runs of stage 0: 40. */
-export const PLANNED_STAGE0 = ALGO_IDS.length * STAGE0.cells.length * STAGE0.seeds.length;
+export const PLANNED_STAGE0: number = ALGO_IDS.length * STAGE0.cells.length * STAGE0.seeds.length;
 /** Runs the campaign plans: 40 in stage 0, 50 in stage 1. */
-export const PLANNED_RUNS = PLANNED_STAGE0 + ALGO_IDS.length * STAGE1.figures.length * STAGE1.seeds;
+export const PLANNED_RUNS: number = PLANNED_STAGE0 +
+  ALGO_IDS.length * STAGE1.figures.length * STAGE1.seeds;
 
 /** The final performance of one finished stage-0 run. */
 export interface CellRow {
@@ -207,8 +221,24 @@ export function campaignReport(dir: string, seed = 0): string {
   }
 }
 
+/** The paths of a campaign directory. */
+export interface CampaignFiles {
+  /** Live results database. */
+  db: string;
+  /** Checkpoint directory. */
+  checkpoints: string;
+  /** Figures written by reproduce. */
+  out: string;
+  /** Pidfile of the background process. */
+  pid: string;
+  /** Log of the background process. */
+  log: string;
+  /** Start record (time, steps) for the rate. */
+  state: string;
+}
+
 /** The campaign's files inside its directory. */
-export function campaignFiles(dir: string) {
+export function campaignFiles(dir: string): CampaignFiles {
   return {
     db: `${dir}/campaign.sqlite`,
     checkpoints: `${dir}/checkpoints`,
@@ -427,10 +457,13 @@ function doneSteps(dir: string): number {
 export interface CampaignStatus {
   /** Pid of the background process, null when not running. */
   pid: number | null;
-  /** Runs finished / running / failed / left of {@link PLANNED_RUNS}. */
+  /** Runs finished (of {@link PLANNED_RUNS}). */
   finished: number;
+  /** Runs being trained. */
   running: number;
+  /** Runs that failed (retried on the next start). */
   failed: number;
+  /** Runs not yet finished nor running. */
   left: number;
   /** Environment steps done (finished runs count fully). */
   steps: number;
