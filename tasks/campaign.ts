@@ -37,8 +37,10 @@ function parse(args: string[]) {
     const v = rest[i + 1];
     if (rest[i] === "--dir" && v) (o.dir = v, i++);
     else if (rest[i] === "--to" && v) (o.to = v, i++);
-    else if (rest[i] === "--workers" && v && /^[1-9]\d*$/.test(v)) (o.workers = Number(v), i++);
-    else throw new Error(`unknown or incomplete option "${rest[i]}"; ${USAGE}`);
+    else if (rest[i] === "--workers" && v) {
+      if (!/^[1-9]\d*$/.test(v)) throw new Error(`--workers ${v}: expected a positive integer`);
+      o.workers = Number(v), i++;
+    } else throw new Error(`unknown or incomplete option "${rest[i]}"; ${USAGE}`);
   }
   return { command, o };
 }
@@ -73,4 +75,11 @@ async function main(args: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) Deno.exit(await main(Deno.args));
+if (import.meta.main) {
+  try {
+    Deno.exit(await main(Deno.args));
+  } catch (e) {
+    console.error(`campaign: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(2);
+  }
+}

@@ -20,6 +20,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import { existsSync } from "../files.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { processAlive, processStartTime, ResultsDb, type RunRecord } from "../results/db.ts";
 import { finalPerformance } from "../results/stats.ts";
@@ -203,6 +204,7 @@ export function stage1Scores(db: ResultsDb): Partial<Record<AlgoId, number[][]>>
 
 /** The selection table and, once stage 1 has runs of every algorithm, the verdicts (Markdown). */
 export function campaignReport(dir: string, seed = 0): string {
+  if (!existsSync(campaignFiles(dir).db)) return `no campaign database in ${dir} yet`;
   const db = ResultsDb.open(campaignFiles(dir).db);
   try {
     const rows = stage0Rows(db);
@@ -536,7 +538,8 @@ export async function stopCampaign(dir: string, waitMs = 120_000): Promise<numbe
  */
 export function snapshotDb(dir: string, dest: string): void {
   const src = campaignFiles(dir).db;
-  Deno.statSync(src); // a clear NotFound naming the file when there is no campaign yet
+  if (!existsSync(src)) throw new Error(`no campaign database ${src}; nothing to snapshot`);
+  Deno.mkdirSync(dest.replace(/\/[^/]*$/, "") || ".", { recursive: true });
   const tmp = `${dest}.tmp-${Deno.pid}`;
   try {
     Deno.removeSync(tmp);

@@ -178,3 +178,29 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
     Deno.removeSync(dir, { recursive: true });
   }
 });
+
+Deno.test("`deno task campaign`: status of an empty dir; bad input is a clear error, exit 2", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-cli-" });
+  const run = async (...args: string[]) => {
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}tasks/campaign.ts`, ...args],
+    }).output();
+    const d = new TextDecoder();
+    return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
+  };
+  const st = await run("status", "--dir", dir);
+  assert.equal(st.code, 0, st.err);
+  assert.match(st.out, /not running/);
+  assert.match(st.out, /0 done, 0 running, 0 failed, 90 left/);
+  const bad = await run("status", "--dir", dir, "--workers", "0");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--workers 0: expected a positive integer/);
+  const unknown = await run("launch");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.err, /unknown command "launch"; usage: deno task campaign start\|status/);
+  const snap = await run("snapshot", "--dir", dir, "--to", `${dir}/s.sqlite`);
+  assert.equal(snap.code, 2);
+  assert.match(snap.err, /nothing to snapshot/);
+  assert.equal(existsSync(`${dir}/s.sqlite`), false);
+  Deno.removeSync(dir, { recursive: true });
+});
