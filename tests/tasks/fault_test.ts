@@ -1,0 +1,113 @@
+// Fault suite: `deno task train` SIGKILLed at 20 pseudo-random moments, each time rerun at once
+// (while the killed process may still be an unreaped zombie holding the lease); the finished run's
+// every metric row must equal an uninterrupted run's, and no temporary file may be left.
+import assert from "assert";
+import { ResultsDb } from "../../lib/results/db.ts";
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const KILLS = 20;
+
+const TINY = [
+  "prepopulateSteps=250",
+  "logEvery=250",
+  "timeLimit=40",
+  "replayRatio=1",
+  "epsilonDecaySteps=1500",
+  "targetUpdateSteps=500",
+  "model.gruHidden=16",
+  "model.headHidden=[32]",
+  "model.actionEmbedding=8",
+  "model.obsEmbedding=8",
+  "model.stateEmbedding=8",
+].flatMap((s) => ["--set", s]);
+
+function train(cwd: string): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--config",
+      `${ROOT}deno.json`,
+      `${ROOT}tasks/train.ts`,
+      "--env",
+      "heaven-hell-3",
+      "--algo",
+      "adqn",
+      "--seed",
+      "11",
+      "--steps",
+      "40000",
+      ...TINY,
+    ],
+    cwd,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+function rows(dir: string) {
+  const db = ResultsDb.open(`${dir}/data/results.sqlite`, { readOnly: true });
+  try {
+    const run = db.listRuns()[0];
+    return {
+      status: run.status,
+      metrics: db.metrics(run.id).map(({ wallSeconds: _, ...rest }) => rest),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+function allFiles(root: string, dir = root): string[] {
+  const out: string[] = [];
+  for (const e of Deno.readDirSync(dir)) {
+    const p = `${dir}/${e.name}`;
+    if (e.isDirectory) out.push(...allFiles(root, p));
+    else out.push(p.slice(root.length + 1));
+  }
+  return out.sort();
+}
+
+Deno.test(`\`deno task train\` survives ${KILLS} SIGKILLs at random moments, each rerun at once, with every metric row exact`, async () => {
+  const ref = Deno.makeTempDirSync({ prefix: "adqn-fault-ref-" });
+  assert.equal((await train(ref).status).code, 0);
+  const expected = rows(ref);
+  assert.equal(expected.status, "finished");
+
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-fault-" });
+  let seed = 12345; // a fixed LCG: the same moments on every run of the test
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  let kills = 0, finished = false;
+  const codes: number[] = [];
+  let child = train(dir);
+  for (let i = 0; kills < KILLS && i < 3 * KILLS; i++) {
+    await new Promise((ok) => setTimeout(ok, 100 + rand() * 800));
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // it had already exited (its code is checked below)
+    }
+    const killed = child;
+    child = train(dir); // at once: the killed one may not even be reaped yet
+    const st = await killed.status;
+    if (st.signal === "SIGKILL") kills++;
+    else {
+      codes.push(st.code);
+      if (st.code === 0) finished = true;
+    }
+  }
+  const last = await child.status;
+  codes.push(last.code);
+  assert.equal(kills, KILLS, "killed mid-way each time");
+  assert.ok(finished || last.code === 0, `the run finished (exit codes ${codes})`);
+  // Every process that was not killed exited 0: never "busy" because of a dead or zombie owner.
+  assert.deepEqual(codes.filter((c) => c !== 0), [], "exit codes of the processes not killed");
+  const got = rows(dir);
+  assert.equal(got.status, "finished");
+  assert.equal(got.metrics.length, expected.metrics.length);
+  assert.deepEqual(got.metrics, expected.metrics);
+  // No temporary file left: only the database (its checkpoint is removed once finished).
+  assert.deepEqual(allFiles(dir), ["data/results.sqlite"]);
+});
