@@ -13,16 +13,14 @@
  * The campaign dir defaults to $ADQN_CAMPAIGN_DIR, else ~/.cache/adqn/fig1-paper.
  * @module
  */
+import { campaignDir, campaignFiles, campaignReport } from "../lib/experiments/campaign.ts";
 import {
-  campaignDir,
-  campaignFiles,
-  campaignReport,
   campaignStatus,
   runInForeground,
   snapshotDb,
   startCampaign,
   stopCampaign,
-} from "../lib/experiments/campaign.ts";
+} from "../lib/experiments/campaign_process.ts";
 
 const USAGE =
   "usage: deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--to FILE]";

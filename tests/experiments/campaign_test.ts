@@ -4,22 +4,24 @@ import { ResultsDb } from "../../lib/results/db.ts";
 import {
   campaignFiles,
   campaignReport,
-  campaignStatus,
   type CellRow,
   formatSelection,
   gateOpen,
   PLANNED_RUNS,
   runCampaign,
-  runningPid,
   selected,
   selectionTable,
-  snapshotDb,
   STAGE0,
   stage0Rows,
   stage1Scores,
+} from "../../lib/experiments/campaign.ts";
+import {
+  campaignStatus,
+  runningPid,
+  snapshotDb,
   startCampaign,
   stopCampaign,
-} from "../../lib/experiments/campaign.ts";
+} from "../../lib/experiments/campaign_process.ts";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import { fakeWorkerCommand } from "./fake_trainer.ts";
 

@@ -1,0 +1,239 @@
+/**
+ * The Figure 1 campaign as a background process: `startCampaign` spawns a detached, `nice`d process
+ * (pidfile, log file) and returns at once; `stopCampaign` sends it SIGTERM, which aborts
+ * reproduce (its workers checkpoint and release their runs); `campaignStatus` reads the live
+ * database; {@link snapshotDb} copies a consistent snapshot of it (never checkpoints) into the
+ * repository.
+ *
+ * @example
+ * ```ts ignore
+ * import { startCampaign } from "./campaign_process.ts";
+ * import { campaignDir } from "./campaign.ts";
+ * console.log(startCampaign(campaignDir(), { workers: 2 }).pid);
+ * ```
+ * @module
+ */
+import { DatabaseSync } from "node:sqlite";
+import { existsSync } from "../files.ts";
+import { processAlive, processStartTime, ResultsDb, type RunRecord } from "../results/db.ts";
+import {
+  campaignFiles,
+  type CampaignOutcome,
+  PLANNED_RUNS,
+  runCampaign,
+  type RunCampaignOptions,
+} from "./campaign.ts";
+
+/**
+ * The background process's body: write the pidfile, turn SIGTERM/SIGINT into a clean stop, run the
+ * campaign, remove the pidfile.
+ */
+export async function runInForeground(
+  o: Omit<RunCampaignOptions, "signal">,
+): Promise<CampaignOutcome> {
+  writePidFile(o.dir);
+  const ac = new AbortController();
+  const stop = () => ac.abort();
+  Deno.addSignalListener("SIGTERM", stop);
+  Deno.addSignalListener("SIGINT", stop);
+  try {
+    const outcome = await runCampaign({ ...o, signal: ac.signal });
+    (o.print ?? console.log)(`campaign ${outcome} at ${new Date().toISOString()}`);
+    return outcome;
+  } finally {
+    Deno.removeSignalListener("SIGTERM", stop);
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSync(campaignFiles(o.dir).pid);
+  }
+}
+
+interface PidFile {
+  pid: number;
+  start: string;
+}
+
+/** The pid of the running campaign of `dir`, or null (a stale pidfile counts as none). */
+export function runningPid(dir: string): number | null {
+  try {
+    const p = JSON.parse(Deno.readTextFileSync(campaignFiles(dir).pid)) as PidFile;
+    return processAlive(p.pid, p.start) ? p.pid : null;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+}
+
+/** Record this process as the campaign's (called by the background process itself). */
+export function writePidFile(dir: string): void {
+  const pid = Deno.pid;
+  const p: PidFile = { pid, start: processStartTime(pid) ?? "" };
+  Deno.writeTextFileSync(campaignFiles(dir).pid, JSON.stringify(p));
+}
+
+/** Options of {@link startCampaign}. */
+export interface StartOptions {
+  /** Parallel workers. */
+  workers?: number;
+  /** The command (and arguments) that runs the campaign in the foreground. */
+  command?: string[];
+}
+
+/**
+ * Start the campaign in the background (detached, `nice -n 19`, output appended to the log file)
+ * and return at once. Throws if one is already running in `dir`.
+ */
+export function startCampaign(dir: string, o: StartOptions = {}): { pid: number; log: string } {
+  const f = campaignFiles(dir);
+  const running = runningPid(dir);
+  if (running !== null) {
+    throw new Error(`the campaign in ${dir} is already running (pid ${running})`);
+  }
+  Deno.mkdirSync(dir, { recursive: true });
+  const script = decodeURIComponent(new URL("../../tasks/campaign.ts", import.meta.url).pathname);
+  const config = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
+  const command = o.command ??
+    [Deno.execPath(), "run", "-A", "--config", config, script, "run", "--dir", dir];
+  if (o.workers !== undefined) command.push("--workers", String(o.workers));
+  // exec keeps one pid from sh to deno: the pidfile the child writes names the same process.
+  const child = new Deno.Command("sh", {
+    args: [
+      "-c",
+      'log="$1"; shift; exec nice -n 19 "$@" >>"$log" 2>&1 </dev/null',
+      "sh",
+      f.log,
+      ...command,
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+    detached: true,
+  }).spawn();
+  child.unref();
+  Deno.writeTextFileSync(
+    f.state,
+    JSON.stringify({ startedMs: Date.now(), startSteps: doneSteps(dir) }),
+  );
+  return { pid: child.pid, log: f.log };
+}
+
+function latestSteps(db: ResultsDb, runs: RunRecord[]): number {
+  const m = db.metricsOf(runs.map((r) => r.id));
+  return runs.reduce((a, r) => {
+    if (r.status === "finished") return a + r.totalSteps;
+    const pts = m.get(r.id) ?? [];
+    return a + (pts.length ? pts[pts.length - 1].envStep : 0);
+  }, 0);
+}
+
+function doneSteps(dir: string): number {
+  const f = campaignFiles(dir);
+  try {
+    Deno.statSync(f.db);
+  } catch {
+    return 0;
+  }
+  const db = ResultsDb.open(f.db);
+  try {
+    return latestSteps(db, db.listRuns());
+  } finally {
+    db.close();
+  }
+}
+
+/** What {@link campaignStatus} reports. */
+export interface CampaignStatus {
+  /** Pid of the background process, null when not running. */
+  pid: number | null;
+  /** Runs finished (of {@link PLANNED_RUNS}). */
+  finished: number;
+  /** Runs being trained. */
+  running: number;
+  /** Runs that failed (retried on the next start). */
+  failed: number;
+  /** Runs not yet finished nor running. */
+  left: number;
+  /** Environment steps done (finished runs count fully). */
+  steps: number;
+  /** Steps per second since the last start, null when unknown. */
+  rate: number | null;
+  /** Projected finish (ISO time) at that rate, null when unknown. */
+  projectedFinish: string | null;
+}
+
+/** The campaign's progress from its live database, pidfile and start record. */
+export function campaignStatus(dir: string, now = Date.now()): CampaignStatus {
+  const f = campaignFiles(dir);
+  let runs: RunRecord[] = [];
+  let steps = 0;
+  let perRun = 2_000_000;
+  try {
+    Deno.statSync(f.db);
+    const db = ResultsDb.open(f.db);
+    try {
+      runs = db.listRuns();
+      steps = latestSteps(db, runs);
+      if (runs.length > 0) perRun = runs[0].totalSteps;
+    } finally {
+      db.close();
+    }
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) throw e;
+  }
+  const n = (s: string) => runs.filter((r) => r.status === s).length;
+  const finished = n("finished"), running = n("running"), failed = n("failed");
+  let rate: number | null = null;
+  try {
+    const st = JSON.parse(Deno.readTextFileSync(f.state));
+    const secs = (now - st.startedMs) / 1000;
+    if (secs > 0 && steps > st.startSteps) rate = (steps - st.startSteps) / secs;
+  } catch { /* never started */ }
+  const remaining = PLANNED_RUNS * perRun - steps;
+  const projectedFinish = rate ? new Date(now + (remaining / rate) * 1000).toISOString() : null;
+  return {
+    pid: runningPid(dir),
+    finished,
+    running,
+    failed,
+    left: PLANNED_RUNS - finished - running,
+    steps,
+    rate,
+    projectedFinish,
+  };
+}
+
+/**
+ * Stop the background campaign: SIGTERM (its runs checkpoint and are released), then wait up to
+ * `waitMs` for it to exit. Returns the pid stopped, or null when none was running.
+ */
+export async function stopCampaign(dir: string, waitMs = 120_000): Promise<number | null> {
+  const pid = runningPid(dir);
+  if (pid === null) return null;
+  Deno.kill(pid, "SIGTERM");
+  const until = Date.now() + waitMs;
+  while (runningPid(dir) !== null) {
+    if (Date.now() > until) throw new Error(`campaign pid ${pid} did not exit within ${waitMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return pid;
+}
+
+/**
+ * Copy a consistent snapshot of the live database to `dest` (SQLite `VACUUM INTO` a temporary
+ * file, then an atomic rename): runs and metric points, never checkpoints (they are files).
+ */
+export function snapshotDb(dir: string, dest: string): void {
+  const src = campaignFiles(dir).db;
+  if (!existsSync(src)) throw new Error(`no campaign database ${src}; nothing to snapshot`);
+  Deno.mkdirSync(dest.replace(/\/[^/]*$/, "") || ".", { recursive: true });
+  const tmp = `${dest}.tmp-${Deno.pid}`;
+  try {
+    Deno.removeSync(tmp);
+  } catch { /* none */ }
+  const db = new DatabaseSync(src, { readOnly: true });
+  try {
+    db.prepare("VACUUM INTO ?").run(tmp);
+  } finally {
+    db.close();
+  }
+  Deno.renameSync(tmp, dest);
+}
