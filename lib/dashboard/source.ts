@@ -10,6 +10,7 @@
 import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
 import { existsSync } from "../files.ts";
+import type { CurvePoint } from "../plots/stats.ts";
 import {
   checkResultsDb,
   type MetricRecord,

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import assert from "assert";
 import { findChromium, launchChromium } from "../../lib/plots/export.ts";
 import { startDashboard } from "../../lib/dashboard/server.ts";
