@@ -168,7 +168,7 @@ export function encodeCheckpoint(ckpt: TrainCheckpoint): Uint8Array[] {
 }
 
 /** What a user can do about a damaged checkpoint (part of every corrupt-checkpoint error). */
-export const CORRUPT_CHECKPOINT_ADVICE =
+export const CORRUPT_CHECKPOINT_ADVICE: string =
   "To start this run over from scratch, rerun with --restart-corrupt (the damaged file is kept " +
   "aside as <checkpoint>.corrupt-<time>), or move the file away yourself";
 
@@ -340,7 +340,7 @@ export function checkpointReadable(path: string): boolean {
 }
 
 /** Rename a damaged checkpoint to `<path>.corrupt-<ISO time>` (kept for inspection); the new path. */
-export function setAsideCorruptCheckpoint(path: string, now = new Date()): string {
+export function setAsideCorruptCheckpoint(path: string, now: Date = new Date()): string {
   const aside = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, "-")}`;
   Deno.renameSync(path, aside);
   return aside;
