@@ -23,13 +23,17 @@ import type { DashboardSource, RunSummary } from "./source.ts";
 
 /** Campaign progress over every run in the database. */
 export interface Progress {
-  /** Runs by status. */
+  /** Runs finished. */
   finished: number;
+  /** Runs running (leased). */
   running: number;
+  /** Runs waiting (queued or interrupted). */
   waiting: number;
+  /** Runs failed. */
   failed: number;
-  /** Environment steps done (each run capped at its total) and to do in all. */
+  /** Environment steps done, each run capped at its total. */
   stepsDone: number;
+  /** Environment steps of every run together. */
   stepsTotal: number;
   /** Environment steps per second over the last minute (null until measured). */
   rate: number | null;
@@ -156,8 +160,26 @@ export function configDiff(
     .map((k) => ({ key: k, value: a[k] ?? null, preset: b[k] ?? null }));
 }
 
+/** What `/api/run/<id>` answers. */
+export interface RunView {
+  /** The run's table row. */
+  run: RunSummary;
+  /** Its stored configuration. */
+  config: Record<string, unknown>;
+  /** Its "preset:panel" label, null when it has none. */
+  preset: string | null;
+  /** Differences from the preset's configuration, null without a preset. */
+  diff: { key: string; value: unknown; preset: unknown }[] | null;
+  /** Its logged series against environment steps (null where not finite). */
+  series: Record<"envStep" | "avgReturn" | "lossQ" | "lossU" | "epsilon", (number | null)[]>;
+}
+
 /** One run: its table row, configuration, differences from its preset, and its series. */
-export function runView(source: DashboardSource, db: DatabaseSync, id: number) {
+export function runView(
+  source: DashboardSource,
+  db: DatabaseSync,
+  id: number,
+): RunView | undefined {
   const config = source.config(db, id);
   if (!config) return undefined;
   const run = source.runs(db).find((r) => r.id === id)!;
