@@ -1,5 +1,5 @@
 /**
- * The DQN-family agent the training loop drives (lib/train/agent.ts): online and target networks,
+ * The DQN-family agent the training loop drives (./contract.ts): online and target networks,
  * the algorithm's loss and one Adam optimizer over every online parameter.
  *
  * @module

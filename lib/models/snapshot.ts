@@ -1,5 +1,5 @@
 /**
- * The agent snapshot format (lib/train/agent.ts `AgentSnapshot`) shared by the single-run agent
+ * The agent snapshot format (./contract.ts `AgentSnapshot`) shared by the single-run agent
  * (./agent.ts) and the batched agent (./batched_agent.ts, one run at a time): tensors named
  * `online/<param>`, `target/<param>`, `adam.m/<param>`, `adam.v/<param>`, and the scalar
  * `adam.step`. Either trainer resumes the other's checkpoints because both read and write it here.
