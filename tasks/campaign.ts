@@ -1,5 +1,5 @@
 /**
- * `deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N]`: the Figure 1
+ * `deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--backend B]`: the Figure 1
  * campaign of issue 16 in the background (lib/experiments/campaign.ts).
  *
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
@@ -21,13 +21,14 @@ import {
   startCampaign,
   stopCampaign,
 } from "../lib/experiments/campaign_process.ts";
+import { TRAINER_BACKENDS, type TrainerBackend } from "../lib/experiments/runner.ts";
 
 const USAGE =
-  "usage: deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--to FILE]";
+  "usage: deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--backend B] [--to FILE]";
 
 function parse(args: string[]) {
   const [command, ...rest] = args;
-  const o: { dir: string; workers?: number; to: string } = {
+  const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string } = {
     dir: campaignDir(),
     to: "data/fig1-paper/results.sqlite",
   };
@@ -35,7 +36,12 @@ function parse(args: string[]) {
     const v = rest[i + 1];
     if (rest[i] === "--dir" && v) (o.dir = v, i++);
     else if (rest[i] === "--to" && v) (o.to = v, i++);
-    else if (rest[i] === "--workers" && v) {
+    else if (rest[i] === "--backend" && v) {
+      if (!(TRAINER_BACKENDS as readonly string[]).includes(v)) {
+        throw new Error(`--backend ${v}: expected one of ${TRAINER_BACKENDS.join(", ")}`);
+      }
+      o.backend = v as TrainerBackend, i++;
+    } else if (rest[i] === "--workers" && v) {
       if (!/^[1-9]\d*$/.test(v)) throw new Error(`--workers ${v}: expected a positive integer`);
       o.workers = Number(v), i++;
     } else throw new Error(`unknown or incomplete option "${rest[i]}"; ${USAGE}`);
@@ -46,7 +52,7 @@ function parse(args: string[]) {
 async function main(args: string[]): Promise<number> {
   const { command, o } = parse(args);
   if (command === "start") {
-    const { pid, log } = startCampaign(o.dir, { workers: o.workers });
+    const { pid, log } = startCampaign(o.dir, { workers: o.workers, backend: o.backend });
     console.log(`campaign started: pid ${pid}, log ${log}`);
   } else if (command === "status") {
     const s = campaignStatus(o.dir);
@@ -65,7 +71,7 @@ async function main(args: string[]): Promise<number> {
     snapshotDb(o.dir, o.to);
     console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);
   } else if (command === "run") {
-    const outcome = await runInForeground({ dir: o.dir, workers: o.workers });
+    const outcome = await runInForeground({ dir: o.dir, workers: o.workers, backend: o.backend });
     return outcome === "failed" ? 1 : outcome === "stopped" ? 130 : 0;
   } else {
     throw new Error(`unknown command "${command}"; ${USAGE}`);

@@ -23,6 +23,7 @@ import { formatVerdicts, verdicts } from "./verdicts.ts";
 import type { FigureId, Overrides } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { ProgressView } from "./progress.ts";
+import type { TrainerBackend } from "./runner.ts";
 
 /** One cell of the stage-0 grid. */
 export interface Cell {
@@ -263,6 +264,8 @@ export interface RunCampaignOptions {
   dir: string;
   /** Parallel workers (default 2). */
   workers?: number;
+  /** Tensor backend of the workers (default reproduce's). */
+  backend?: TrainerBackend;
   /** Extra overrides for every run: for tests only (a tiny budget); they change the runs' hashes. */
   budget?: Overrides;
   /** How to start a worker (tests: the fake trainer). */
@@ -284,6 +287,7 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const common = {
     preset: "paper" as const,
     workers: o.workers ?? 2,
+    backend: o.backend,
     dbPath: f.db,
     outDir: f.out,
     checkpointDir: f.checkpoints,

@@ -23,6 +23,7 @@ import {
   runCampaign,
   type RunCampaignOptions,
 } from "./campaign.ts";
+import type { TrainerBackend } from "./runner.ts";
 
 /**
  * The background process's body: write the pidfile, turn SIGTERM/SIGINT into a clean stop, run the
@@ -74,6 +75,8 @@ export function writePidFile(dir: string): void {
 export interface StartOptions {
   /** Parallel workers. */
   workers?: number;
+  /** Tensor backend of the workers. */
+  backend?: TrainerBackend;
   /** The command (and arguments) that runs the campaign in the foreground. */
   command?: string[];
 }
@@ -94,6 +97,7 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
   const command = o.command ??
     [Deno.execPath(), "run", "-A", "--config", config, script, "run", "--dir", dir];
   if (o.workers !== undefined) command.push("--workers", String(o.workers));
+  if (o.backend !== undefined) command.push("--backend", o.backend);
   // exec keeps one pid from sh to deno: the pidfile the child writes names the same process.
   const child = new Deno.Command("sh", {
     args: [
