@@ -23,8 +23,9 @@ export function makeDb(
   algos: readonly ("dqn" | "adqn")[],
   seeds: readonly number[],
   overrides: Record<string, unknown> = {},
+  busyTimeoutMs?: number,
 ): { db: ResultsDb; ids: number[] } {
-  const db = ResultsDb.open(path);
+  const db = ResultsDb.open(path, { busyTimeoutMs });
   const ids: number[] = [];
   for (const algo of algos) {
     for (const seed of seeds) {

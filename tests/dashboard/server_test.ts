@@ -187,3 +187,29 @@ Deno.test("dashboard views: labels and configuration differences", () => {
     [{ key: "extra", value: true, preset: null }, { key: "m.h", value: 2, preset: 3 }],
   );
 });
+
+Deno.test("dashboard beside an open writer: creates no file, never blocks it, sees its writes", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "dash_" });
+  const path = `${dir}/results.sqlite`;
+  // busy timeout 0: a write that met a lock held by the dashboard would throw SQLITE_BUSY
+  const { db, ids } = makeDb(path, ["dqn"], [0], {}, 0);
+  const owner = writePoints(db, ids[0], [point(L, 0.25)]);
+  const before = listing(dir);
+  assert.deepEqual(before, ["results.sqlite", "results.sqlite-shm", "results.sqlite-wal"]);
+  const d = startDashboard({ db: path, port: 0 });
+  try {
+    const last = async () =>
+      (await (await fetch(d.url + "api/runs")).json()).runs[0].lastReturn as number;
+    assert.equal(await last(), 0.25);
+    for (let i = 2; i <= 6; i++) {
+      // each write commits at once while the dashboard keeps reading
+      db.upsertMetrics(ids[0], [point(i * L, i / 10)], owner);
+      assert.equal(await last(), i / 10);
+    }
+    assert.deepEqual(listing(dir), before);
+  } finally {
+    await d.shutdown();
+    db.close();
+  }
+  Deno.removeSync(dir, { recursive: true });
+});
