@@ -11,12 +11,19 @@ import { DatabaseSync } from "node:sqlite";
 import { pathToFileURL } from "node:url";
 import { existsSync } from "../files.ts";
 import type { CurvePoint } from "../plots/stats.ts";
-import {
-  checkResultsDb,
-  type MetricRecord,
-  ResultsDbError,
-  type RunStatus,
-} from "../results/db.ts";
+import { checkResultsDb, ResultsDbError, type RunStatus } from "../results/db.ts";
+
+/** The columns of a run's series and the metrics column each comes from (fixed SQL). */
+const SERIES_COLUMNS = {
+  envStep: "env_step",
+  avgReturn: "avg_return",
+  lossQ: "loss_q",
+  lossU: "loss_u",
+  epsilon: "epsilon",
+} as const;
+
+/** A run's logged series against environment steps (null where not finite: SQLite stores NaN as NULL). */
+export type RunSeries = Record<keyof typeof SERIES_COLUMNS, (number | null)[]>;
 
 /** One row of the runs table. */
 export interface RunSummary {
@@ -132,26 +139,15 @@ export class DashboardSource {
     return r ? JSON.parse(String(r.config)) : undefined;
   }
 
-  /** Metric points of the runs `ids`, by run id, each by envStep. */
-  metricsOf(db: DatabaseSync, ids: readonly number[]): Map<number, MetricRecord[]> {
-    const out = new Map<number, MetricRecord[]>(ids.map((id) => [id, []]));
-    const rows = db.prepare(
-      `SELECT * FROM metrics WHERE run_id IN (SELECT value FROM json_each(?))
-       ORDER BY run_id, env_step`,
-    ).all(JSON.stringify(ids)) as Row[];
-    for (const r of rows) {
-      out.get(Number(r.run_id))!.push({
-        envStep: Number(r.env_step),
-        episodes: Number(r.episodes),
-        avgReturn: num(r.avg_return),
-        epsilon: num(r.epsilon),
-        lossQ: num(r.loss_q),
-        lossU: num(r.loss_u),
-        trainedSteps: Number(r.trained_steps),
-        wallSeconds: num(r.wall_seconds),
-      });
-    }
-    return out;
+  /** The logged series of run `id` by envStep, each a column (null where not finite). */
+  series(db: DatabaseSync, id: number): RunSeries {
+    const cols = Object.entries(SERIES_COLUMNS).map(([k, c]) =>
+      `json_group_array(${c} ORDER BY env_step) AS ${k}`
+    );
+    const r = db.prepare(`SELECT ${cols.join(", ")} FROM metrics WHERE run_id = ?`).get(id) as Row;
+    return Object.fromEntries(
+      Object.keys(SERIES_COLUMNS).map((k) => [k, JSON.parse(String(r[k]))]),
+    ) as RunSeries;
   }
 
   /**

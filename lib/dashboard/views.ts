@@ -5,7 +5,6 @@
  * @module
  */
 import type { DatabaseSync } from "node:sqlite";
-import type { MetricRecord } from "../results/db.ts";
 import type { CurvePoint } from "../plots/stats.ts";
 import { figure1Panel, type PlotlyFigure, type PlotlyTrace } from "../plots/figure1.ts";
 import { ALGO_COLORS, FALLBACK_COLOR } from "../plots/figure1.ts";
@@ -19,7 +18,7 @@ import {
 } from "../experiments/presets.ts";
 import type { AlgoId } from "../train/mod.ts";
 import { RateMeter } from "../experiments/progress.ts";
-import type { DashboardSource, RunSummary } from "./source.ts";
+import type { DashboardSource, RunSeries, RunSummary } from "./source.ts";
 
 /** Campaign progress over every run in the database. */
 export interface Progress {
@@ -171,7 +170,7 @@ export interface RunView {
   /** Differences from the preset's configuration, null without a preset. */
   diff: { key: string; value: unknown; preset: unknown }[] | null;
   /** Its logged series against environment steps (null where not finite). */
-  series: Record<"envStep" | "avgReturn" | "lossQ" | "lossU" | "epsilon", (number | null)[]>;
+  series: RunSeries;
 }
 
 /** One run: its table row, configuration, differences from its preset, and its series. */
@@ -195,20 +194,11 @@ export function runView(
       ) as unknown as Record<string, unknown>;
     } catch { /* an algorithm the presets do not know: no reference to compare with */ }
   }
-  const pts = source.metricsOf(db, [id]).get(id)!;
-  const col = (f: (p: MetricRecord) => number) =>
-    pts.map((p) => (Number.isFinite(f(p)) ? f(p) : null));
   return {
     run,
     config,
     preset: parsed ? `${parsed.preset}:${parsed.figure}` : null,
     diff: reference ? configDiff(config, reference) : null,
-    series: {
-      envStep: pts.map((p) => p.envStep),
-      avgReturn: col((p) => p.avgReturn),
-      lossQ: col((p) => p.lossQ),
-      lossU: col((p) => p.lossU),
-      epsilon: col((p) => p.epsilon),
-    },
+    series: source.series(db, id),
   };
 }
