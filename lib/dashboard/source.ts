@@ -7,11 +7,9 @@
  *
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
-import { pathToFileURL } from "node:url";
-import { existsSync } from "../files.ts";
+import type { DatabaseSync } from "node:sqlite";
 import type { CurvePoint } from "../plots/stats.ts";
-import { checkResultsDb, ResultsDbError, type RunStatus } from "../results/db.ts";
+import { checkResultsDb, openReadOnly, ResultsDbError, type RunStatus } from "../results/db.ts";
 
 /** The columns of a run's series and the metrics column each comes from (fixed SQL). */
 const SERIES_COLUMNS = {
@@ -65,14 +63,6 @@ type Row = Record<string, unknown>;
 
 const num = (v: unknown): number => (v === null || v === undefined ? NaN : Number(v));
 const orNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
-/** Open `path` for reading without creating any file beside it (see the module doc). */
-export function openReadOnly(path: string): DatabaseSync {
-  if (existsSync(`${path}-wal`)) return new DatabaseSync(path, { readOnly: true });
-  const url = pathToFileURL(path);
-  url.search = "?immutable=1";
-  return new DatabaseSync(url, { readOnly: true });
-}
 
 /** A results database read through per-call read-only connections. */
 export class DashboardSource {

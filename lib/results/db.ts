@@ -374,7 +374,7 @@ function validateExisting(path: string): void {
   if (new TextDecoder().decode(head) !== SQLITE_MAGIC) throw notOurs("not an SQLite file");
   let db: DatabaseSync | undefined;
   try {
-    db = openSnapshot(path);
+    db = openReadOnly(path);
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all()
       .map((r) => String((r as Row).name));
     if (!tables.includes("meta")) {
@@ -422,7 +422,7 @@ function validateExisting(path: string): void {
  * unfinished transaction) the file is opened `immutable`; otherwise plainly read-only (the files
  * are there already).
  */
-function openSnapshot(path: string): DatabaseSync {
+export function openReadOnly(path: string): DatabaseSync {
   if (existsSync(`${path}-wal`)) return new DatabaseSync(path, { readOnly: true });
   const url = pathToFileURL(path);
   url.search = "?immutable=1";
@@ -485,7 +485,7 @@ export class ResultsDb {
       createNew(path);
     }
     validateExisting(path);
-    const db = readOnly ? openSnapshot(path) : new DatabaseSync(path);
+    const db = readOnly ? openReadOnly(path) : new DatabaseSync(path);
     db.exec(`PRAGMA busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 30_000))}`);
     if (!readOnly) {
       db.exec("PRAGMA journal_mode = WAL");

@@ -1,9 +1,21 @@
-/// <reference lib="dom" />
 import assert from "assert";
 import { findChromium, launchChromium } from "../../lib/plots/export.ts";
 import { startDashboard } from "../../lib/dashboard/server.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
 import { makeDb, point, writePoints } from "./fixture.ts";
+
+
+/** The page's DOM, as far as the callbacks below use it; they run in Chromium, not in Deno. */
+interface PageNode {
+  textContent: string | null;
+  parentElement: PageNode | null;
+}
+declare const document: {
+  querySelectorAll(selector: string): { length: number };
+  querySelector(selector: string): PageNode | null;
+  getElementById(id: string): unknown;
+};
+declare const window: unknown;
 
 const chromium = findChromium();
 if (!chromium) {
