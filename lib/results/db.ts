@@ -426,7 +426,14 @@ export function openReadOnly(path: string): DatabaseSync {
   if (existsSync(`${path}-wal`)) return new DatabaseSync(path, { readOnly: true });
   const url = pathToFileURL(path);
   url.search = "?immutable=1";
-  return new DatabaseSync(url, { readOnly: true });
+  try {
+    return new DatabaseSync(url, { readOnly: true });
+  } catch {
+    // Deno's node:sqlite opens URIs only with full permissions (-A); under narrower ones
+    // (--allow-read --allow-write) a plain read-only open is the best it allows. That may leave
+    // -wal/-shm files beside a WAL database, but never writes its contents.
+    return new DatabaseSync(path, { readOnly: true });
+  }
 }
 
 /** Create a fresh database at `path` atomically (temporary file, then a hard link). */
