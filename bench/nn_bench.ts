@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { makeEnv } from "../lib/envs/mod.ts";
-import { makeAgent } from "../lib/models/agent.ts";
+import { makeAgent } from "../lib/models/batched_agent.ts";
 import { initBackend } from "../lib/nn/backend.ts";
 import { dense } from "../lib/nn/dense.ts";
 import { gruSequence } from "../lib/nn/gru.ts";

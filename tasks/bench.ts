@@ -16,7 +16,7 @@
  * @module
  */
 import { ENV_IDS, makeEnv } from "../lib/envs/mod.ts";
-import { makeAgent } from "../lib/models/agent.ts";
+import { makeAgent } from "../lib/models/batched_agent.ts";
 import { BACKEND_NAMES, type BackendName, initBackend } from "../lib/nn/backend.ts";
 import { ALGO_IDS, type AlgoId, checkAlgoId } from "../lib/train/agent.ts";
 import { benchEpisode, formatComparison, timeIt } from "../lib/bench/compare.ts";

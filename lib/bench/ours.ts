@@ -5,7 +5,7 @@
  * @module
  */
 import { makeEnv } from "../envs/mod.ts";
-import { makeAgent } from "../models/agent.ts";
+import { makeAgent } from "../models/batched_agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { argmax } from "../train/episode.ts";

@@ -1,8 +1,8 @@
 /**
  * K independent DQN-family agents (same environment, algorithm and model; different seeds) trained
- * as one computation: {@link BatchedAgent}. Run k behaves as the single-run agent of
- * ./agent.ts built with seed `seeds[k]`: the same initial weights, the same acting computation, the
- * same loss and the same Adam update, applied only to the runs that take a step.
+ * as one computation: {@link BatchedAgent}. Run k behaves as the K = 1 agent built with seed
+ * `seeds[k]`: the same initial weights, the same acting computation, the same loss and the same Adam
+ * update, applied only to the runs that take a step. A single run is the K = 1 case ({@link makeAgent}).
  *
  * A gradient step takes one batch of whole episodes per run (or none: that run is left exactly
  * unchanged); the runs' episodes are laid out as row groups of one ragged tensor (no padding
@@ -23,6 +23,7 @@ import {
 import { requireBackend } from "../nn/ready.ts";
 import { scoped } from "../nn/scope.ts";
 import type { Seed } from "../rng.ts";
+import type { Env } from "../envs/types.ts";
 import {
   type Agent,
   type AgentSnapshot,
@@ -32,7 +33,6 @@ import {
   type TrainStepLosses,
   type TrainStepOptions,
 } from "./contract.ts";
-import type { AgentEnv } from "./agent.ts";
 import { BatchedAdam, readRun, setRun } from "../nn/batched_adam.ts";
 import { makeSnapshot, readSnapshot } from "./snapshot.ts";
 import { type ActRequest, BatchedNetwork, type StackedWeights } from "./batched_network.ts";
@@ -43,12 +43,15 @@ import {
   type RowGroups,
 } from "../nn/grouped_ops.ts";
 import { packEpisodes } from "./episode_batch.ts";
-import { NetworkLayout, uKindOf } from "./network.ts";
+import { NetworkLayout, uKindOf } from "./layout.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";
+
+/** The parts of an environment an agent needs. */
+export type AgentEnv = Pick<Env, "id" | "numActions" | "obsSpec" | "stateSpec">;
 
 /** Options of {@link makeBatchedAgent}. */
 export interface BatchedAgentOptions {
-  /** One seed per run (run k's weights are those of the single-run agent with seed `seeds[k]`). */
+  /** One seed per run (run k's weights are those of the K = 1 agent with seed `seeds[k]`). */
   seeds: readonly Seed[];
   /** Adam learning rate (default 1e-4). */
   lr?: number;
@@ -88,6 +91,37 @@ export function makeBatchedAgent(
 ): BatchedAgent {
   requireBackend("makeBatchedAgent");
   return new BatchedAgent(env, checkAlgoId(algo), options);
+}
+
+/** Options of {@link makeAgent}: those of {@link makeBatchedAgent} with one seed. */
+export type AgentOptions = Omit<BatchedAgentOptions, "seeds"> & {
+  /** Seed of the weight initialisation (same seed, same initial weights). */
+  seed: Seed;
+};
+
+/**
+ * One agent of algorithm `algo` for `env`: the K = 1 batched agent seen as an {@link Agent}
+ * (`dispose` frees it). The tensor backend must be set up first.
+ *
+ * @example
+ * ```ts
+ * import { initBackend } from "../nn/backend.ts";
+ * import { makeHeavenHell } from "../envs/heaven_hell.ts";
+ * import { makeRng } from "../rng.ts";
+ * import { makeAgent } from "./batched_agent.ts";
+ * await initBackend();
+ * const env = makeHeavenHell(3);
+ * const agent = makeAgent(env, "adqn", { seed: 1 });
+ * const { q } = agent.act(agent.initialHidden(), -1, env.encodeObs(env.reset(makeRng(0)).obs));
+ * console.log(q.length); // 4
+ * agent.dispose();
+ * ```
+ */
+export function makeAgent(env: AgentEnv, algo: AlgoId, options: AgentOptions): Agent {
+  requireBackend("makeAgent");
+  const { seed, ...rest } = options;
+  const batched = new BatchedAgent(env, checkAlgoId(algo), { ...rest, seeds: [seed] });
+  return { ...batched.view(0), dispose: () => batched.dispose() };
 }
 
 /** The losses of one run's step, and its gradients by parameter name (diagnostics). */

@@ -37,7 +37,7 @@ import {
   transposeFor,
 } from "../nn/grouped_ops.ts";
 import { readRun } from "../nn/batched_adam.ts";
-import type { ActCache, NetworkLayout, PreparedSequence, Weights } from "./network.ts";
+import type { ActCache, NetworkLayout, PreparedSequence, Weights } from "./layout.ts";
 
 /** Stacked weights of K runs: each parameter as a variable of shape [K, ...shape]. */
 export type StackedWeights = Record<string, tf.Variable>;
@@ -130,7 +130,7 @@ interface RunActCache {
  * @example
  * ```ts
  * import * as tf from "@tensorflow/tfjs";
- * import { NetworkLayout } from "./network.ts";
+ * import { NetworkLayout } from "./layout.ts";
  * import { resolveModelConfig } from "./presets.ts";
  * import { BatchedNetwork } from "./batched_network.ts";
  * await tf.setBackend("cpu");

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Episode } from "./contract.ts";
-import type { NetworkLayout } from "./network.ts";
+import type { NetworkLayout } from "./layout.ts";
 
 /** A padded, time-major batch of whole episodes, on the host. */
 export interface HostBatch {

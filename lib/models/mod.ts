@@ -2,7 +2,7 @@
  * The DQN-family agents (the contract of ./contract.ts) and their per-environment model presets.
  *
  * The tensor-level modules behind it take and return TensorFlow.js tensors and are imported by
- * path: `network.ts` (the recurrent Q/U networks) and `encoders.ts` (feature encoders); likewise
+ * path: `layout.ts` and `batched_network.ts` (the recurrent Q/U networks) and `encoders.ts` (feature encoders); likewise
  * lib/nn (ops, Adam) and lib/losses (the five losses).
  *
  * @example Train one step and act
@@ -19,7 +19,6 @@
  * ```
  * @module
  */
-export * from "./agent.ts";
 export * from "./presets.ts";
 export * from "./batched_agent.ts";
 export type { ActRequest } from "./batched_network.ts";

@@ -1,17 +1,38 @@
 /**
  * Adam over K independent runs' stacked parameters ([K, ...shape]), with a step count per run and
  * per-run masked updates: a run left out of a step keeps its parameters, moments and step count
- * exactly. For the runs that step, the arithmetic is lib/nn/adam.ts's, element by element (the same
- * float32 operations in the same order, with that run's own bias corrections), so a run's update
- * equals the single-run optimizer's. On the wasm and cpu backend families each parameter is updated
+ * exactly. For the runs that step, the update is PyTorch's (`torch.optim.Adam`) at step t:
+ * m ← β1 m + (1-β1) g;  v ← β2 v + (1-β2) g²;  p ← p - (lr / (1-β1ᵗ)) · m / (√v / √(1-β2ᵗ) + ε),
+ * with that run's own bias corrections, so a run's update does not depend on the other runs. On the wasm and cpu backend families each parameter is updated
  * in one fused pass (./fused_adam.ts); elsewhere with tfjs ops.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { AdamOptions, AdamState } from "./adam.ts";
 import { hostView } from "./grouped_ops.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
+
+/** Hyper-parameters of {@link BatchedAdam}. */
+export interface AdamOptions {
+  /** Learning rate (default 1e-4, algorithms.md §4). */
+  lr?: number;
+  /** ε added to the denominator (default 1e-4, algorithms.md §4). */
+  eps?: number;
+  /** First-moment decay (default 0.9). */
+  beta1?: number;
+  /** Second-moment decay (default 0.999). */
+  beta2?: number;
+}
+
+/** The saved state of one run's optimizer (its moments and step count). */
+export interface AdamState {
+  /** Steps taken so far. */
+  step: number;
+  /** First moments by parameter name. */
+  m: Record<string, { shape: number[]; data: Float32Array }>;
+  /** Second moments by parameter name. */
+  v: Record<string, { shape: number[]; data: Float32Array }>;
+}
 
 /**
  * Per-run Adam over stacked variables.
@@ -159,7 +180,7 @@ export class BatchedAdam {
     });
   }
 
-  /** Run k's optimizer state in the single-run format of lib/nn/adam.ts. */
+  /** Run k's optimizer state (unstacked moments). */
   getState(k: number): AdamState {
     const m: AdamState["m"] = {}, v: AdamState["v"] = {};
     for (const [name, p] of Object.entries(this.#params)) {
@@ -169,7 +190,7 @@ export class BatchedAdam {
     return { step: this.#steps[k], m, v };
   }
 
-  /** Set run k's state from the single-run format (names and shapes must match). */
+  /** Set run k's state from {@link BatchedAdam.getState}'s format (names and shapes must match). */
   setState(k: number, state: AdamState): void {
     if (!Number.isInteger(k) || k < 0 || k >= this.size) {
       throw new Error(`BatchedAdam.setState: run ${k} out of range 0..${this.size - 1}`);

@@ -3,7 +3,7 @@
  * `AdqnFusedAdam`, that reads p, m, v, g once and writes p', m', v' in one sweep, run segment by run
  * segment, each with its own bias corrections; segments of inactive runs are copied unchanged.
  *
- * The arithmetic is exactly that of lib/nn/adam.ts's thirteen elementwise ops (the same float32
+ * The arithmetic is exactly that of BatchedAdam's thirteen elementwise tfjs ops (./batched_adam.ts) (the same float32
  * operations in the same order: m' = m·β1 + g·(1−β1), v' = v·β2 + (g·g)·(1−β2),
  * p' = p − (m' / (√v' / √(1−β2ᵗ) + ε)) · lr/(1−β1ᵗ)), so results are bit-identical; it is about three
  * times faster on large models because it makes one pass over memory instead of thirteen.

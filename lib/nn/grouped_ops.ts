@@ -17,7 +17,7 @@
  * with exactly the arguments that backend uses for the single-run network's 2-D product (bias
  * written first, explicit transposes for xᵀ·g), and the sums accumulate in float32 in row order
  * as the wasm `Sum` kernel does; so a run's gradients are bit-identical to those of the
- * single-run agent (lib/models/agent.ts) on `wasm-blas`. On the other backends the products use a
+ * 2-D products (lib/nn/dense.ts) on `wasm-blas`. On the other backends the products use a
  * plain JavaScript loop (correct, slow, not bit-identical to XNNPACK): batched training is meant for
  * the BLAS backends.
  *

@@ -1,10 +1,10 @@
 /**
  * Tensor building blocks on TensorFlow.js: backend set-up, dense layers and a GRU with
- * hand-written gradients, one-hot embeddings, seeded initialisers and Adam.
+ * hand-written gradients, one-hot embeddings, seeded initialisers and Adam (per run over K stacked runs).
  *
  * @module
  */
-export * from "./adam.ts";
+export * from "./batched_adam.ts";
 export * from "./backend.ts";
 export * from "./dense.ts";
 export * from "./embedding.ts";

@@ -1,23 +1,29 @@
 /**
- * The batched agent against the single-run agent it must reproduce run by run. On the `wasm-blas`
- * backend (when OpenBLAS loads) the comparisons are exact; on plain `wasm` the grouped products are
- * plain JavaScript loops and agree to float32 rounding (tolerances below).
+ * The agent (K runs trained together; one run is K = 1): each test of one run's behaviour runs at
+ * K = 1 and K = 3 (the run under test is the last, the others keep their own seeds), and K = 3
+ * must reproduce three K = 1 agents run by run. On the `wasm-blas` backend (when OpenBLAS loads)
+ * the K = 3 / K = 1 comparisons are exact; on plain `wasm` the grouped products are plain
+ * JavaScript loops and agree to float32 rounding (tolerances below).
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
 import { makeEnv } from "../../lib/envs/mod.ts";
 import type { Env } from "../../lib/envs/types.ts";
-import { makeAgent } from "../../lib/models/agent.ts";
-import { BatchedAdam } from "../../lib/nn/batched_adam.ts";
-import { makeBatchedAgent } from "../../lib/models/batched_agent.ts";
+import { type BatchedAgent, makeAgent, makeBatchedAgent } from "../../lib/models/batched_agent.ts";
 import { groupedDense, rowGroups } from "../../lib/nn/grouped_ops.ts";
-import { Adam } from "../../lib/nn/adam.ts";
 import { initBackend } from "../../lib/nn/backend.ts";
 import { dense } from "../../lib/nn/dense.ts";
 import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
+import { makeHeavenHell } from "../../lib/envs/heaven_hell.ts";
+import type { ModelConfig } from "../../lib/models/presets.ts";
 import { makeRng, normal } from "../../lib/rng.ts";
-import type { AgentSnapshot, AlgoId, Episode } from "../../lib/train/agent.ts";
-import { randomEpisode } from "./helpers.ts";
+import {
+  type AgentSnapshot,
+  ALGO_IDS,
+  type AlgoId,
+  type Episode,
+} from "../../lib/models/contract.ts";
+import { extendByFinalStep, maxAbsDiff, randomEpisode } from "./helpers.ts";
 
 // ADQN_TEST_BACKEND=wasm runs these tests on plain wasm (tolerances instead of exact equality).
 const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
@@ -65,15 +71,17 @@ function episodes(env: Env, seed: number, count: number, maxSteps: number): Epis
   return Array.from({ length: count }, (_, i) => randomEpisode(env, seed * 100 + i, maxSteps));
 }
 
-Deno.test("`makeBatchedAgent()` starts run k as the single-run agent with seed k and acts as it does", () => {
+Deno.test("`makeBatchedAgent()` starts run k of K = 3 as the K = 1 agent with seed k and acts as it does", () => {
   const env = makeEnv("heaven-hell-3", { timeLimit: 30 });
   const seeds = [4, 9, 2];
   for (const algo of ["adqn", "dqn"] as AlgoId[]) {
     const batched = makeBatchedAgent(env, algo, { seeds, model: MODEL });
-    const singles = seeds.map((seed) => makeAgent(env, algo, { seed, model: MODEL }));
+    const singles = seeds.map((seed) =>
+      makeBatchedAgent(env, algo, { seeds: [seed], model: MODEL })
+    );
     try {
       seeds.forEach((_, k) => {
-        assertSameSnapshot(singles[k].snapshot(), batched.snapshot(k), 0, `${algo} run ${k}`);
+        assertSameSnapshot(singles[k].snapshot(0), batched.snapshot(k), 0, `${algo} run ${k}`);
       });
       // Step runs 0 and 2 together for a few steps of one episode.
       const ep = randomEpisode(env, 7, 30);
@@ -88,7 +96,7 @@ Deno.test("`makeBatchedAgent()` starts run k as the single-run agent with seed k
           { run: 2, hidden: hb[1], prevAction: prev, obs },
         ]);
         [0, 2].forEach((k, i) => {
-          const want = singles[k].act(hs[i], prev, obs);
+          const want = singles[k].act(0, hs[i], prev, obs);
           assert.deepEqual(Array.from(outs[i].q), Array.from(want.q), `${algo} run ${k} q at ${t}`);
           assert.deepEqual(Array.from(outs[i].hidden), Array.from(want.hidden));
           hs[i] = want.hidden;
@@ -103,7 +111,7 @@ Deno.test("`makeBatchedAgent()` starts run k as the single-run agent with seed k
   }
 });
 
-Deno.test("`trainStep()` updates each run as the single-run agent does and leaves runs without a batch exactly unchanged", () => {
+Deno.test("`trainStep()` updates each run of K = 3 as a K = 1 agent and leaves runs without a batch exactly unchanged", () => {
   const cases: { env: string; algo: AlgoId; perBatch: number }[] = [
     { env: "heaven-hell-3", algo: "adqn", perBatch: 1 },
     { env: "heaven-hell-3", algo: "dqn", perBatch: 1 },
@@ -113,7 +121,9 @@ Deno.test("`trainStep()` updates each run as the single-run agent does and leave
     const env = makeEnv(envId, { timeLimit: 25 });
     const seeds = [1, 2, 3];
     const batched = makeBatchedAgent(env, algo, { seeds, model: MODEL });
-    const singles = seeds.map((seed) => makeAgent(env, algo, { seed, model: MODEL }));
+    const singles = seeds.map((seed) =>
+      makeBatchedAgent(env, algo, { seeds: [seed], model: MODEL })
+    );
     try {
       for (let step = 0; step < 4; step++) {
         // Run `step % 3` sits this step out; the others train on episodes of different lengths.
@@ -127,7 +137,7 @@ Deno.test("`trainStep()` updates each run as the single-run agent does and leave
         assertSameSnapshot(before, batched.snapshot(idle), 0, `${algo}: idle run ${idle}`);
         batches.forEach((b, k) => {
           if (b === null) return;
-          const want = singles[k].trainStep(b, { gamma: 0.99 });
+          const want = singles[k].trainStep([b], { gamma: 0.99 })[0]!;
           const got = losses[k]!;
           for (const f of ["loss", "lossQ", "lossU"] as const) {
             const tol = EXACT ? 0 : 1e-4 * Math.max(1, Math.abs(want[f]));
@@ -139,13 +149,13 @@ Deno.test("`trainStep()` updates each run as the single-run agent does and leave
         });
         if (step === 1) {
           batched.updateTargets([true, false, true]);
-          singles[0].updateTargets();
-          singles[2].updateTargets();
+          singles[0].updateTargets([true]);
+          singles[2].updateTargets([true]);
         }
       }
       seeds.forEach((_, k) => {
         assertSameSnapshot(
-          singles[k].snapshot(),
+          singles[k].snapshot(0),
           batched.snapshot(k),
           EXACT ? 0 : WEIGHT_TOL,
           `${envId} ${algo} run ${k} after training`,
@@ -156,61 +166,6 @@ Deno.test("`trainStep()` updates each run as the single-run agent does and leave
       batched.dispose();
       singles.forEach((a) => a.dispose());
     }
-  }
-});
-
-Deno.test("`BatchedAdam` steps active runs as `Adam` does and leaves inactive runs' parameters, moments and step count untouched", () => {
-  const rng = makeRng(5);
-  const K = 3;
-  const rand = (n: number) => Float32Array.from({ length: n }, () => normal(rng));
-  const p0 = rand(K * 6);
-  const w = tf.variable(tf.tensor(p0, [K, 2, 3]));
-  const opt = new BatchedAdam({ w }, K, { lr: 0.01, eps: 1e-4 });
-  const singles = Array.from({ length: K }, (_, k) => {
-    const v = tf.variable(tf.tensor(p0.slice(6 * k, 6 * k + 6), [2, 3]));
-    return { v, opt: new Adam({ w: v }, { lr: 0.01, eps: 1e-4 }) };
-  });
-  const patterns = [[true, true, true], [true, false, true], [false, false, true], [
-    true,
-    true,
-    false,
-  ]];
-  try {
-    for (const active of patterns) {
-      const g = rand(K * 6);
-      const before = [0, 1, 2].map((k) => opt.getState(k));
-      const wBefore = Float32Array.from(w.dataSync() as Float32Array);
-      const gt = tf.tensor(g, [K, 2, 3]);
-      opt.apply({ w: gt }, active);
-      gt.dispose();
-      const wAfter = w.dataSync() as Float32Array;
-      active.forEach((on, k) => {
-        if (on) {
-          const gk = tf.tensor(g.slice(6 * k, 6 * k + 6), [2, 3]);
-          singles[k].opt.apply({ w: gk });
-          gk.dispose();
-          assert.deepEqual(
-            Array.from(wAfter.slice(6 * k, 6 * k + 6)),
-            Array.from(singles[k].v.dataSync()),
-          );
-          assert.deepEqual(opt.getState(k), singles[k].opt.getState());
-        } else {
-          assert.deepEqual(
-            Array.from(wAfter.slice(6 * k, 6 * k + 6)),
-            Array.from(wBefore.slice(6 * k, 6 * k + 6)),
-          );
-          assert.deepEqual(opt.getState(k), before[k]);
-        }
-      });
-    }
-    assert.deepEqual(opt.steps, [3, 2, 3]);
-  } finally {
-    opt.dispose();
-    w.dispose();
-    singles.forEach((s) => {
-      s.opt.dispose();
-      s.v.dispose();
-    });
   }
 });
 
@@ -312,24 +267,24 @@ Deno.test("`groupedDense()` computes each group's rows with its own weights, val
   }
 });
 
-Deno.test("`snapshot()`/`restore()` round-trip a run and accept the single-run agent's snapshots", () => {
+Deno.test("`snapshot()`/`restore()` round-trip a run and move a run between a K = 1 and a K = 2 agent", () => {
   const env = makeEnv("heaven-hell-3", { timeLimit: 20 });
   const batched = makeBatchedAgent(env, "adqn-vr", { seeds: [0, 1], model: MODEL });
-  const single = makeAgent(env, "adqn-vr", { seed: 5, model: MODEL });
+  const single = makeBatchedAgent(env, "adqn-vr", { seeds: [5], model: MODEL });
   try {
-    single.trainStep(episodes(env, 1, 1, 20), { gamma: 0.9 });
-    const s = single.snapshot();
+    single.trainStep([episodes(env, 1, 1, 20)], { gamma: 0.9 });
+    const s = single.snapshot(0);
     const other = batched.snapshot(0);
     batched.restore(1, s);
     assertSameSnapshot(s, batched.snapshot(1), 0, "restored run 1");
     assertSameSnapshot(other, batched.snapshot(0), 0, "run 0 untouched");
     // Both continue identically from the restored state.
     const eps = episodes(env, 2, 1, 20);
-    const want = single.trainStep(eps, { gamma: 0.9 });
+    const want = single.trainStep([eps], { gamma: 0.9 })[0]!;
     const got = batched.trainStep([null, eps], { gamma: 0.9 })[1]!;
     assert.ok(Math.abs(got.loss - want.loss) <= (EXACT ? 0 : 1e-4), `${got.loss} vs ${want.loss}`);
     assertSameSnapshot(
-      single.snapshot(),
+      single.snapshot(0),
       batched.snapshot(1),
       EXACT ? 0 : WEIGHT_TOL,
       "after a step",
@@ -343,7 +298,7 @@ Deno.test("`snapshot()`/`restore()` round-trip a run and accept the single-run a
   }
 });
 
-Deno.test("`BatchedAgent` allocates no lasting tensors per step and checks its inputs", () => {
+Deno.test("`BatchedAgent` (K = 3) allocates no lasting tensors per step and checks its inputs", () => {
   const env = makeEnv("heaven-hell-3", { timeLimit: 20 });
   const agent = makeBatchedAgent(env, "adqn", { seeds: [0, 1, 2], model: MODEL });
   try {
@@ -385,4 +340,352 @@ Deno.test("`BatchedAgent` allocates no lasting tensors per step and checks its i
     agent.dispose();
   }
   assert.throws(() => agent.snapshot(0), /after dispose/);
+});
+
+// ---- One run's behaviour, at K = 1 and K = 3 (the run under test is run K - 1). ----
+
+const KS = [1, 3];
+const hh = makeHeavenHell(3);
+const SMALL: Partial<ModelConfig> = {
+  actionEmbedding: 3,
+  obsEmbedding: 4,
+  stateEmbedding: 2,
+  gruHidden: 5,
+  headHidden: [6],
+};
+const GAMMA = 0.9;
+
+/** K runs, the last with seed `seed` (the others with seeds 100, 101, …). */
+function agentOf(
+  K: number,
+  algo: AlgoId,
+  seed = 1,
+  model: Partial<ModelConfig> = SMALL,
+  env: Env = hh,
+): BatchedAgent {
+  const seeds = [...Array.from({ length: K - 1 }, (_, i) => 100 + i), seed];
+  return makeBatchedAgent(env, algo, { seeds, model });
+}
+
+/** Batches of a K-run agent: `eps` for the last run, nothing for the others. */
+function last<T>(K: number, eps: T): (T | null)[] {
+  return Array.from({ length: K }, (_, j) => (j === K - 1 ? eps : null));
+}
+
+/** A truncated random episode, and a short one marked as terminated. */
+function twoEpisodes(): Episode[] {
+  const truncated = randomEpisode(hh, 11, 6);
+  assert.ok(truncated.truncated && truncated.length === 6);
+  const ended = { ...randomEpisode(hh, 12, 4), terminated: true, truncated: false };
+  return [truncated, ended];
+}
+
+type Evaluate = (ep: Episode) => { q: Float32Array; u: Float32Array | null };
+const evaluator = (agent: BatchedAgent): Evaluate => (ep) =>
+  agent.evaluate(last(agent.size, [ep]))[agent.size - 1]!;
+
+/**
+ * The losses of `eps`, computed in plain JavaScript from the networks' outputs over each episode
+ * extended by its final step (so Q̄(h_T), Ū(h_T, s_T) are available): the second method.
+ */
+function expectedLosses(
+  algo: AlgoId,
+  online: Evaluate,
+  target: Evaluate,
+  eps: Episode[],
+  boot: boolean,
+): { loss: number; lossQ: number; lossU: number } {
+  const A = hh.numActions;
+  let sq = 0, su = 0, n = 0, sqVr = 0;
+  for (const ep of eps) {
+    const ext = extendByFinalStep(ep);
+    const on = online(ext);
+    const tg = target(ext);
+    const row = (v: Float32Array, t: number) => Array.from(v.subarray(t * A, (t + 1) * A));
+    for (let t = 0; t < ep.length; t++) {
+      const m = t + 1 < ep.length || (boot && ep.truncated && !ep.terminated) ? 1 : 0;
+      const qNext = row(tg.q, t + 1);
+      let y: number;
+      if (algo === "dqn") {
+        y = ep.rewards[t] + GAMMA * m * Math.max(...qNext);
+      } else {
+        const aStar = qNext.indexOf(Math.max(...qNext)); // first maximal index
+        y = ep.rewards[t] + GAMMA * m * row(tg.u!, t + 1)[aStar];
+        su += (row(on.u!, t)[ep.actions[t]] - y) ** 2;
+        const uBar = row(tg.u!, t);
+        row(on.q, t).forEach((q, a) => (sqVr += (q - uBar[a]) ** 2));
+      }
+      sq += (row(on.q, t)[ep.actions[t]] - y) ** 2;
+      n++;
+    }
+  }
+  if (algo === "dqn") return { loss: sq / n, lossQ: sq / n, lossU: 0 };
+  const lossU = su / n;
+  const lossQ = algo.endsWith("-vr") ? sqVr / (n * A) : sq / n;
+  return { loss: (lossU + lossQ) / 2, lossQ, lossU };
+}
+
+function assertClose(
+  got: { loss: number; lossQ: number; lossU: number },
+  want: { loss: number; lossQ: number; lossU: number },
+  what: string,
+) {
+  for (const k of ["loss", "lossQ", "lossU"] as const) {
+    const ok = Math.abs(got[k] - want[k]) <= 1e-4 * Math.max(1, Math.abs(want[k]));
+    assert.ok(ok, `${what} ${k}: ${got[k]} vs ${want[k]}`);
+  }
+}
+
+Deno.test("losses equal a plain-JS computation from the networks' outputs, at K = 1 and 3", () => {
+  const eps = twoEpisodes();
+  for (const K of KS) {
+    for (const algo of ALGO_IDS) {
+      for (const boot of [false, true]) {
+        // Fresh agent: target = online.
+        const a = agentOf(K, algo);
+        const opts = { gamma: GAMMA, bootstrapOnTruncation: boot };
+        const got = a.lossGradients(last(K, eps), opts)[K - 1]!;
+        const want = expectedLosses(algo, evaluator(a), evaluator(a), eps, boot);
+        assertClose(got, want, `K=${K} ${algo} boot=${boot}`);
+        a.dispose();
+      }
+      // After training, online ≠ target: targets must come from the target network, which still
+      // equals a fresh agent of the same seeds.
+      const trained = agentOf(K, algo), fresh = agentOf(K, algo);
+      for (let i = 0; i < 3; i++) trained.trainStep(last(K, eps), { gamma: GAMMA });
+      const opts = { gamma: GAMMA, bootstrapOnTruncation: true };
+      const got = trained.lossGradients(last(K, eps), opts)[K - 1]!;
+      const want = expectedLosses(algo, evaluator(trained), evaluator(fresh), eps, true);
+      assertClose(got, want, `K=${K} ${algo} trained`);
+      trained.dispose();
+      fresh.dispose();
+    }
+  }
+});
+
+Deno.test("acting step by step equals the whole-episode forward, at K = 1 and 3", () => {
+  // Every encoder kind: embedded one-hots (Heaven-Hell), identity one-hot action and vectors
+  // (Car-Flag, Cleaner), shared categorical tables (MemoryFourRooms), with small GRU and heads.
+  const cases = [
+    { e: hh as Env, model: SMALL, algos: ["dqn", "adqn"] as const },
+    ...["car-flag", "cleaner", "memory-four-rooms-7x7"].map((id) => ({
+      e: makeEnv(id),
+      model: { gruHidden: 5, headHidden: [6] },
+      algos: ["adqn-state"] as const,
+    })),
+  ];
+  for (const K of KS) {
+    for (const { e, model, algos } of cases) {
+      const ep = randomEpisode(e, 21, 12);
+      const other = randomEpisode(e, 22, 5);
+      for (const algo of algos) {
+        const what = `K=${K} ${e.id} ${algo}`;
+        const agent = agentOf(K, algo, 1, model, e);
+        const run = K - 1;
+        agent.trainStep(last(K, [ep]), { gamma: GAMMA }); // non-initial weights
+        const whole = agent.evaluate(last(K, [ep]))[run]!.q;
+        // A batch with a shorter episode gives the same rows for `ep` (padding changes nothing).
+        const padded = agent.evaluate(last(K, [other, ep]))[run]!.q;
+        const A = e.numActions, ow = e.obsSpec.size;
+        let h = agent.initialHidden();
+        for (let t = 0; t < ep.length; t++) {
+          const h0 = Float32Array.from(h);
+          const o = ep.obs.subarray(t * ow, (t + 1) * ow);
+          const out = agent.act(run, h, t === 0 ? -1 : ep.actions[t - 1], o);
+          assert.deepEqual(h, h0, "act must not modify its input state");
+          const want = whole.subarray(t * A, (t + 1) * A);
+          assert.ok(maxAbsDiff(out.q, want) < 1e-5, `${what} step ${t}: ${out.q} vs ${want}`);
+          const wantB = padded.subarray((t * 2 + 1) * A, (t * 2 + 2) * A);
+          assert.ok(maxAbsDiff(wantB, want) < 1e-5, `${what} padded step ${t}`);
+          h = out.hidden;
+        }
+        const o0 = ep.obs.subarray(0, ow);
+        assert.throws(() => agent.act(run, h, A, o0), /invalid previous action/);
+        assert.throws(() => agent.act(run, new Float32Array(3), 0, o0), /hidden has 3/);
+        agent.dispose();
+      }
+    }
+  }
+});
+
+Deno.test("targets change only through updateTargets(), at K = 1 and 3", () => {
+  const eps = twoEpisodes();
+  for (const K of KS) {
+    for (const algo of ALGO_IDS) {
+      const agent = agentOf(K, algo);
+      const run = K - 1;
+      const before = agent.snapshot(run);
+      for (let i = 0; i < 2; i++) agent.trainStep(last(K, eps), { gamma: GAMMA });
+      const after = agent.snapshot(run);
+      let onlineChanged = false;
+      for (const key of Object.keys(before.tensors)) {
+        if (key.startsWith("target/")) {
+          assert.deepEqual(after.tensors[key].data, before.tensors[key].data, `${algo}: ${key}`);
+        } else if (key.startsWith("online/")) {
+          onlineChanged ||= maxAbsDiff(after.tensors[key].data, before.tensors[key].data) > 0;
+        }
+      }
+      assert.ok(onlineChanged, `K=${K} ${algo}: online weights unchanged`);
+      assert.equal(after.scalars["adam.step"], 2);
+      agent.updateTargets(last(K, true).map(Boolean));
+      const synced = agent.snapshot(run);
+      for (const key of Object.keys(synced.tensors)) {
+        if (!key.startsWith("target/")) continue;
+        assert.deepEqual(synced.tensors[key].data, synced.tensors[`online/${key.slice(7)}`].data);
+      }
+      // DQN has no U head (no U parameters, no U gradients).
+      const { grads } = agent.lossGradients(last(K, eps), { gamma: GAMMA })[run]!;
+      const hasU = Object.keys(grads).some((n) => n.startsWith("u.") || n.startsWith("state."));
+      assert.equal(hasU, algo !== "dqn", `K=${K} ${algo}: U parameters`);
+      agent.dispose();
+    }
+  }
+});
+
+Deno.test("snapshot → restore gives identical subsequent outputs, at K = 1 and 3", () => {
+  const eps = twoEpisodes();
+  for (const K of KS) {
+    const run = K - 1;
+    const a = agentOf(K, "adqn", 5);
+    for (let i = 0; i < 3; i++) a.trainStep(last(K, eps), { gamma: GAMMA });
+    const snap = a.snapshot(run);
+    const continueFrom = (agent: BatchedAgent) => {
+      const losses = [0, 1].map(() => agent.trainStep(last(K, eps), { gamma: GAMMA })[run]);
+      const o = eps[0].obs.subarray(0, hh.obsSpec.size);
+      const { q } = agent.act(run, agent.initialHidden(), -1, o);
+      return { losses, q: Array.from(q), step: agent.snapshot(run).scalars["adam.step"] };
+    };
+    const ref = continueFrom(a);
+    const b = agentOf(K, "adqn", 99); // different initial weights, overwritten by restore
+    b.restore(run, snap);
+    assert.deepEqual(continueFrom(b), ref, `K=${K}`);
+    assert.equal(ref.step, 5);
+    // Restoring into a differently shaped agent fails before changing anything.
+    const c = agentOf(K, "adqn", 1, { ...SMALL, gruHidden: 7 });
+    const cBefore = c.snapshot(run);
+    assert.throws(() => c.restore(run, snap), /has shape/);
+    assert.deepEqual(c.snapshot(run), cBefore);
+    assert.throws(() => a.restore(run, { tensors: {}, scalars: {} }), /lacks tensor/);
+    for (const x of [a, b, c]) x.dispose();
+  }
+});
+
+Deno.test("the same seed gives identical initial weights, another seed different ones, at K = 1 and 3", () => {
+  for (const K of KS) {
+    const a = agentOf(K, "adqn", 3), b = agentOf(K, "adqn", 3), c = agentOf(K, "adqn", 4);
+    const run = K - 1;
+    const sa = a.snapshot(run), sb = b.snapshot(run), sc = c.snapshot(run);
+    assert.deepEqual(sa, sb);
+    assert.notDeepEqual(sa.tensors["online/gru.wh"].data, sc.tensors["online/gru.wh"].data);
+    // Targets start as copies; Adam starts at zero.
+    assert.deepEqual(sa.tensors["target/q.0.w"].data, sa.tensors["online/q.0.w"].data);
+    assert.ok(sa.tensors["adam.m/q.0.w"].data.every((v) => v === 0));
+    assert.equal(sa.scalars["adam.step"], 0);
+    for (const x of [a, b, c]) x.dispose();
+  }
+});
+
+Deno.test("the real Heaven-Hell preset has the spec's shapes, at K = 1 and 3", () => {
+  for (const K of KS) {
+    const agent = makeBatchedAgent(hh, "adqn", { seeds: Array.from({ length: K }, (_, i) => i) });
+    const run = K - 1;
+    const S = hh.stateSpec.size, O = hh.obsSpec.size;
+    const shapes = Object.fromEntries(
+      Object.entries(agent.snapshot(run).tensors)
+        .filter(([k]) => k.startsWith("online/"))
+        .map(([k, v]) => [k.slice(7), v.shape]),
+    );
+    assert.deepEqual(shapes, {
+      "action.onehot0": [4, 64],
+      "obs.onehot0": [O, 64],
+      "gru.wi": [128, 384],
+      "gru.wh": [128, 384],
+      "gru.bi": [384],
+      "gru.bh": [384],
+      "q.0.w": [128, 512],
+      "q.0.b": [512],
+      "q.1.w": [512, 256],
+      "q.1.b": [256],
+      "q.2.w": [256, 4],
+      "q.2.b": [4],
+      "state.onehot0": [S, 64],
+      "u.0.w": [128 + 64, 512],
+      "u.0.b": [512],
+      "u.1.w": [512, 256],
+      "u.1.b": [256],
+      "u.2.w": [256, 4],
+      "u.2.b": [4],
+    });
+    assert.equal(agent.hiddenSize, 128);
+    const ep = randomEpisode(hh, 1, 10);
+    const l = agent.trainStep(last(K, [ep]), { gamma: 0.99 })[run]!;
+    assert.ok(Number.isFinite(l.loss) && Number.isFinite(l.lossQ) && Number.isFinite(l.lossU));
+    // Xavier-normal, gain √2: q.0.w has std √2·√(2/(128+512)) ≈ 0.079.
+    const w = agent.snapshot(run).tensors["target/q.0.w"].data;
+    const std = Math.sqrt(w.reduce((s, v) => s + v * v, 0) / w.length);
+    assert.ok(Math.abs(std / 0.0790569 - 1) < 0.03, `std ${std}`);
+    agent.dispose();
+  }
+});
+
+Deno.test("`makeAgent()` (K = 1) trains on the real presets of Car-Flag, Cleaner and MemoryFourRooms", () => {
+  for (const id of ["car-flag", "cleaner", "memory-four-rooms-7x7"]) {
+    const e = makeEnv(id);
+    for (const algo of ["adqn", "adqn-state-vr"] as const) {
+      const agent = makeAgent(e, algo, { seed: 0 });
+      const eps = [randomEpisode(e, 1, 4), randomEpisode(e, 2, 3)];
+      const l = agent.trainStep(eps, { gamma: 0.99, bootstrapOnTruncation: true });
+      assert.ok(Number.isFinite(l.loss), `${id} ${algo}`);
+      const o = eps[0].obs.subarray(0, e.obsSpec.size);
+      const { q, hidden } = agent.act(agent.initialHidden(), -1, o);
+      assert.equal(q.length, e.numActions);
+      assert.equal(hidden.length, id === "memory-four-rooms-7x7" ? 64 : 128);
+      agent.dispose();
+    }
+  }
+});
+
+Deno.test("`makeAgent()` is run 0 of a K = 1 agent, and its dispose() frees every tensor", () => {
+  const eps = twoEpisodes();
+  const before = tf.memory().numTensors;
+  const a = makeAgent(hh, "adqn-vr", { seed: 7, model: SMALL });
+  const b = makeBatchedAgent(hh, "adqn-vr", { seeds: [7], model: SMALL });
+  assert.deepEqual(a.snapshot(), b.snapshot(0));
+  const la = a.trainStep(eps, { gamma: GAMMA });
+  const lb = b.trainStep([eps], { gamma: GAMMA })[0]!;
+  assert.deepEqual(la, lb);
+  assert.deepEqual(a.snapshot(), b.snapshot(0));
+  b.dispose();
+  a.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  assert.throws(() => a.trainStep(eps, { gamma: GAMMA }), /after dispose/);
+});
+
+Deno.test("agents reject bad algorithms, options and episodes with clear errors, at K = 1 and 3", () => {
+  assert.throws(() => makeAgent(hh, "ddqn" as AlgoId, { seed: 0 }), /unknown algorithm "ddqn"/);
+  assert.throws(
+    () => makeBatchedAgent(hh, "ddqn" as AlgoId, { seeds: [0] }),
+    /unknown algorithm "ddqn"/,
+  );
+  assert.throws(() => makeAgent(hh, "dqn", { seed: 0, model: { gruHidden: -1 } }), /gruHidden/);
+  assert.throws(
+    () => makeBatchedAgent(hh, "dqn", { seeds: [0, 1], lr: 0, model: SMALL }),
+    /lr must be positive/,
+  );
+  for (const K of KS) {
+    const agent = agentOf(K, "adqn");
+    const ep = randomEpisode(hh, 3, 4);
+    const step = (eps: Episode[], boot = false) =>
+      agent.trainStep(last(K, eps), { gamma: 0.9, bootstrapOnTruncation: boot });
+    assert.throws(() => step([]), /non-empty/);
+    assert.throws(() => agent.trainStep(last(K, [ep]), { gamma: 1.5 }), /gamma 1.5/);
+    const badAction = { ...ep, actions: Int32Array.from([0, 9, 0, 0]) };
+    assert.throws(() => step([badAction]), /action 9 at step 1/);
+    const badObs = { ...ep, obs: ep.obs.subarray(1) };
+    assert.throws(() => step([badObs]), /obs has/);
+    const noFinal = { ...ep, finalObs: new Float32Array(0) };
+    assert.throws(() => step([noFinal], true), /finalObs has 0/);
+    step([noFinal]); // not read without bootstrapping
+    agent.dispose();
+  }
 });

@@ -1,6 +1,6 @@
 import assert from "assert";
 import { ENV_IDS, makeEnv } from "../../lib/envs/mod.ts";
-import { NetworkLayout } from "../../lib/models/network.ts";
+import { NetworkLayout } from "../../lib/models/layout.ts";
 import { modelPreset, resolveModelConfig } from "../../lib/models/presets.ts";
 
 Deno.test("`modelPreset()` follows algorithms.md §3 for every environment", () => {
