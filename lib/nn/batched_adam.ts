@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { Tensor, Variable } from "./tensors.ts";
 import { hostView } from "./grouped_ops.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
 
@@ -65,7 +66,7 @@ export class BatchedAdam {
   readonly #v: Record<string, tf.Variable> = {};
 
   /** Optimise the stacked `params` of `size` runs; moments start at zero, step counts at 0. */
-  constructor(params: Record<string, tf.Variable>, size: number, options: AdamOptions = {}) {
+  constructor(params: Record<string, Variable>, size: number, options: AdamOptions = {}) {
     this.lr = checkPositive("lr", options.lr ?? 1e-4);
     this.eps = checkPositive("eps", options.eps ?? 1e-4);
     this.beta1 = checkBeta("beta1", options.beta1 ?? 0.9);
@@ -99,7 +100,7 @@ export class BatchedAdam {
    * name; missing names are skipped). Inactive runs are left exactly as they were (their gradient
    * rows are ignored; they must be finite).
    */
-  apply(grads: Record<string, tf.Tensor>, active: readonly boolean[]): void {
+  apply(grads: Record<string, Tensor>, active: readonly boolean[]): void {
     if (active.length !== this.size) {
       throw new Error(`BatchedAdam.apply: ${active.length} flags for ${this.size} runs`);
     }
@@ -226,7 +227,7 @@ export class BatchedAdam {
 }
 
 /** Replace run k's slice of a stacked variable (the rest is kept). */
-export function setRun(v: tf.Variable, k: number, data: ArrayLike<number>): void {
+export function setRun(v: Variable, k: number, data: ArrayLike<number>): void {
   const K = v.shape[0], n = v.size / K;
   if (!Number.isInteger(k) || k < 0 || k >= K) throw new Error(`run ${k} out of range 0..${K - 1}`);
   if (data.length !== n) throw new Error(`run ${k}: ${data.length} values, expected ${n}`);
@@ -263,7 +264,7 @@ function checkBeta(name: string, x: number): number {
 }
 
 /** Run k's slice of a stacked tensor, as a fresh array. */
-export function readRun(t: tf.Tensor, k: number): Float32Array {
+export function readRun(t: Tensor, k: number): Float32Array {
   const K = t.shape[0];
   if (!Number.isInteger(k) || k < 0 || k >= K) {
     throw new Error(`run index ${k} out of range 0..${K - 1}`);
