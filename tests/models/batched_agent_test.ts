@@ -10,13 +10,10 @@ import assert from "assert";
 import { makeEnv } from "../../lib/envs/mod.ts";
 import type { Env } from "../../lib/envs/types.ts";
 import { type BatchedAgent, makeAgent, makeBatchedAgent } from "../../lib/models/batched_agent.ts";
-import { groupedDense, rowGroups } from "../../lib/nn/grouped_ops.ts";
 import { initBackend } from "../../lib/nn/backend.ts";
-import { dense } from "../../lib/nn/dense.ts";
 import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { makeHeavenHell } from "../../lib/envs/heaven_hell.ts";
 import type { ModelConfig } from "../../lib/models/presets.ts";
-import { makeRng, normal } from "../../lib/rng.ts";
 import {
   type AgentSnapshot,
   ALGO_IDS,
@@ -166,104 +163,6 @@ Deno.test("`trainStep()` updates each run of K = 3 as a K = 1 agent and leaves r
       batched.dispose();
       singles.forEach((a) => a.dispose());
     }
-  }
-});
-
-Deno.test("`groupedDense()` computes each group's rows with its own weights, values and gradients, empty groups included", () => {
-  const rng = makeRng(3);
-  const rand = (shape: number[]) =>
-    tf.tensor(
-      Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => normal(rng)),
-      shape,
-    );
-  const counts = [3, 0, 5];
-  const K = counts.length, I = 6, O = 4, R = 8;
-  const x = rand([R, I]) as tf.Tensor2D, dy = rand([R, O]) as tf.Tensor2D;
-  const w = tf.variable(rand([K, I, O])), b = tf.variable(rand([K, O]));
-  const groups = rowGroups(counts);
-  const tol = EXACT ? 0 : 1e-5;
-  try {
-    for (const activation of ["linear", "relu"] as const) {
-      const grouped = tf.engine().gradients(() => {
-        const y = groupedDense(
-          x,
-          w as tf.Tensor as tf.Tensor3D,
-          b as tf.Tensor as tf.Tensor2D,
-          groups,
-          {
-            activation,
-          },
-        );
-        return tf.sum(tf.mul(y, dy)) as tf.Scalar;
-      }, [w, b]);
-      const gw = grouped.grads[0].dataSync(), gb = grouped.grads[1].dataSync();
-      let row = 0;
-      for (let k = 0; k < K; k++) {
-        const n = counts[k];
-        // Fresh tensors: tfjs-wasm's fused product reads the bias rank from the data's first shape.
-        const wk = tf.variable(tf.tensor(w.dataSync().slice(k * I * O, (k + 1) * I * O), [I, O]));
-        const bk = tf.variable(tf.tensor(b.dataSync().slice(k * O, (k + 1) * O), [O]));
-        if (n === 0) {
-          assert.deepEqual(
-            Array.from(gw.slice(k * I * O, (k + 1) * I * O)),
-            new Array(I * O).fill(0),
-          );
-          assert.deepEqual(Array.from(gb.slice(k * O, (k + 1) * O)), new Array(O).fill(0));
-        } else {
-          const xk = tf.slice(x, [row, 0], [n, I]) as tf.Tensor2D;
-          const dyk = tf.slice(dy, [row, 0], [n, O]);
-          const single = tf.engine().gradients(
-            () =>
-              tf.sum(
-                tf.mul(
-                  dense(xk, wk as tf.Tensor as tf.Tensor2D, bk as tf.Tensor as tf.Tensor1D, {
-                    activation,
-                  }),
-                  dyk,
-                ),
-              ) as tf.Scalar,
-            [wk, bk],
-          );
-          assertSameArrays(
-            single.grads[0].dataSync(),
-            gw.slice(k * I * O, (k + 1) * I * O),
-            tol,
-            `dw ${k}`,
-          );
-          assertSameArrays(
-            single.grads[1].dataSync(),
-            gb.slice(k * O, (k + 1) * O),
-            tol,
-            `db ${k}`,
-          );
-          const yk = dense(xk, wk as tf.Tensor as tf.Tensor2D, bk as tf.Tensor as tf.Tensor1D, {
-            activation,
-          });
-          const yg = groupedDense(
-            x,
-            w as tf.Tensor as tf.Tensor3D,
-            b as tf.Tensor as tf.Tensor2D,
-            groups,
-            {
-              activation,
-              taped: false,
-            },
-          );
-          assertSameArrays(
-            yk.dataSync(),
-            yg.dataSync().slice(row * O, (row + n) * O),
-            tol,
-            `y ${k}`,
-          );
-        }
-        wk.dispose();
-        bk.dispose();
-        row += n;
-      }
-    }
-  } finally {
-    w.dispose();
-    b.dispose();
   }
 });
 
