@@ -13,5 +13,25 @@
  */
 export * from "./stats.ts";
 export * from "./figure1.ts";
-export * from "./export.ts";
+// launchChromium is test and tool plumbing (it returns playwright's own Browser), not the API.
+export {
+  CHROMIUM_FLAGS,
+  FIGURE_CSV_COLUMNS,
+  figureCsv,
+  type FigureFiles,
+  figureHtml,
+  findChromium,
+  findPlotlyJs,
+  type HtmlInspection,
+  type ImageFormat,
+  imageJobs,
+  inspectHtml,
+  type PngResult,
+  pngUnavailableReason,
+  renderImages,
+  renderPngs,
+  scriptJson,
+  writeFigureFiles,
+  type WriteFigureOptions,
+} from "./export.ts";
 export * from "./lines.ts";

@@ -4,7 +4,6 @@ import { startDashboard } from "../../lib/dashboard/server.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
 import { makeDb, point, writePoints } from "./fixture.ts";
 
-
 /** The page's DOM, as far as the callbacks below use it; they run in Chromium, not in Deno. */
 interface PageNode {
   textContent: string | null;
