@@ -28,15 +28,13 @@ import { processAlive, processStartTime, type RunRecord } from "../results/db.ts
 import { checkpointPathFor } from "../experiments/grid.ts";
 import { PublishedDb } from "./published_db.ts";
 import {
-  type BatchTrainer,
   claimOne,
   ensureBackend,
   executeBatch,
   isNativeBackend,
-  realBatchTrainer,
+  realTrainer,
   type RunOutcome,
   type RunProgress,
-  sequentialBatchTrainer,
   type Trainer,
 } from "../experiments/runner.ts";
 import type { TrainConfig } from "../train/config.ts";
@@ -94,14 +92,13 @@ export interface RunTaskOptions {
   plan: SweepPlan;
   /** The array task to run. */
   task: number;
-  /** The trainer (default: the real one on the plan's backend). */
+  /** The trainer of K ≥ 1 runs (default: the real one on the plan's backend). */
   trainer?: Trainer;
   /**
-   * The batched trainer of runs that share their configuration (default: the real one when the
-   * plan's backend resolves to a native-BLAS one and no `trainer` is injected; else none: every run
-   * trains alone).
+   * Train the seeds of one configuration together, as one batch (default: when the trainer is the
+   * real one and the plan's backend resolves to a native-BLAS one; else every run trains alone).
    */
-  batchTrainer?: BatchTrainer;
+  together?: boolean;
   /** Abort: the current run checkpoints and the task stops. */
   signal?: AbortSignal;
   /** Slurm job id ("<array job>_<task>"); null outside Slurm (default from the environment). */
@@ -270,11 +267,10 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
     // The task writes a node-local copy and publishes it to the shared folder (published_db.ts).
     const pdb = PublishedDb.open(taskDbPath(plan.dir, task), { localDir: options.localDir });
     const db = pdb.db;
-    const batchTrainer = options.batchTrainer ??
-      (options.trainer ? sequentialBatchTrainer(options.trainer) : realBatchTrainer(backend));
+    const trainer = options.trainer ?? realTrainer(backend);
     // Seeds of one configuration train together (K = their number) where that pays off, on the
     // native-BLAS backends; elsewhere one at a time (K = 1).
-    const together = options.batchTrainer !== undefined ||
+    const together = options.together ??
       (options.trainer === undefined && backendUsed !== undefined && isNativeBackend(backendUsed));
     const every = (options.progressSeconds ?? 60) * 1000;
     const lastLine = new Map<number, number>();
@@ -343,7 +339,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
           }
           const outs = await executeBatch(db, claimed.map((c) => c.record), {
             ...common,
-            batchTrainer,
+            trainer,
           });
           outs.forEach((o, i) => finish(claimed[i].run, o));
           if (interrupted) break;

@@ -5,8 +5,8 @@
  * {@link executeBatch} does the same for several claimed runs that share their configuration but
  * the seed, trained together by the batched trainer (`trainBatch` of lib/train/loop.ts).
  *
- * The trainers are injectable (tests use fake ones); the defaults load `lib/train/loop.ts` or
- * `lib/train/loop.ts` and the tensor backend on first use, so the database side never pays
+ * The trainer is injectable (tests use fake ones); the default loads `lib/train/loop.ts` and the
+ * tensor backend on first use, so the database side never pays
  * for TensorFlow.js.
  *
  * @example Train one tiny run (real trainer) and record it
@@ -33,20 +33,17 @@ import {
   type RunRecord,
 } from "../results/db.ts";
 import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
-import type { MetricPoint, ProgressPoint, TrainOptions, TrainResult } from "../train/loop.ts";
+import type { MetricPoint, ProgressPoint, TrainResult } from "../train/loop.ts";
 import type { BackendName } from "../nn/backend.ts";
 import { checkpointPathFor, runHash } from "./grid.ts";
 import { checkpointReadable, setAsideCorruptCheckpoint } from "../train/checkpoint.ts";
 import { existsSync } from "../files.ts";
 
-/** A training function with the contract of `train()` in lib/train/loop.ts. */
-export type Trainer = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
-
 /**
- * What the experiment layer passes to a {@link BatchTrainer}: the options of `trainBatch()`
+ * What the experiment layer passes to a {@link Trainer}: the options of `trainBatch()`
  * (lib/train/loop.ts) it uses, per run by index.
  */
-export interface BatchTrainerOptions {
+export interface TrainerOptions {
   /** Every metric point of run `run` (awaited). */
   onMetric?(run: number, point: MetricPoint): void | Promise<void>;
   /** After every episode of run `run`. */
@@ -64,12 +61,12 @@ export interface BatchTrainerOptions {
 }
 
 /**
- * A function training several runs together with the contract of `trainBatch()` in
- * lib/train/loop.ts (one result per config, in order).
+ * A training function of K ≥ 1 runs that share their configuration but the seed, with the contract
+ * of `trainBatch()` in lib/train/loop.ts (one result per config, in order); one run is K = 1.
  */
-export type BatchTrainer = (
+export type Trainer = (
   configs: readonly TrainConfig[],
-  options: BatchTrainerOptions,
+  options: TrainerOptions,
 ) => Promise<TrainResult[]>;
 
 /**
@@ -107,72 +104,14 @@ export function isNativeBackend(name: string): boolean {
   return name === "wasm-blas" || name === "cpu-blas";
 }
 
-/** The real trainer, set up on the given backend (default wasm) on first use. */
+/** The real trainer (`trainBatch`), set up on the given backend (default wasm) on first use. */
 export function realTrainer(backend: TrainerBackend = "wasm"): Trainer {
-  return async (config, options) => {
-    await ensureBackend(backend);
-    const { train } = await import("../train/loop.ts");
-    return train(config, options);
-  };
-}
-
-/** The real batched trainer (`trainBatch`), set up on the given backend (default auto) on first use. */
-export function realBatchTrainer(backend: TrainerBackend = "auto"): BatchTrainer {
   return async (configs, options) => {
     await ensureBackend(backend);
     const { trainBatch } = await import("../train/loop.ts");
     return trainBatch(configs, options);
   };
 }
-
-/**
- * A {@link BatchTrainer} that trains the runs one after another with a single-run trainer (for
- * trainers without a batched version, such as test fakes). The signal and `dropped` are honoured
- * between runs and passed on to each.
- */
-export function sequentialBatchTrainer(trainer: Trainer): BatchTrainer {
-  return async (configs, options) => {
-    const out: TrainResult[] = [];
-    for (const [k, config] of configs.entries()) {
-      const paths = options.checkpointPaths ?? [];
-      const notFinished = { config, metrics: [], finished: false, envSteps: 0, episodes: 0 };
-      if (options.dropped?.(k)) {
-        out.push({ ...notFinished, wallSeconds: 0 });
-        continue;
-      }
-      // A dropped run stops by an exception from its callbacks, so that it writes no checkpoint.
-      const check = () => {
-        if (options.dropped?.(k)) throw new DroppedRun();
-      };
-      const o: TrainOptions = {
-        checkpointPath: paths[k],
-        signal: options.signal,
-        mayWriteCheckpoint: () =>
-          !options.dropped?.(k) && options.mayWriteCheckpoint?.(k) !== false,
-        onMetric: (p) => {
-          check();
-          return options.onMetric?.(k, p);
-        },
-        onProgress: (p) => {
-          check();
-          options.onProgress?.(k, p);
-        },
-      };
-      if (options.checkpointEverySteps !== undefined) {
-        o.checkpointEverySteps = options.checkpointEverySteps;
-      }
-      try {
-        out.push(await trainer(config, o));
-      } catch (e) {
-        if (!(e instanceof DroppedRun)) throw e;
-        out.push({ ...notFinished, wallSeconds: 0 });
-      }
-    }
-    return out;
-  };
-}
-
-class DroppedRun extends Error {}
 
 /** Progress of one run, for progress bars. */
 export interface RunProgress {
@@ -322,9 +261,7 @@ export async function executeRun(
   run: RunRecord,
   options: RunOptions = {},
 ): Promise<RunOutcome> {
-  const { trainer, label: _label, ...rest } = options;
-  const batchTrainer = trainer ? sequentialBatchTrainer(trainer) : realBatchTrainer("wasm");
-  const [outcome] = await executeBatch(db, [run], { ...rest, batchTrainer });
+  const [outcome] = await executeBatch(db, [run], options);
   return outcome;
 }
 
@@ -368,15 +305,9 @@ function failedOutcome(
   };
 }
 
-/** Options of {@link executeBatch}: those of {@link executeRun}, with a batched trainer. */
-export interface BatchRunOptions extends Omit<RunOptions, "trainer" | "label"> {
-  /** The batched training function (default {@link realBatchTrainer}()). */
-  batchTrainer?: BatchTrainer;
-}
-
 /**
  * Train several runs that `owner` has already claimed and that share their configuration except the
- * seed, together, with a batched trainer; each run (re)starts as {@link executeRun} would start it
+ * seed, together, with one trainer call; each run (re)starts as {@link executeRun} would start it
  * (resumed from its checkpoint, restarted or started) and is recorded as it would record it. A run
  * whose lease is lost stops at once (status "lost", no more writes) while the others go on; an
  * exception of the trainer fails every run of the batch.
@@ -384,7 +315,7 @@ export interface BatchRunOptions extends Omit<RunOptions, "trainer" | "label"> {
 export async function executeBatch(
   db: ResultsDb,
   runs: readonly RunRecord[],
-  options: BatchRunOptions = {},
+  options: RunOptions = {},
 ): Promise<RunOutcome[]> {
   if (runs.length === 0) return [];
   const hash = runs[0].hash;
@@ -399,7 +330,7 @@ export async function executeBatch(
   }
   const owner = options.owner ?? currentOwner();
   const log = options.log ?? (() => {});
-  const trainer = options.batchTrainer ?? realBatchTrainer();
+  const trainer = options.trainer ?? realTrainer();
   const dir = options.checkpointDir ?? "runs";
   const heartbeatMs = options.heartbeatMs ?? 10_000;
   const t0 = performance.now();
@@ -439,7 +370,7 @@ export async function executeBatch(
     if (slots.every((s) => s.lost)) abort.abort();
   };
   const timer = setInterval(beat, heartbeatMs);
-  const batchOptions: BatchTrainerOptions = {
+  const batchOptions: TrainerOptions = {
     checkpointPaths: slots.map((s) => s.ckpt),
     signal: abort.signal,
     dropped: (k) => slots[k].lost,

@@ -36,16 +36,14 @@ import {
   ResultsDb,
 } from "../results/db.ts";
 import {
-  type BatchTrainer,
   ensureBackend,
   executeBatch,
   isNativeBackend,
-  realBatchTrainer,
+  realTrainer,
   runLabel,
   type RunOutcome,
   type RunOutcomeStatus,
   type RunProgress,
-  sequentialBatchTrainer,
   type Trainer,
   TRAINER_BACKENDS,
   type TrainerBackend,
@@ -91,14 +89,9 @@ export interface WorkerSummary {
 export interface WorkerOptions {
   /** Only claim these run ids (default: any queued run of the database). */
   ids?: readonly number[];
-  /** Training function of one run (test fakes; trained as {@link sequentialBatchTrainer} runs it). */
+  /** Training function of a batch of K ≥ 1 runs (default: the real trainer on `backend`). */
   trainer?: Trainer;
-  /**
-   * Training function of a batch of K ≥ 1 runs (default: the real trainer on `backend`, or
-   * `trainer` run after run when a `trainer` is given).
-   */
-  batchTrainer?: BatchTrainer;
-  /** Most runs trained together (default 1: one run at a time with `trainer`). */
+  /** Most runs trained together (default 1: one run at a time). */
   batch?: number;
   /**
    * Memory the replay buffers of one batch may take, in bytes (default 35% of the machine's
@@ -232,8 +225,7 @@ export async function runWorker(
 ): Promise<WorkerSummary> {
   const owner = options.owner ?? currentOwner();
   const emit = options.onEvent ?? (() => {});
-  const batchTrainer = options.batchTrainer ??
-    (options.trainer ? sequentialBatchTrainer(options.trainer) : realBatchTrainer(options.backend));
+  const trainer = options.trainer ?? realTrainer(options.backend);
   const batch = options.batch ?? 1;
   if (!Number.isInteger(batch) || batch < 1) {
     throw new Error(`runWorker: invalid batch size ${batch}; expected a positive integer`);
@@ -243,7 +235,7 @@ export async function runWorker(
   const progressMs = options.progressMs ?? 500;
   const version = codeVersion();
   // The default trainers run on options.backend: record the backend it resolves to.
-  const machine = options.trainer || options.batchTrainer
+  const machine = options.trainer
     ? machineInfo()
     : { ...machineInfo(), backend: await ensureBackend(options.backend) };
   const leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
@@ -306,7 +298,7 @@ export async function runWorker(
         });
       },
     };
-    const outcomes: RunOutcome[] = await executeBatch(db, runs, { ...common, batchTrainer });
+    const outcomes: RunOutcome[] = await executeBatch(db, runs, { ...common, trainer });
     for (const outcome of outcomes) {
       emit({
         type: "done",
@@ -424,7 +416,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
  */
 export async function workerMain(
   args: string[],
-  options: { trainer?: Trainer; batchTrainer?: BatchTrainer } = {},
+  options: { trainer?: Trainer } = {},
 ): Promise<number> {
   let parsed: WorkerArgs;
   try {
@@ -468,7 +460,6 @@ export async function workerMain(
     const summary = await runWorker(db, {
       ids: parsed.ids,
       trainer: options.trainer,
-      batchTrainer: options.batchTrainer,
       batch: await resolveBatch(parsed, options.trainer !== undefined),
       backend: parsed.backend,
       checkpointDir: parsed.checkpointDir,

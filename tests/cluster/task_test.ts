@@ -6,20 +6,17 @@ import {
   runTask,
   sameConfigGroups,
 } from "../../lib/cluster/task.ts";
-import {
-  type BatchTrainer,
-  sequentialBatchTrainer,
-  type Trainer,
-} from "../../lib/experiments/runner.ts";
+import type { Trainer } from "../../lib/experiments/runner.ts";
+import { type FakeRun, fakeRunsOneByOne } from "../experiments/fake_trainer.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
 import { configHash, resolveTrainConfig } from "../../lib/train/config.ts";
 import type { MetricPoint } from "../../lib/train/loop.ts";
 
 /**
- * A fake trainer with train()'s contract: 50-step episodes, a metric point every logEvery steps,
+ * A fake run with train()'s contract: 50-step episodes, a metric point every logEvery steps,
  * a JSON checkpoint `{ envStep }` every logEvery steps and when aborted, resume from it.
  */
-function fakeTrainer(calls: { starts: number[] }, failOn?: number): Trainer {
+function fakeRun(calls: { starts: number[] }, failOn?: number): FakeRun {
   return async (config, options) => {
     let step = 0;
     if (options.checkpointPath) {
@@ -71,6 +68,11 @@ function fakeTrainer(calls: { starts: number[] }, failOn?: number): Trainer {
     }
     return { config, metrics, finished: true, envSteps: step, episodes: step / 50, wallSeconds: 0 };
   };
+}
+
+/** The fake trainer: {@link fakeRun} for each run of a call, one after another. */
+function fakeTrainer(calls: { starts: number[] }, failOn?: number): Trainer {
+  return fakeRunsOneByOne(fakeRun(calls, failOn));
 }
 
 function planIn(dir: string, seeds: number[], batchSize: number): SweepPlan {
@@ -152,8 +154,9 @@ Deno.test("`runTask()` stops on its signal with a checkpoint, and the next start
     const calls = { starts: [] as number[] };
     const abort = new AbortController();
     const trainer = fakeTrainer(calls);
-    const stopping: Trainer = (config, options) =>
-      trainer(config, {
+    const run = fakeRun(calls);
+    const stopping = fakeRunsOneByOne((config, options) =>
+      run(config, {
         ...options,
         onMetric: async (p) => {
           await options.onMetric?.(p);
@@ -166,7 +169,8 @@ Deno.test("`runTask()` stops on its signal with a checkpoint, and the next start
           }
           if (p.envStep === 200) abort.abort(); // as a SIGTERM would
         },
-      });
+      })
+    );
     const first = await runTask({
       plan,
       task: 0,
@@ -296,8 +300,8 @@ Deno.test("`runTask()` trains the seeds of one configuration as one batch, and r
     ]]);
     const calls = { starts: [] as number[] };
     const batches: number[][] = [];
-    const inner = sequentialBatchTrainer(fakeTrainer(calls));
-    const batchTrainer: BatchTrainer = (configs, options) => {
+    const inner = fakeTrainer(calls);
+    const trainer: Trainer = (configs, options) => {
       batches.push(configs.map((c) => c.seed as number));
       return inner(configs, options);
     };
@@ -306,7 +310,8 @@ Deno.test("`runTask()` trains the seeds of one configuration as one batch, and r
     const first = await runTask({
       plan,
       task: 0,
-      batchTrainer,
+      trainer,
+      together: true,
       signal: stop.signal,
       ...noJob(dir),
       log: (l) => {
@@ -317,7 +322,7 @@ Deno.test("`runTask()` trains the seeds of one configuration as one batch, and r
     assert.equal(first.exitCode, 143);
     assert.ok(first.outcomes.every((o) => o.outcome.status === "interrupted"));
     // Resumed: the three dqn seeds together, from their checkpoints, then the adqn run alone.
-    const again = await runTask({ plan, task: 0, batchTrainer, ...noJob(dir) });
+    const again = await runTask({ plan, task: 0, trainer, together: true, ...noJob(dir) });
     assert.equal(again.exitCode, 0);
     assert.deepEqual(again.outcomes.map((o) => [o.run.label, o.run.seed, o.outcome.status]), [
       ["test", 0, "finished"],

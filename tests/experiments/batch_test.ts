@@ -6,14 +6,7 @@
 import assert from "assert";
 import { currentOwner, type LeaseOwner, ResultsDb } from "../../lib/results/db.ts";
 import { configHash, resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
-import {
-  type BatchTrainer,
-  executeBatch,
-  realBatchTrainer,
-  realTrainer,
-  runOne,
-  sequentialBatchTrainer,
-} from "../../lib/experiments/runner.ts";
+import { executeBatch, realTrainer, runOne, type Trainer } from "../../lib/experiments/runner.ts";
 import {
   balancedBatchSize,
   batchLimitForMemory,
@@ -55,9 +48,9 @@ async function alone(c: TrainConfig) {
   return m;
 }
 
-/** A batch trainer that trains with the fake one, run after run, and records each batch's runs. */
-function recording(calls: string[][]): BatchTrainer {
-  const inner = sequentialBatchTrainer(fakeTrainer());
+/** The fake trainer, recording the runs of each call. */
+function recording(calls: string[][]): Trainer {
+  const inner = fakeTrainer();
   return (configs, options) => {
     calls.push(configs.map((c) => `${c.algo}/${c.seed}`));
     return inner(configs, options);
@@ -74,8 +67,7 @@ Deno.test("`runWorker()` with a batch size trains the runs of one configuration 
   const calls: string[][] = [];
   const summary = await runWorker(db, {
     batch: 3,
-    batchTrainer: recording(calls),
-    trainer: fakeTrainer(),
+    trainer: recording(calls),
     checkpointDir: ckpt,
   });
   assert.deepEqual(summary, { finished: 5, failed: 0, interrupted: 0, lost: 0 });
@@ -99,8 +91,7 @@ Deno.test("`runWorker()` caps a batch by the memory its replay buffers need", as
   const summary = await runWorker(db, {
     batch: 3,
     memoryBudgetBytes: 2.5 * replayBytes(c),
-    batchTrainer: recording(calls),
-    trainer: fakeTrainer(),
+    trainer: recording(calls),
     checkpointDir: ckpt,
   });
   assert.equal(summary.finished, 3);
@@ -118,7 +109,7 @@ Deno.test("`executeBatch()` stops a run whose lease is lost and finishes the oth
   const runs = ids.map((id) => db.claim({ owner, ids: [id] })!);
   let stolenAt: string | undefined;
   const out = await executeBatch(db, runs, {
-    batchTrainer: sequentialBatchTrainer(fakeTrainer()),
+    trainer: fakeTrainer(),
     checkpointDir: ckpt,
     owner,
     heartbeatMs: 60_000, // no periodic heartbeat: only the check before each write sees the loss
@@ -138,9 +129,9 @@ Deno.test("`executeBatch()` stops a run whose lease is lost and finishes the oth
   assert.equal(Deno.readTextFileSync(stolenAt!), "the thief's checkpoint");
 
   const more = [3, 4].map((s) => register(db, fakeConfig("adqn-vr", s)));
-  const failing: BatchTrainer = () => Promise.reject(new Error("out of memory (simulated)"));
+  const failing: Trainer = () => Promise.reject(new Error("out of memory (simulated)"));
   const failed = await executeBatch(db, more.map((id) => db.claim({ owner, ids: [id] })!), {
-    batchTrainer: failing,
+    trainer: failing,
     checkpointDir: ckpt,
     owner,
   });
@@ -171,7 +162,7 @@ Deno.test("`executeBatch()` with the real batched trainer resumes interrupted ru
       model: { gruHidden: 8, headHidden: [16] },
     });
   const configs = [0, 1].map(tiny);
-  // References: each run alone with the single-run trainer on the same backend.
+  // References: each run alone (K = 1) with the same trainer and backend.
   const want: ReturnType<typeof withoutWall>[] = [];
   for (const c of configs) {
     const { db, ckpt } = setup();
@@ -184,7 +175,7 @@ Deno.test("`executeBatch()` with the real batched trainer resumes interrupted ru
   const ids = configs.map((c) => register(db, c));
   const abort = new AbortController();
   const first = await executeBatch(db, ids.map((id) => db.claim({ owner, ids: [id] })!), {
-    batchTrainer: realBatchTrainer("auto"),
+    trainer: realTrainer("auto"),
     checkpointDir: ckpt,
     owner,
     signal: abort.signal,
@@ -194,7 +185,7 @@ Deno.test("`executeBatch()` with the real batched trainer resumes interrupted ru
   });
   assert.deepEqual(first.map((o) => o.status), ["interrupted", "interrupted"]);
   const second = await executeBatch(db, ids.map((id) => db.claim({ owner, ids: [id] })!), {
-    batchTrainer: realBatchTrainer("auto"),
+    trainer: realTrainer("auto"),
     checkpointDir: ckpt,
     owner,
   });

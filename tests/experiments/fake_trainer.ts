@@ -1,6 +1,6 @@
 /**
- * A fake trainer with the contract of `train()` (lib/train/loop.ts), for tests of the experiment
- * layer: deterministic episodes drawn from the seed, metric points at each crossing of logEvery and
+ * A fake trainer with the contract of `trainBatch()` (lib/train/loop.ts), for tests of the
+ * experiment layer: the K runs of a call train one after another; each has deterministic episodes drawn from the seed, metric points at each crossing of logEvery and
  * at the end, JSON checkpoints written atomically (resumed when present), and a clean stop on the
  * abort signal. Optional delay per episode and failure at a step.
  */
@@ -35,9 +35,56 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
+/** One run of a fake: the options of `train()` for that run. */
+export type FakeRun = (config: TrainConfig, options: TrainOptions) => Promise<TrainResult>;
+
+class DroppedRun extends Error {}
+
+/**
+ * A {@link Trainer} of K ≥ 1 runs out of a fake of one run: the runs train one after another, each
+ * with its own share of the options; a dropped run stops at its next callback (by an exception, so
+ * that it writes no checkpoint) and its result says not finished.
+ */
+export function fakeRunsOneByOne(one: FakeRun): Trainer {
+  return async (configs, options) => {
+    const out: TrainResult[] = [];
+    for (const [k, config] of configs.entries()) {
+      const notFinished = { config, metrics: [], finished: false, envSteps: 0, episodes: 0 };
+      const check = () => {
+        if (options.dropped?.(k)) throw new DroppedRun();
+      };
+      const o: TrainOptions = {
+        checkpointPath: options.checkpointPaths?.[k],
+        signal: options.signal,
+        mayWriteCheckpoint: () =>
+          !options.dropped?.(k) && options.mayWriteCheckpoint?.(k) !== false,
+        onMetric: (p) => {
+          check();
+          return options.onMetric?.(k, p);
+        },
+        onProgress: (p) => {
+          check();
+          options.onProgress?.(k, p);
+        },
+      };
+      if (options.checkpointEverySteps !== undefined) {
+        o.checkpointEverySteps = options.checkpointEverySteps;
+      }
+      try {
+        check();
+        out.push(await one(config, o));
+      } catch (e) {
+        if (!(e instanceof DroppedRun)) throw e;
+        out.push({ ...notFinished, wallSeconds: 0 });
+      }
+    }
+    return out;
+  };
+}
+
 /** A fake trainer. */
 export function fakeTrainer(options: FakeOptions = {}): Trainer {
-  return async (config: TrainConfig, opts: TrainOptions): Promise<TrainResult> => {
+  return fakeRunsOneByOne(async (config, opts) => {
     if (options.calls) options.calls.n++;
     const c = config;
     const every = opts.checkpointEverySteps ?? c.logEvery;
@@ -149,7 +196,7 @@ export function fakeTrainer(options: FakeOptions = {}): Trainer {
       episodes: state.episodes,
       wallSeconds: wall(),
     };
-  };
+  });
 }
 
 /** Metric points without their wall-clock times (which differ between runs). */

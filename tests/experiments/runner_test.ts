@@ -3,7 +3,7 @@ import { currentOwner, type LeaseOwner, ResultsDb } from "../../lib/results/db.t
 import { configHash, resolveTrainConfig } from "../../lib/train/config.ts";
 import { checkpointPathFor } from "../../lib/experiments/grid.ts";
 import { runOne, type Trainer } from "../../lib/experiments/runner.ts";
-import { train } from "../../lib/train/loop.ts";
+import { trainBatch } from "../../lib/train/loop.ts";
 import { runWorker } from "../../lib/experiments/workers.ts";
 import { fakeTrainer, withoutWall } from "./fake_trainer.ts";
 
@@ -218,8 +218,8 @@ Deno.test("`runWorker()` trains every claimable run once and reports events", as
   db.close();
 });
 
-Deno.test("`train()` of lib/train/loop.ts fits the `Trainer` type that the runner injects", () => {
-  const t: Trainer = train;
+Deno.test("`trainBatch()` of lib/train/loop.ts fits the `Trainer` type that the runner injects", () => {
+  const t: Trainer = trainBatch;
   assert.equal(typeof t, "function");
 });
 
