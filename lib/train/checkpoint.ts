@@ -27,6 +27,7 @@ import type { RngState } from "../rng.ts";
 import type { AgentSnapshot } from "./agent.ts";
 import { concatBytes, EpisodeBuffer, readFloat32, writeTyped } from "./buffer.ts";
 import { canonicalJson, configHash, type TrainConfig } from "./config.ts";
+import type { EpisodeOutcome } from "./loop_state.ts";
 
 /** The version of the checkpoint file format written by this module. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -52,6 +53,15 @@ export interface LoopState {
   nextLog: number;
   /** Undiscounted returns of the last `returnWindow` episodes, oldest first. */
   returns: number[];
+  /**
+   * How the last `returnWindow` episodes ended, oldest first (absent in checkpoints written before
+   * it was recorded: the window then starts empty on resume).
+   */
+  outcomes?: EpisodeOutcome[];
+  /** Lengths of the last `returnWindow` episodes, oldest first (absent like `outcomes`). */
+  lengths?: number[];
+  /** Evaluate greedily at the first metric point with `envSteps` at or past this (evaluation on). */
+  nextEval?: number;
   /** Return of the last episode (NaN before the first). */
   lastReturn: number;
   /** ε used for the last episode. */

@@ -63,6 +63,13 @@ export interface TrainConfig {
   bootstrapOnTruncation: boolean;
   /** Model overrides (`Partial<ModelConfig>` of lib/models) passed to the agent factory. */
   model: ModelOverrides;
+  /**
+   * Greedy evaluation (the reference's `--evaluation`): at the first metric point at or past each
+   * multiple of this many steps, play `evalEpisodes` greedy episodes (0 = off). Changes no training number.
+   */
+  evalEvery: number;
+  /** Greedy episodes per evaluation (when `evalEvery` > 0). */
+  evalEpisodes: number;
 }
 
 /** The reference defaults of every field except the required `env` and `algo`. */
@@ -85,6 +92,8 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<Omit<TrainConfig, "env" | "algo">> =
   returnWindow: 100,
   bootstrapOnTruncation: false,
   model: Object.freeze({}) as ModelOverrides,
+  evalEvery: 0,
+  evalEpisodes: 10,
 });
 
 /** One-line documentation of every {@link TrainConfig} field (for `--help` texts). */
@@ -109,6 +118,8 @@ export const TRAIN_CONFIG_DOCS: Readonly<Record<keyof TrainConfig, string>> = Ob
   returnWindow: "episodes averaged into avgReturn",
   bootstrapOnTruncation: "bootstrap at time-limit cuts (false: the paper's mask 0)",
   model: "model overrides (model.<name>=value on command lines)",
+  evalEvery: "greedy evaluation every this many environment steps (0: off)",
+  evalEpisodes: "greedy episodes per evaluation",
 });
 
 /** The field names of {@link TrainConfig}, in documentation order. */
@@ -126,10 +137,12 @@ const INTEGER_FIELDS = [
   "targetUpdateSteps",
   "logEvery",
   "returnWindow",
+  "evalEvery",
+  "evalEpisodes",
 ] as const;
 
 /** Integer fields that may be 0 (the others must be ≥ 1). */
-const ZERO_ALLOWED = new Set<string>(["prepopulateSteps", "epsilonDecaySteps"]);
+const ZERO_ALLOWED = new Set<string>(["prepopulateSteps", "epsilonDecaySteps", "evalEvery"]);
 
 function show(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
@@ -288,6 +301,8 @@ export function canonicalJson(value: unknown): string {
  * A stable identity of a configuration: the SHA-256 hex digest (64 characters) of its canonical
  * key-sorted JSON with `seed` left out, so all seeds of one setting share a hash. Synchronous
  * (`node:crypto`). Hash a resolved config: defaults filled in explicitly hash like left-out ones.
+ * With evaluation off (`evalEvery` 0) the evaluation fields are left out too, so configurations
+ * from before evaluation existed (databases, checkpoints) keep their hash.
  *
  * @example
  * ```ts
@@ -298,7 +313,11 @@ export function canonicalJson(value: unknown): string {
  * ```
  */
 export function configHash(config: TrainConfig): string {
-  const { seed: _seed, ...rest } = config;
+  const { seed: _seed, ...rest } = config as Partial<TrainConfig>;
+  if (!rest.evalEvery) {
+    delete rest.evalEvery;
+    delete rest.evalEpisodes;
+  }
   return createHash("sha256").update(canonicalJson(rest)).digest("hex");
 }
 

@@ -16,7 +16,9 @@
  * in the reference, so the final step count may exceed `totalSteps` by less than one episode.
  *
  * Random streams are independent children of the seed: `agent` (weight initialisation), `env`
- * (resets and transitions), `explore` (ε-greedy draws) and `sample` (replay sampling).
+ * (resets and transitions), `explore` (ε-greedy draws), `sample` (replay sampling) and `eval`
+ * (resets and transitions of the greedy evaluation, which reads the online Q and writes nothing
+ * the training reads: evaluation on or off, every training number is the same).
  *
  * The runs of a batch share the environment, the algorithm and every setting but the seed; each has
  * its own episode buffer, environment, random streams, counters, metric points and checkpoint. One
@@ -48,9 +50,16 @@ import {
   resolveTrainConfig,
   type TrainConfig,
 } from "./config.ts";
-import { playEpisode } from "./episode.ts";
+import { type EpisodeActor, playEpisode } from "./episode.ts";
 import { exists } from "../files.ts";
-import { freshState, mean, nextMultiple } from "./loop_state.ts";
+import {
+  episodeOutcome,
+  freshState,
+  mean,
+  nextMultiple,
+  outcomeShares,
+  pushWindow,
+} from "./loop_state.ts";
 import { epsilonSchedule } from "./schedule.ts";
 
 /** One point of a learning curve. */
@@ -71,6 +80,26 @@ export interface MetricPoint {
   trainedSteps: number;
   /** Wall-clock seconds of training so far (across resumes). */
   wallSeconds: number;
+  /**
+   * Share of the last `returnWindow` episodes (avgReturn's window) that terminated with a positive
+   * final reward (Heaven-Hell: heaven); NaN before the first. Absent in points from older databases.
+   */
+  sharePositive?: number;
+  /** Share of the window's episodes that terminated with a negative final reward (hell). */
+  shareNegative?: number;
+  /** Share of the window's episodes that terminated with a zero final reward. */
+  shareZero?: number;
+  /** Share of the window's episodes cut by the time limit (or the environment's truncation). */
+  shareTruncated?: number;
+  /** Mean length of the window's episodes (NaN before the first). */
+  avgLength?: number;
+  /**
+   * Mean return of the greedy evaluation made at this point (`evalEpisodes` episodes, see
+   * `evalEvery`); NaN at points without one.
+   */
+  evalReturn?: number;
+  /** Mean length of the greedy evaluation's episodes; NaN at points without one. */
+  evalLength?: number;
 }
 
 /** What `onProgress` receives after every episode. */
@@ -214,7 +243,7 @@ interface Slot {
   run: number;
   c: TrainConfig;
   env: Env;
-  rngs: Record<"env" | "explore" | "sample", Rng>;
+  rngs: Record<"env" | "explore" | "sample" | "eval", Rng>;
   state: LoopState;
   buffer: EpisodeBuffer;
   eps: (envSteps: number) => number;
@@ -312,6 +341,7 @@ export async function trainBatch(
         env: makeRng(childSeed(c.seed, "env"), ckpt?.rngs.env),
         explore: makeRng(childSeed(c.seed, "explore"), ckpt?.rngs.explore),
         sample: makeRng(childSeed(c.seed, "sample"), ckpt?.rngs.sample),
+        eval: makeRng(childSeed(c.seed, "eval"), ckpt?.rngs.eval),
       };
       if (ckpt) agent.restore(k, ckpt.agent);
       const state = ckpt?.state ?? freshState(c);
@@ -371,6 +401,9 @@ export async function trainBatch(
     const emit = async (s: Slot) => {
       if (gone(s)) return;
       const st = s.state;
+      const outcomes = st.outcomes ?? [];
+      const shares = outcomeShares(outcomes);
+      const evaluation = evaluateIfDue(agent, s);
       const point: MetricPoint = {
         envStep: st.envSteps,
         episodes: st.episodes,
@@ -380,6 +413,13 @@ export async function trainBatch(
         lossU: st.lossCount > 0 ? st.lossUSum / st.lossCount : NaN,
         trainedSteps: st.trainedSteps,
         wallSeconds: wall(s),
+        sharePositive: shares.positive,
+        shareNegative: shares.negative,
+        shareZero: shares.zero,
+        shareTruncated: shares.truncated,
+        avgLength: mean(st.lengths ?? []),
+        evalReturn: evaluation.return,
+        evalLength: evaluation.length,
       };
       st.lossQSum = st.lossUSum = st.lossCount = 0;
       st.lastMetricStep = st.envSteps;
@@ -437,8 +477,9 @@ export async function trainBatch(
           const s = collecting[i], st = s.state;
           st.epsilon = s.eps(st.envSteps);
           st.lastReturn = ret;
-          st.returns.push(ret);
-          if (st.returns.length > s.c.returnWindow) st.returns.shift();
+          pushWindow(st.returns, ret, s.c.returnWindow);
+          pushWindow(st.outcomes ??= [], episodeOutcome(episode), s.c.returnWindow);
+          pushWindow(st.lengths ??= [], episode.length, s.c.returnWindow);
           s.buffer.add(episode);
           st.envSteps += episode.length;
           st.episodes++;
@@ -534,11 +575,36 @@ function collectEpisodes(
 
 function playSlotEpisode(agent: RunsAgent, s: Slot): { episode: Episode; return: number } {
   const { env, rngs, run } = s;
-  return playEpisode(env, s.eps(s.state.envSteps), rngs.env, rngs.explore, {
+  return playEpisode(env, s.eps(s.state.envSteps), rngs.env, rngs.explore, slotActor(agent, run));
+}
+
+/** Run `run` of the agent as an {@link EpisodeActor} (its online Q, one step at a time). */
+function slotActor(agent: RunsAgent, run: number): EpisodeActor {
+  return {
     initialHidden: () => agent.initialHidden(),
     step: (hidden, prevAction, obs, wantQ) =>
       agent.actMany([{ run, hidden, prevAction, obs, q: wantQ }])[0],
-  });
+  };
+}
+
+/**
+ * The greedy evaluation of run s when one is due at its current step (see `evalEvery`):
+ * `evalEpisodes` episodes at ε = 0 from the run's `eval` stream (used for both the environment and
+ * the unused ε draws), their mean return and length; NaN for both when none is due.
+ */
+function evaluateIfDue(agent: RunsAgent, s: Slot): { return: number; length: number } {
+  const st = s.state, c = s.c;
+  if (c.evalEvery <= 0) return { return: NaN, length: NaN };
+  st.nextEval ??= nextMultiple(st.envSteps - 1, c.evalEvery);
+  if (st.envSteps < st.nextEval) return { return: NaN, length: NaN };
+  st.nextEval = nextMultiple(st.envSteps, c.evalEvery);
+  const returns: number[] = [], lengths: number[] = [];
+  for (let i = 0; i < c.evalEpisodes; i++) {
+    const played = playEpisode(s.env, 0, s.rngs.eval, s.rngs.eval, slotActor(agent, s.run));
+    returns.push(played.return);
+    lengths.push(played.episode.length);
+  }
+  return { return: mean(returns), length: mean(lengths) };
 }
 
 /**

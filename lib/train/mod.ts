@@ -19,6 +19,7 @@ export * from "./schedule.ts";
 export * from "./episode.ts";
 export * from "./loop.ts";
 export * from "./checkpoint.ts";
+export type { EpisodeOutcome } from "./loop_state.ts";
 
 // Types that the training signatures mention, documented here too.
 export type { Env, FeaturePart, FeatureSpec, ResetResult, StepResult } from "../envs/types.ts";

@@ -37,6 +37,8 @@ Deno.test("`resolveTrainConfig()` fills in the reference defaults of algorithms.
     returnWindow: 100,
     bootstrapOnTruncation: false,
     model: {},
+    evalEvery: 0,
+    evalEpisodes: 10,
   });
   // Every field is documented, and only those.
   assert.deepEqual(Object.keys(TRAIN_CONFIG_DOCS).sort(), Object.keys(c).sort());
@@ -160,8 +162,19 @@ Deno.test("`configHash()` ignores the seed and key order but sees every other fi
     returnWindow: 10,
     bootstrapOnTruncation: true,
     model: { gruHidden: 64 },
+    evalEvery: 1000,
   };
-  assert.equal(Object.keys(changes).length, Object.keys(c).length - 1);
+  // Every field but the seed and evalEpisodes (which counts only with evaluation on, below).
+  assert.equal(Object.keys(changes).length, Object.keys(c).length - 2);
+  // Evaluation off: its fields are left out, so the hash is the one of a config without them
+  // (written before evaluation existed); on, evalEpisodes counts.
+  const { evalEvery: _e, evalEpisodes: _m, ...old } = c;
+  assert.equal(configHash(old as TrainConfig), h);
+  assert.equal(configHash({ ...c, evalEpisodes: 3 }), h);
+  assert.notEqual(
+    configHash({ ...c, evalEvery: 1000, evalEpisodes: 3 }),
+    configHash({ ...c, evalEvery: 1000, evalEpisodes: 4 }),
+  );
   const seen = new Set([h]);
   for (const [k, v] of Object.entries(changes)) {
     const h2 = configHash({ ...c, [k]: v });

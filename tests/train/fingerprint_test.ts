@@ -1,5 +1,5 @@
 /**
- * Numerics fingerprint: a SHA-256 of the metric rows (every field but the wall clock) of one fixed
+ * Numerics fingerprint: a SHA-256 of the metric rows (the training fields, not the wall clock) of one fixed
  * small run per algorithm, compared with the committed table in ./fingerprints.json for the
  * backend the test runs on. Long experiments rely on the numbers staying put: any change to the
  * arithmetic (kernels, op order, initialisation, random streams) fails here loudly. A deliberate
@@ -28,7 +28,7 @@ const TABLE: Record<string, Record<string, string>> = JSON.parse(
 );
 
 /** The fixed run: Heaven-Hell-3, a small model, 800 steps, metric rows every 100 steps. */
-async function rows(algo: AlgoId, seed = 11): Promise<MetricPoint[]> {
+async function rows(algo: AlgoId, seed = 11, evalEvery = 0): Promise<MetricPoint[]> {
   const config = resolveTrainConfig({
     env: "heaven-hell-3",
     algo,
@@ -43,13 +43,32 @@ async function rows(algo: AlgoId, seed = 11): Promise<MetricPoint[]> {
     logEvery: 100,
     returnWindow: 10,
     model: { gruHidden: 8, headHidden: [16] },
+    evalEvery,
+    evalEpisodes: 3,
   });
   return (await train(config)).metrics;
 }
 
+/**
+ * The fields hashed, in this order: the metric point as it was when the table was committed,
+ * less wallSeconds. Fields added since (outcome shares, evaluation) are checked elsewhere
+ * (loop_test.ts); naming these keeps the committed hashes valid.
+ */
+const HASHED_FIELDS = [
+  "envStep",
+  "episodes",
+  "avgReturn",
+  "epsilon",
+  "lossQ",
+  "lossU",
+  "trainedSteps",
+] as const satisfies readonly (keyof MetricPoint)[];
+
 async function fingerprint(points: MetricPoint[]): Promise<string> {
-  // Every field but wallSeconds, numbers written exactly (NaN as null).
-  const text = JSON.stringify(points.map(({ wallSeconds: _, ...p }) => p));
+  // The hashed fields, numbers written exactly (NaN as null).
+  const text = JSON.stringify(
+    points.map((p) => Object.fromEntries(HASHED_FIELDS.map((k) => [k, p[k]]))),
+  );
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -80,4 +99,10 @@ Deno.test(`numerics fingerprint on ${BACKEND}: same seed ⇒ same rows, another 
   assert.equal(a, b);
   assert.notEqual(a, c);
   assert.match(a, /^[0-9a-f]{64}$/);
+});
+
+Deno.test(`numerics fingerprint on ${BACKEND}: greedy evaluation on (every 200 steps, 3 episodes) leaves the hashes as committed`, async () => {
+  const points = await rows("adqn", 11, 200);
+  assert.equal(points.filter((p) => Number.isFinite(p.evalReturn)).length, 4); // 200, 400, 600, 800
+  assert.equal(await fingerprint(points), TABLE[BACKEND]?.adqn);
 });
