@@ -135,7 +135,7 @@ export interface RunProgress {
   elapsedSeconds: number;
 }
 
-/** How a call of {@link runOne} or {@link executeRun} ended. */
+/** How a run of {@link runOne} or {@link executeBatch} ended. */
 export type RunOutcomeStatus =
   | "finished"
   | "failed"
@@ -144,7 +144,7 @@ export type RunOutcomeStatus =
   | "busy"
   | "lost";
 
-/** The result of {@link runOne} / {@link executeRun}. */
+/** The result of a run of {@link runOne} / {@link executeBatch}. */
 export interface RunOutcome {
   /** Run id. */
   runId: number;
@@ -160,7 +160,7 @@ export interface RunOutcome {
   result?: TrainResult;
 }
 
-/** Options of {@link executeRun} and {@link runOne}. */
+/** Options of {@link executeBatch} and {@link runOne}. */
 export interface RunOptions {
   /** The training function (default {@link realTrainer}()). */
   trainer?: Trainer;
@@ -252,19 +252,6 @@ function prepareRun(
   return { ckpt, mode, stored };
 }
 
-/**
- * Train a run that `owner` has already claimed (see `ResultsDb.claim`), from its checkpoint when it
- * has one and stored metrics, and record the outcome: {@link executeBatch} with K = 1.
- */
-export async function executeRun(
-  db: ResultsDb,
-  run: RunRecord,
-  options: RunOptions = {},
-): Promise<RunOutcome> {
-  const [outcome] = await executeBatch(db, [run], options);
-  return outcome;
-}
-
 /** The outcome of a run whose lease another process took over: nothing more is written. */
 function lostOutcome(
   run: RunRecord,
@@ -306,9 +293,10 @@ function failedOutcome(
 }
 
 /**
- * Train several runs that `owner` has already claimed and that share their configuration except the
- * seed, together, with one trainer call; each run (re)starts as {@link executeRun} would start it
- * (resumed from its checkpoint, restarted or started) and is recorded as it would record it. A run
+ * Train K ≥ 1 runs that `owner` has already claimed (see `ResultsDb.claim`) and that share their
+ * configuration except the seed, together, with one trainer call; each run resumes from its
+ * checkpoint when it has one and stored metrics, else restarts or starts, and its outcome is
+ * recorded (finished, interrupted, failed). A run
  * whose lease is lost stops at once (status "lost", no more writes) while the others go on; an
  * exception of the trainer fails every run of the batch.
  */
@@ -374,7 +362,7 @@ export async function executeBatch(
     checkpointPaths: slots.map((s) => s.ckpt),
     signal: abort.signal,
     dropped: (k) => slots[k].lost,
-    // Confirm the lease right before each write, as executeRun does.
+    // Confirm the lease right before each write.
     mayWriteCheckpoint: (k) => {
       beatOne(slots[k]);
       return !slots[k].lost;
@@ -548,5 +536,6 @@ export async function runOne(
   const owner = options.owner ?? currentOwner();
   const claimed = claimOne(db, config, { ...options, owner });
   if ("outcome" in claimed) return claimed.outcome;
-  return await executeRun(db, claimed.run, { ...options, owner });
+  const [outcome] = await executeBatch(db, [claimed.run], { ...options, owner });
+  return outcome;
 }
