@@ -2,7 +2,12 @@ import assert from "assert";
 import { currentOwner, type LeaseOwner, ResultsDb } from "../../lib/results/db.ts";
 import { configHash, resolveTrainConfig } from "../../lib/train/config.ts";
 import { checkpointPathFor } from "../../lib/experiments/grid.ts";
-import { runOne, type Trainer } from "../../lib/experiments/runner.ts";
+import {
+  executeBatch,
+  runOne,
+  type RunOutcome,
+  type Trainer,
+} from "../../lib/experiments/runner.ts";
 import { trainBatch } from "../../lib/train/loop.ts";
 import { runWorker } from "../../lib/experiments/workers.ts";
 import { fakeTrainer, withoutWall } from "./fake_trainer.ts";
@@ -175,27 +180,6 @@ Deno.test("`runOne()` leaves a run held by another live process alone", async ()
   db.close();
 });
 
-Deno.test("`runOne()` stops when its lease is taken over while training", async () => {
-  const { db, ckpt } = setup();
-  const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
-  let stolen = false;
-  const out = await runOne(db, config, {
-    trainer: fakeTrainer(),
-    checkpointDir: ckpt,
-    owner: currentOwner(),
-    onProgress: (p) => {
-      if (!stolen && p.envStep > 150) {
-        stolen = true;
-        db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
-      }
-    },
-  });
-  assert.equal(out.status, "lost");
-  assert.equal(db.getRun(out.runId)?.owner, thief.id);
-  assert.equal(db.getRun(out.runId)?.status, "running");
-  db.close();
-});
-
 Deno.test("`runWorker()` trains every claimable run once and reports events", async () => {
   const { db, ckpt } = setup();
   const ids: number[] = [];
@@ -223,26 +207,63 @@ Deno.test("`trainBatch()` of lib/train/loop.ts fits the `Trainer` type that the 
   assert.equal(typeof t, "function");
 });
 
-Deno.test("`runOne()` writes no checkpoint once a heartbeat finds its lease taken over", async () => {
-  const { db, ckpt } = setup();
-  const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
-  let stolenAt: string | undefined;
-  const out = await runOne(db, config, {
-    trainer: fakeTrainer(),
-    checkpointDir: ckpt,
-    owner: currentOwner(),
-    heartbeatMs: 1, // a heartbeat after (almost) every episode: it finds the loss first
-    onProgress: (p) => {
-      if (stolenAt === undefined && p.envStep > 150) {
-        db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
-        // The new owner's checkpoint, which the old owner must not overwrite.
-        stolenAt = db.getRun(p.runId)!.checkpointPath!;
-        Deno.writeTextFileSync(stolenAt, "the thief's checkpoint");
-      }
-    },
+/**
+ * Train K runs of `config` (seeds 3, 4, ...): K = 1 through `runOne()`, K > 1 through
+ * `executeBatch()` of runs claimed by `owner`.
+ */
+async function trainK(
+  db: ResultsDb,
+  K: number,
+  owner: LeaseOwner,
+  options: Parameters<typeof runOne>[2],
+): Promise<RunOutcome[]> {
+  if (K === 1) return [await runOne(db, config, { ...options, owner })];
+  const runs = Array.from({ length: K }, (_, k) => {
+    const c = resolveTrainConfig({ ...config, seed: 3 + k });
+    const id = db.ensureRun({ hash: configHash(c), seed: 3 + k, config: c as never }).id;
+    return db.claim({ owner, ids: [id] })!;
   });
-  assert.equal(out.status, "lost");
-  assert.ok(stolenAt !== undefined);
-  assert.equal(Deno.readTextFileSync(stolenAt), "the thief's checkpoint");
-  db.close();
-});
+  return await executeBatch(db, runs, { ...options, owner });
+}
+
+for (const K of [1, 3]) {
+  for (const seenBy of ["heartbeat", "write check"] as const) {
+    Deno.test(`K = ${K}: a run whose lease is taken over while training stops (lost, seen by the ${seenBy}), writes no checkpoint over its new owner's, and the others finish`, async () => {
+      const { db, ckpt } = setup();
+      const thief: LeaseOwner = { id: "thief:1:1", host: "thief", pid: 1, start: "1" };
+      const stolenRun = K === 1 ? 0 : 1;
+      let stolenId: number | undefined;
+      let stolenAt: string | undefined;
+      const runIds: number[] = [];
+      const out = await trainK(db, K, currentOwner(), {
+        trainer: fakeTrainer(),
+        checkpointDir: ckpt,
+        ...(seenBy === "heartbeat"
+          ? { heartbeatMs: 1 } // a heartbeat after (almost) every episode: it finds the loss first
+          : {
+            heartbeatMs: 60_000, // no periodic heartbeat: only the check before each write sees it
+            checkpointEverySteps: 30, // checkpoints between metric points (whose writes see it too)
+          }),
+        onProgress: (p) => {
+          if (!runIds.includes(p.runId)) runIds.push(p.runId);
+          if (stolenId === undefined && runIds.indexOf(p.runId) === stolenRun && p.envStep > 150) {
+            stolenId = p.runId;
+            db.claim({ owner: thief, ids: [p.runId], leaseTimeoutMs: 0, now: Date.now() + 10 });
+            // The new owner's checkpoint, which the old owner must not overwrite.
+            stolenAt = db.getRun(p.runId)!.checkpointPath!;
+            Deno.writeTextFileSync(stolenAt, "the thief's checkpoint");
+          }
+        },
+      });
+      assert.deepEqual(
+        out.map((o) => o.status),
+        out.map((_, k) => k === stolenRun ? "lost" : "finished"),
+      );
+      assert.equal(out[stolenRun].runId, stolenId);
+      assert.equal(db.getRun(stolenId!)?.owner, thief.id);
+      assert.equal(db.getRun(stolenId!)?.status, "running");
+      assert.equal(Deno.readTextFileSync(stolenAt!), "the thief's checkpoint");
+      db.close();
+    });
+  }
+}
