@@ -57,27 +57,51 @@ function recording(calls: string[][]): Trainer {
   };
 }
 
-Deno.test("`runWorker()` with a batch size trains the runs of one configuration together, each as if alone", async () => {
-  const { db, ckpt } = setup();
-  const configs = [
-    ...[0, 1, 2].map((s) => fakeConfig("adqn", s)),
-    ...[0, 1].map((s) => fakeConfig("dqn", s)),
-  ];
-  const ids = configs.map((c) => register(db, c));
-  const calls: string[][] = [];
-  const summary = await runWorker(db, {
-    batch: 3,
-    trainer: recording(calls),
-    checkpointDir: ckpt,
-  });
-  assert.deepEqual(summary, { finished: 5, failed: 0, interrupted: 0, lost: 0 });
-  assert.deepEqual(calls, [["adqn/0", "adqn/1", "adqn/2"], ["dqn/0", "dqn/1"]]);
-  for (const [i, c] of configs.entries()) {
-    assert.equal(db.getRun(ids[i])?.status, "finished");
-    assert.deepEqual(withoutWall(db.metrics(ids[i])), await alone(c), `${c.algo} seed ${c.seed}`);
-  }
-  db.close();
-});
+for (const batch of [1, 3]) {
+  Deno.test(
+    `\`runWorker()\` with batch ${batch} trains every claimable run once, the runs of one configuration ${
+      batch > 1 ? "together" : "one at a time"
+    }, each as if alone, and reports events`,
+    async () => {
+      const { db, ckpt } = setup();
+      const configs = [
+        ...[0, 1, 2].map((s) => fakeConfig("adqn", s)),
+        ...[0, 1].map((s) => fakeConfig("dqn", s)),
+      ];
+      const ids = configs.map((c) => register(db, c));
+      const outside = register(db, fakeConfig("adqn", 3)); // same configuration, not in ids
+      const calls: string[][] = [];
+      const events: string[] = [];
+      const summary = await runWorker(db, {
+        ids,
+        batch,
+        trainer: recording(calls),
+        checkpointDir: ckpt,
+        onEvent: (e) => events.push(e.type),
+      });
+      assert.deepEqual(summary, { finished: 5, failed: 0, interrupted: 0, lost: 0 });
+      assert.deepEqual(
+        calls,
+        batch > 1
+          ? [["adqn/0", "adqn/1", "adqn/2"], ["dqn/0", "dqn/1"]]
+          : [["adqn/0"], ["adqn/1"], ["adqn/2"], ["dqn/0"], ["dqn/1"]],
+      );
+      for (const [i, c] of configs.entries()) {
+        assert.equal(db.getRun(ids[i])?.status, "finished");
+        assert.deepEqual(
+          withoutWall(db.metrics(ids[i])),
+          await alone(c),
+          `${c.algo} seed ${c.seed}`,
+        );
+      }
+      assert.equal(db.getRun(outside)?.status, "queued", "runs outside ids are not touched");
+      assert.equal(events.filter((e) => e === "claimed").length, 5);
+      assert.equal(events.filter((e) => e === "done").length, 5);
+      assert.ok(events.includes("metric") && events.includes("progress"));
+      db.close();
+    },
+  );
+}
 
 Deno.test("`runWorker()` caps a batch by the memory its replay buffers need", async () => {
   const c = fakeConfig("adqn", 0);

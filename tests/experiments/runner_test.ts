@@ -9,7 +9,6 @@ import {
   type Trainer,
 } from "../../lib/experiments/runner.ts";
 import { trainBatch } from "../../lib/train/loop.ts";
-import { runWorker } from "../../lib/experiments/workers.ts";
 import { fakeTrainer, withoutWall } from "./fake_trainer.ts";
 
 function setup() {
@@ -177,28 +176,6 @@ Deno.test("`runOne()` leaves a run held by another live process alone", async ()
   assert.equal(out.status, "busy");
   assert.match(out.message, /being trained by elsewhere:1:1/);
   assert.equal(calls.n, 0);
-  db.close();
-});
-
-Deno.test("`runWorker()` trains every claimable run once and reports events", async () => {
-  const { db, ckpt } = setup();
-  const ids: number[] = [];
-  for (const seed of [0, 1, 2]) {
-    const c = resolveTrainConfig({ ...config, seed, totalSteps: 200 });
-    ids.push(db.ensureRun({ hash: configHash(c), seed, config: c as never }).id);
-  }
-  const events: string[] = [];
-  const summary = await runWorker(db, {
-    ids: ids.slice(0, 2),
-    trainer: fakeTrainer(),
-    checkpointDir: ckpt,
-    onEvent: (e) => events.push(e.type),
-  });
-  assert.deepEqual(summary, { finished: 2, failed: 0, interrupted: 0, lost: 0 });
-  assert.equal(db.getRun(ids[2])?.status, "queued", "runs outside ids are not touched");
-  assert.equal(events.filter((e) => e === "claimed").length, 2);
-  assert.equal(events.filter((e) => e === "done").length, 2);
-  assert.ok(events.includes("metric") && events.includes("progress"));
   db.close();
 });
 
