@@ -27,6 +27,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import {
+  metricDetailArgs,
   type MetricRecord,
   ResultsDb,
   type RunRecord,
@@ -39,7 +40,7 @@ import { type PlannedRun, readPlan, runKey, sweepPaths, type SweepPlan } from ".
 import { statOrNull } from "../files.ts";
 
 /** The results-database schema version whose tables this module writes directly. */
-export const COLLECT_SCHEMA_VERSION = 1;
+export const COLLECT_SCHEMA_VERSION = 2;
 
 /** What to do with a task database's run given the main database's row. */
 export type MergeDecision = "insert" | "replace" | "keep";
@@ -187,6 +188,7 @@ function mergeInto(
     finiteOrNull(p.lossU),
     p.trainedSteps,
     finiteOrNull(p.wallSeconds),
+    ...metricDetailArgs(p),
   ];
 
   for (const original of runs) {
@@ -293,7 +295,7 @@ function mergeInto(
       if (hasPoint.get(id, p.envStep) === undefined) {
         putPoint.run(id, p.envStep, ...args);
         stats.pointsAdded++;
-      } else if (srcWins && samePoint.get(id, p.envStep, ...args) === undefined) {
+      } else if (srcWins && samePoint.get(id, p.envStep, ...args.slice(0, 7)) === undefined) {
         putPoint.run(id, p.envStep, ...args);
         stats.pointsReplaced++;
       }

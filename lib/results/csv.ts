@@ -95,6 +95,13 @@ export const METRIC_COLUMNS = [
   "loss_u",
   "trained_steps",
   "wall_seconds",
+  "share_positive",
+  "share_negative",
+  "share_zero",
+  "share_truncated",
+  "avg_length",
+  "eval_return",
+  "eval_length",
 ] as const;
 
 /** Every metric point of the given runs (default: all runs) as CSV, one line per point. */
@@ -116,6 +123,13 @@ export function metricsCsv(db: ResultsDb, runs: readonly RunRecord[] = db.listRu
         p.lossU,
         p.trainedSteps,
         p.wallSeconds,
+        p.sharePositive,
+        p.shareNegative,
+        p.shareZero,
+        p.shareTruncated,
+        p.avgLength,
+        p.evalReturn,
+        p.evalLength,
       ]);
     }
   }

@@ -34,8 +34,12 @@ export { processAlive, processStartTime, processStat } from "./process.ts";
 
 /** Value of the `application` key in the meta table of every results database. */
 export const APPLICATION_ID = "adqn-results";
-/** The schema version this code writes and reads. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The schema version this code writes and reads. Version 2 added the metric columns of outcome
+ * shares, mean episode length and greedy evaluation; a version-1 file opened for writing is
+ * migrated in place (the columns added, NULL in old rows); opened read-only it is read as it is.
+ */
+export const SCHEMA_VERSION = 2;
 /** Default database file, relative to the working directory. */
 export const DEFAULT_DB_PATH = "data/results.sqlite";
 /** Default lease timeout: a run whose heartbeat is older than this may be taken over. */
@@ -227,6 +231,26 @@ CREATE TABLE metrics (
 ) WITHOUT ROWID;
 `;
 
+/** The metric columns of schema version 2 (all nullable REAL) and their MetricPoint fields. */
+const DETAIL_COLUMNS = [
+  ["share_positive", "sharePositive"],
+  ["share_negative", "shareNegative"],
+  ["share_zero", "shareZero"],
+  ["share_truncated", "shareTruncated"],
+  ["avg_length", "avgLength"],
+  ["eval_return", "evalReturn"],
+  ["eval_length", "evalLength"],
+] as const;
+
+/** Schema version 1 → 2: add the detail columns to the metrics table. */
+const MIGRATE_1_TO_2 = DETAIL_COLUMNS.map(([col]) => `ALTER TABLE metrics ADD COLUMN ${col} REAL;`)
+  .join("\n");
+
+/** The detail columns' values of a point, in {@link UPSERT_METRIC_SQL}'s order (NaN, absent: NULL). */
+export function metricDetailArgs(p: MetricRecord): (number | null)[] {
+  return DETAIL_COLUMNS.map(([, key]) => nullable(p[key] ?? NaN));
+}
+
 type Row = Record<string, unknown>;
 
 function num(v: unknown): number {
@@ -274,6 +298,8 @@ function rowToMetric(r: Row): MetricRecord {
     lossU: num(r.loss_u),
     trainedSteps: Number(r.trained_steps),
     wallSeconds: num(r.wall_seconds),
+    // NaN where absent: rows written before version 2 (or NULL columns).
+    ...Object.fromEntries(DETAIL_COLUMNS.map(([col, key]) => [key, num(r[col])])),
   };
 }
 
@@ -281,16 +307,19 @@ const SQLITE_MAGIC = "SQLite format 3\0";
 
 /**
  * Insert or replace one metric point; parameters: run id, env step, avg return, episodes,
- * epsilon, loss Q, loss U, trained steps, wall seconds. Shared with the merge of cluster databases
+ * epsilon, loss Q, loss U, trained steps, wall seconds, then {@link metricDetailArgs}. Shared with the merge of cluster databases
  * (lib/cluster/collect.ts).
  */
 export const UPSERT_METRIC_SQL =
   `INSERT INTO metrics (run_id, env_step, avg_return, episodes, epsilon, loss_q, loss_u,
-     trained_steps, wall_seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+     trained_steps, wall_seconds, ${DETAIL_COLUMNS.map(([col]) => col).join(", ")})
+   VALUES (${Array(9 + DETAIL_COLUMNS.length).fill("?").join(", ")})
    ON CONFLICT (run_id, env_step) DO UPDATE SET avg_return = excluded.avg_return,
      episodes = excluded.episodes, epsilon = excluded.epsilon, loss_q = excluded.loss_q,
      loss_u = excluded.loss_u, trained_steps = excluded.trained_steps,
-     wall_seconds = excluded.wall_seconds`;
+     wall_seconds = excluded.wall_seconds, ${
+    DETAIL_COLUMNS.map(([col]) => `${col} = excluded.${col}`).join(", ")
+  }`;
 
 /** The current process as a lease owner. */
 export function currentOwner(): LeaseOwner {
@@ -446,6 +475,7 @@ function createNew(path: string): void {
   try {
     db.exec("BEGIN");
     db.exec(SCHEMA);
+    db.exec(MIGRATE_1_TO_2);
     const put = db.prepare("INSERT INTO meta (key, value) VALUES (?, ?)");
     put.run("application", APPLICATION_ID);
     put.run("schema_version", String(SCHEMA_VERSION));
@@ -464,6 +494,27 @@ function createNew(path: string): void {
     // Someone else created it first: use theirs (validated by the caller).
   }
   Deno.removeSync(tmp);
+}
+
+/** Bring a writable database of an older schema version up to {@link SCHEMA_VERSION}. */
+function migrate(db: DatabaseSync): void {
+  const version = () =>
+    Number((db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as Row).value);
+  if (version() >= SCHEMA_VERSION) return;
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    // Re-read under the write lock: another process may have migrated it meanwhile.
+    if (version() === 1) {
+      db.exec(MIGRATE_1_TO_2);
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(
+        String(SCHEMA_VERSION),
+      );
+    }
+    db.exec("COMMIT");
+  } catch (e) {
+    db.exec("ROLLBACK");
+    throw e;
+  }
 }
 
 /** The results database. Open with {@link ResultsDb.open}; close with {@link ResultsDb.close}. */
@@ -499,6 +550,7 @@ export class ResultsDb {
       db.exec("PRAGMA synchronous = NORMAL");
     }
     db.exec("PRAGMA foreign_keys = ON");
+    if (!readOnly) migrate(db);
     return new ResultsDb(path, db, readOnly);
   }
 
@@ -756,6 +808,7 @@ export class ResultsDb {
           nullable(p.lossU),
           p.trainedSteps,
           nullable(p.wallSeconds),
+          ...metricDetailArgs(p),
         );
         if (!last || p.envStep >= last.envStep) last = p;
       }

@@ -30,6 +30,13 @@ function point(envStep: number, avgReturn: number): MetricRecord {
     lossU: 0.125,
     trainedSteps: envStep * 2,
     wallSeconds: envStep / 100,
+    sharePositive: 0.5,
+    shareNegative: 0.25,
+    shareZero: 0,
+    shareTruncated: 0.25,
+    avgLength: 7.5,
+    evalReturn: NaN,
+    evalLength: NaN,
   };
 }
 
@@ -341,10 +348,18 @@ Deno.test("`exportCsv()` writes every run and metric point", () => {
   assert.equal(metrics.length, 4);
   assert.equal(
     metrics[0],
-    "run_id,env,algo,seed,env_step,avg_return,episodes,epsilon,loss_q,loss_u,trained_steps,wall_seconds",
+    "run_id,env,algo,seed,env_step,avg_return,episodes,epsilon,loss_q,loss_u,trained_steps,wall_seconds," +
+      "share_positive,share_negative,share_zero,share_truncated,avg_length,eval_return,eval_length",
   );
-  assert.equal(metrics[1], `${r1.id},heaven-hell-3,adqn,1,10,0.5,1,0.5,0.25,0.125,20,0.1`);
-  assert.equal(metrics[2], `${r1.id},heaven-hell-3,adqn,1,20,,2,0.5,0.25,0.125,40,0.2`);
+  // point(): shares 0.5, 0.25, 0, 0.25, mean length 7.5, no evaluation (empty fields).
+  assert.equal(
+    metrics[1],
+    `${r1.id},heaven-hell-3,adqn,1,10,0.5,1,0.5,0.25,0.125,20,0.1,0.5,0.25,0,0.25,7.5,,`,
+  );
+  assert.equal(
+    metrics[2],
+    `${r1.id},heaven-hell-3,adqn,1,20,,2,0.5,0.25,0.125,40,0.2,0.5,0.25,0,0.25,7.5,,`,
+  );
   assert.equal(runsCsv([]), runs[0] + "\r\n");
   db.close();
 });
