@@ -8,6 +8,11 @@ import type { Env } from "../../lib/envs/types.ts";
 import { featureSpec } from "../../lib/envs/types.ts";
 import { childSeed, makeRng } from "../../lib/rng.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
+import {
+  readCheckpoint,
+  type TrainCheckpoint,
+  writeCheckpoint,
+} from "../../lib/train/checkpoint.ts";
 import { collectEpisode } from "../../lib/train/episode.ts";
 import { type MetricPoint, train } from "../../lib/train/loop.ts";
 import { type FakeAgent, fakeAgentFactory, makeFixedEnv } from "./fake_agent.ts";
@@ -173,4 +178,42 @@ Deno.test("`resolveTrainConfig()` checks evalEvery and evalEpisodes", () => {
     /invalid evalEpisodes 0; expected a positive integer/,
   );
   assert.equal(config({}).evalEvery, 0);
+});
+
+Deno.test("with evaluation on, a run resumed after an abort equals the uninterrupted one, evaluations included", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const c = config({ ...learning, evalEvery: 60, evalEpisodes: 2 });
+    const go = (options: Parameters<typeof train>[1] = {}) =>
+      train(c, { env: makeFixedEnv(6), makeAgent: fakeAgentFactory(), ...options });
+    const full = await go();
+    const path = `${dir}/run.ckpt`;
+    const controller = new AbortController();
+    const first = await go({
+      checkpointPath: path,
+      signal: controller.signal,
+      onProgress: (p) => p.envStep === 150 && controller.abort(),
+    });
+    assert.equal(first.finished, false);
+    // An old-format checkpoint (before outcomes and evaluation were recorded) must resume too:
+    // training numbers unchanged, the outcome window refilled from the resumed episodes.
+    const old = await readCheckpoint(path);
+    const stripped: TrainCheckpoint = {
+      ...old,
+      state: { ...old.state, outcomes: undefined, lengths: undefined, nextEval: undefined },
+    };
+    const oldPath = `${dir}/old.ckpt`;
+    await writeCheckpoint(oldPath, stripped);
+
+    const second = await go({ checkpointPath: path });
+    const noWall = (ps: MetricPoint[]) => ps.map(({ wallSeconds: _, ...p }) => p);
+    assert.deepEqual(noWall([...first.metrics, ...second.metrics]), noWall(full.metrics));
+    assert.ok(second.metrics.some((p) => Number.isFinite(p.evalReturn)));
+
+    const fromOld = await go({ checkpointPath: oldPath });
+    assert.deepEqual(training(fromOld.metrics), training(second.metrics));
+    for (const p of fromOld.metrics) assert.ok(p.avgLength === 6 && Number.isFinite(p.shareZero));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
