@@ -8,9 +8,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { makeEnv } from "../lib/envs/mod.ts";
 import { makeAgent } from "../lib/models/batched_agent.ts";
+import { groupedGruNoGrad, groupedGruRecurrence } from "../lib/models/batched_network.ts";
 import { initBackend } from "../lib/nn/backend.ts";
 import { dense } from "../lib/nn/dense.ts";
-import { gruSequence } from "../lib/nn/gru.ts";
+import { rowGroups } from "../lib/nn/grouped_ops.ts";
 import { normalArray } from "../lib/nn/init.ts";
 import { makeRng } from "../lib/rng.ts";
 import { benchEpisode } from "../tasks/bench.ts";
@@ -30,17 +31,22 @@ const gru = {
 };
 const w1 = mk([H, 512]) as tf.Tensor2D, b1 = mk([512]) as tf.Tensor1D;
 
-Deno.bench("gruSequence forward, T=100, B=1, H=128 (no grad)", { group: "ops" }, () => {
+// The batched network's GRU (input projection, then the grouped recurrence) at K = 1.
+const wh1 = tf.expandDims(gru.wh, 0) as tf.Tensor3D, bh1 = tf.expandDims(gru.bh, 0) as tf.Tensor2D;
+
+Deno.bench("GRU forward, K=1, T=100, B=1, H=128 (no grad)", { group: "ops" }, () => {
   tf.tidy(() => {
-    gruSequence(x, gru, T, 1, { grad: false }).dataSync();
+    const gi = dense(x, gru.wi, gru.bi, { inputGrad: false });
+    groupedGruNoGrad(gi, wh1, bh1, [T], 1).dataSync();
   });
 });
 
-Deno.bench("gruSequence forward + BPTT, T=100, B=1, H=128", { group: "ops" }, () => {
+Deno.bench("GRU forward + BPTT, K=1, T=100, B=1, H=128", { group: "ops" }, () => {
   tf.tidy(() => {
-    const gs = tf.grads((xv: tf.Tensor, wh: tf.Tensor) =>
-      tf.sum(gruSequence(xv as tf.Tensor2D, { ...gru, wh: wh as tf.Tensor2D }, T, 1))
-    )([x, gru.wh]);
+    const gs = tf.grads((xv: tf.Tensor, wh: tf.Tensor) => {
+      const gi = dense(xv as tf.Tensor2D, gru.wi, gru.bi);
+      return tf.sum(groupedGruRecurrence(gi, wh as tf.Tensor3D, bh1, [T], 1, rowGroups([T])));
+    })([x, wh1]);
     gs.forEach((g) => g.dataSync());
   });
 });

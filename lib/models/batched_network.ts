@@ -8,7 +8,7 @@
  * Within its group, a run's rows are laid out exactly as the single-run network lays out its batch
  * (time-major, row t·B + b), and each computation is the single-run one: the same products per run
  * (on the BLAS backends the same `sgemm` calls), the same GRU arithmetic (lib/nn/gru_host.ts's
- * loops, which the single-run GRU also runs, driven run by run), the same elementwise ops. Acting ({@link BatchedNetwork.actMany})
+ * loops, driven run by run), the same elementwise ops. Acting ({@link BatchedNetwork.actMany})
  * steps any subset of the runs in one call, on host copies of the weights.
  *
  * @module
@@ -537,7 +537,7 @@ class RecurrentProducts {
   }
   #scratch = new Float32Array(0);
 
-  /** a [rows, H] · wh_k [H, 3H] (the single-run `hostMatMul(h, rows, H, wh)`). */
+  /** a [rows, H] · wh_k [H, 3H]. */
   mul(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
     if (this.#native) {
@@ -553,11 +553,11 @@ class RecurrentProducts {
     return (a, rows) => hostMatMul(a, rows, H, w);
   }
 
-  /** a [rows, 3H] · wh_kᵀ [3H, H] (the single-run `hostMatMul(dgh, rows, 3H, transpose(wh))`). */
+  /** a [rows, 3H] · wh_kᵀ [3H, H]. */
   mulT(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
     if (this.#native) {
-      // The single-run GRU multiplies by an explicitly transposed copy: so do we.
+      // An explicitly transposed copy and a plain product: keeps the committed fingerprints.
       if (this.#hostT[k] === undefined) {
         this.#hostT[k] = new Float32Array(H * H3);
         this.#transpose(this.#slice(k), H, H3, this.#hostT[k]!);

@@ -1,9 +1,8 @@
 /**
  * The GRU recurrence on host arrays: the gate arithmetic of lib/nn/gru.ts, forward and backward
  * through time, with the per-step product `h · wh` (and `dgh · whᵀ`) left to the caller. The
- * single-run GRU (./gru.ts) and the batched network of K runs (lib/models/batched_network.ts)
- * both drive these two loops, so their arithmetic cannot drift apart: the batched trainer is
- * bit-identical to the single-run one because it *is* the same code.
+ * batched network of K runs (lib/models/batched_network.ts) drives these two loops run by run,
+ * for training and for acting.
  *
  * Layout: sequences are time-major and flattened (row `t·batch + b`), gate blocks r, z, n along
  * the 3H axis; intermediate sums are in float64 and stored as float32.
