@@ -52,6 +52,8 @@ export interface TrainerOptions {
   checkpointPaths?: readonly (string | undefined)[];
   /** Checkpoint period in environment steps. */
   checkpointEverySteps?: number;
+  /** Checkpoint period in minutes of wall time (0: off). */
+  checkpointEveryMinutes?: number;
   /** Stop cleanly: each run finishes its epoch and writes its checkpoint. */
   signal?: AbortSignal;
   /** True once run `run` must stop at once, writing nothing more (its lease was lost). */
@@ -168,6 +170,8 @@ export interface RunOptions {
   checkpointDir?: string;
   /** Checkpoint period in environment steps (default: the trainer's, i.e. logEvery). */
   checkpointEverySteps?: number;
+  /** Checkpoint period in minutes of wall time (default: the trainer's, i.e. 10; 0: off). */
+  checkpointEveryMinutes?: number;
   /** Keep the checkpoint after the run finished (default false: it is deleted). */
   keepCheckpoint?: boolean;
   /**
@@ -399,6 +403,9 @@ export async function executeBatch(
   };
   if (options.checkpointEverySteps !== undefined) {
     batchOptions.checkpointEverySteps = options.checkpointEverySteps;
+  }
+  if (options.checkpointEveryMinutes !== undefined) {
+    batchOptions.checkpointEveryMinutes = options.checkpointEveryMinutes;
   }
   let results: TrainResult[];
   try {

@@ -173,6 +173,13 @@ export interface TrainOptions {
   checkpointPath?: string;
   /** Write a checkpoint each time the step count crosses a multiple of this (default `logEvery`). */
   checkpointEverySteps?: number;
+  /**
+   * Also write a checkpoint at the first epoch end once this many minutes of wall time have passed
+   * since the last one (default 10, as the reference does; 0: off). Changes no training number.
+   */
+  checkpointEveryMinutes?: number;
+  /** The wall clock of `checkpointEveryMinutes`, in milliseconds (default `performance.now`). */
+  now?(): number;
   /** Stop cleanly before the next epoch once aborted, writing a checkpoint; `finished` is false. */
   signal?: AbortSignal;
   /**
@@ -207,6 +214,13 @@ export interface BatchTrainOptions {
   checkpointPaths?: readonly (string | undefined)[];
   /** Write a run's checkpoint each time its step count crosses a multiple of this (default `logEvery`). */
   checkpointEverySteps?: number;
+  /**
+   * Also write a checkpoint at the first epoch end once this many minutes of wall time have passed
+   * since the last one (default 10, as the reference does; 0: off). Changes no training number.
+   */
+  checkpointEveryMinutes?: number;
+  /** The wall clock of `checkpointEveryMinutes`, in milliseconds (default `performance.now`). */
+  now?(): number;
   /** Stop cleanly: each run completes its current epoch, then writes its checkpoint. */
   signal?: AbortSignal;
   /** The batched agent factory (default `makeBatchedAgent`, imported on first use). */
@@ -250,6 +264,8 @@ interface Slot {
   metrics: MetricPoint[];
   wallBase: number;
   nextCheckpoint: number;
+  /** `now()` at the last checkpoint write (or the start), for `checkpointEveryMinutes`. */
+  lastCheckpointAt: number;
   ckptPath?: string;
   phase: Phase;
   dropped: boolean;
@@ -307,6 +323,13 @@ export async function trainBatch(
   if (!Number.isSafeInteger(every) || every < 1) {
     throw new Error(`invalid checkpointEverySteps ${every}; expected a positive integer`);
   }
+  const minutes = options.checkpointEveryMinutes ?? 10;
+  if (!Number.isFinite(minutes) || minutes < 0) {
+    throw new Error(
+      `invalid checkpointEveryMinutes ${minutes}; expected a finite number of minutes >= 0 (0: off)`,
+    );
+  }
+  const now = options.now ?? (() => performance.now());
   const paths = options.checkpointPaths ?? [];
   if (paths.length !== 0 && paths.length !== K) {
     throw new Error(`trainBatch: ${paths.length} checkpoint paths for ${K} runs`);
@@ -356,6 +379,7 @@ export async function trainBatch(
         metrics: [],
         wallBase: state.wallSeconds,
         nextCheckpoint: nextMultiple(state.envSteps, every),
+        lastCheckpointAt: now(),
         ckptPath: paths[k],
         phase: "collect",
         dropped: false,
@@ -397,6 +421,7 @@ export async function trainBatch(
         agent: agent.snapshot(s.run),
         buffer: s.buffer,
       });
+      s.lastCheckpointAt = now();
     };
     const emit = async (s: Slot) => {
       if (gone(s)) return;
@@ -450,7 +475,8 @@ export async function trainBatch(
         lastReturn,
       });
       if (st.envSteps >= s.c.totalSteps) return await finish(s);
-      if (st.envSteps >= s.nextCheckpoint) {
+      const timeDue = minutes > 0 && now() - s.lastCheckpointAt >= minutes * 60_000;
+      if (st.envSteps >= s.nextCheckpoint || timeDue) {
         s.nextCheckpoint = nextMultiple(st.envSteps, every);
         await saveCheckpoint(s);
       }

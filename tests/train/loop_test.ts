@@ -209,6 +209,57 @@ Deno.test("`train()` validates the config and checkpointEverySteps", async () =>
     train(c, { env: makeFixedEnv(5), makeAgent: fakeAgentFactory(), checkpointEverySteps: 0 }),
     /invalid checkpointEverySteps 0/,
   );
+  for (const bad of [-1, NaN, Infinity]) {
+    await assert.rejects(
+      train(c, {
+        env: makeFixedEnv(5),
+        makeAgent: fakeAgentFactory(),
+        checkpointEveryMinutes: bad,
+      }),
+      new RegExp(`invalid checkpointEveryMinutes ${bad}; expected a finite number of minutes >= 0`),
+    );
+  }
+});
+
+Deno.test("`train()` checkpoints by wall time (fake clock) as well as by steps, changing no number", async () => {
+  // Episodes of 5 steps, one per epoch; the fake clock advances one minute per episode. The step
+  // interval (1000) is never reached, so only the 3-minute timer and the end write a checkpoint:
+  // after epochs 3 and 6 (steps 15, 30: minutes 3 and 6) and at the end (step 40).
+  const c = config({ totalSteps: 40, prepopulateSteps: 0, logEvery: 10 });
+  const dir = await Deno.makeTempDir();
+  try {
+    const withClock = async (minutes: number | undefined, path?: string) => {
+      let clock = 0;
+      let step = 0;
+      const writes: number[] = [];
+      const { result } = await run(c, 5, {
+        checkpointPath: path,
+        checkpointEverySteps: 1000,
+        checkpointEveryMinutes: minutes,
+        now: () => clock,
+        onProgress: (p) => {
+          step = p.envStep;
+          clock += 60_000;
+        },
+        mayWriteCheckpoint: () => (writes.push(step), true),
+      });
+      return { result, writes };
+    };
+    const timed = await withClock(3, `${dir}/timed.ckpt`);
+    assert.deepStrictEqual(timed.writes, [15, 30, 40]);
+    assert.ok((await Deno.stat(`${dir}/timed.ckpt`)).isFile);
+    const off = await withClock(0, `${dir}/off.ckpt`);
+    assert.deepStrictEqual(off.writes, [40]);
+    // Default 10 minutes: not reached within 8 fake minutes.
+    assert.deepStrictEqual((await withClock(undefined, `${dir}/default.ckpt`)).writes, [40]);
+    const none = await withClock(3);
+    assert.deepStrictEqual(none.writes, []);
+    assert.strictEqual(timed.result.metrics.length, 4);
+    assert.deepStrictEqual(strip(timed.result.metrics), strip(none.result.metrics));
+    assert.deepStrictEqual(strip(off.result.metrics), strip(none.result.metrics));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("`train()` builds the env from config.env with config.timeLimit", async () => {
