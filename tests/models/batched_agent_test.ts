@@ -20,7 +20,7 @@ import {
   type AlgoId,
   type Episode,
 } from "../../lib/models/contract.ts";
-import { extendByFinalStep, maxAbsDiff, randomEpisode } from "./helpers.ts";
+import { extendByFinalStep, maxAbsDiff, randomEpisode, SMALL } from "./helpers.ts";
 
 // ADQN_TEST_BACKEND=wasm runs these tests on plain wasm (tolerances instead of exact equality).
 const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
@@ -245,13 +245,6 @@ Deno.test("`BatchedAgent` (K = 3) allocates no lasting tensors per step and chec
 
 const KS = [1, 3];
 const hh = makeHeavenHell(3);
-const SMALL: Partial<ModelConfig> = {
-  actionEmbedding: 3,
-  obsEmbedding: 4,
-  stateEmbedding: 2,
-  gruHidden: 5,
-  headHidden: [6],
-};
 const GAMMA = 0.9;
 
 /** K runs, the last with seed `seed` (the others with seeds 100, 101, …). */

@@ -7,21 +7,13 @@
 import assert from "assert";
 import { makeHeavenHell } from "../../lib/envs/heaven_hell.ts";
 import { makeBatchedAgent } from "../../lib/models/batched_agent.ts";
-import type { ModelConfig } from "../../lib/models/presets.ts";
 import { initBackend } from "../../lib/nn/backend.ts";
 import { type AgentSnapshot, ALGO_IDS, type Episode } from "../../lib/train/agent.ts";
-import { randomEpisode } from "./helpers.ts";
+import { randomEpisode, SMALL } from "./helpers.ts";
 
 await initBackend("wasm");
 
 const env = makeHeavenHell(3);
-const SMALL: Partial<ModelConfig> = {
-  actionEmbedding: 3,
-  obsEmbedding: 4,
-  stateEmbedding: 2,
-  gruHidden: 5,
-  headHidden: [6],
-};
 const OPTS = { gamma: 0.9, bootstrapOnTruncation: true };
 const NAMES = [
   "action.onehot0",

@@ -1,5 +1,6 @@
 /** Shared helpers of the lib/models tests: random-policy episodes from real environments. */
 import type { Env } from "../../lib/envs/types.ts";
+import type { ModelConfig } from "../../lib/models/presets.ts";
 import { makeRng, randInt } from "../../lib/rng.ts";
 import type { Episode } from "../../lib/train/agent.ts";
 
@@ -71,3 +72,12 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
   return m;
 }
+
+/** A model small enough for exact and finite-difference checks, shared by the agent tests. */
+export const SMALL: Partial<ModelConfig> = {
+  actionEmbedding: 3,
+  obsEmbedding: 4,
+  stateEmbedding: 2,
+  gruHidden: 5,
+  headHidden: [6],
+};

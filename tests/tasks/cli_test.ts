@@ -7,7 +7,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 
 type Task = "train" | "reproduce" | "figures";
 
-/** Run cases in a fresh empty working directory; return exit codes and each case's stderr. */
+/** Run cases in a fresh empty working directory; return exit codes, all stdout and each case's stderr. */
 async function runCases(cases: [Task, string[]][], prepare: (dir: string) => void) {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-cli-" });
   prepare(dir);
@@ -25,12 +25,12 @@ async function runCases(cases: [Task, string[]][], prepare: (dir: string) => voi
     env: { NO_COLOR: "1" },
     stdin: "null",
   }).output();
-  const stdout = new TextDecoder().decode(out.stdout).trim().split("\n");
+  const text = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr);
   assert.equal(out.code, 0, stderr);
-  const codes = JSON.parse(stdout.at(-1)!) as number[];
+  const codes = JSON.parse(text.trim().split("\n").at(-1)!) as number[];
   const errs = stderr.split(/@@CASE \d+\n/).slice(1);
-  return { dir, codes, errs, before, after: snapshotDir(dir) };
+  return { dir, codes, text, errs, before, after: snapshotDir(dir) };
 }
 
 /** Every file under dir with its bytes, as "path: base64-ish length+sum". */
@@ -333,21 +333,11 @@ Deno.test("`isCommittedFile()` is true only for a file tracked by git", () => {
 });
 
 Deno.test("`reproduce --figure list` and `figures --figure list` print the panels and exit 0", async () => {
-  const dir = Deno.makeTempDirSync();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}tests/tasks/fixtures/cli_cases.ts`,
-      JSON.stringify([["reproduce", ["--figure", "list"]], ["figures", ["--figure", "list"]]]),
-    ],
-    cwd: dir,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(text.trim().split("\n").at(-1), "[0,0]");
+  const { dir, codes, text } = await runCases(
+    [["reproduce", ["--figure", "list"]], ["figures", ["--figure", "list"]]],
+    () => {},
+  );
+  assert.deepEqual(codes, [0, 0]);
   assert.match(text, /1a {2}heaven-hell-3 +Heaven-Hell-3/);
   assert.match(text, /1e {2}memory-four-rooms-7x7 +MemoryFourRooms-7x7/);
   assert.deepEqual([...Deno.readDirSync(dir)], []);
@@ -357,21 +347,8 @@ Deno.test("`--help` of each task prints its usage and exits 0", async () => {
   const cases: [Task, string[]][] = [["train", ["--help"]], ["reproduce", ["-h"]], ["figures", [
     "--help",
   ]]];
-  const dir = Deno.makeTempDirSync();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}tests/tasks/fixtures/cli_cases.ts`,
-      JSON.stringify(cases),
-    ],
-    cwd: dir,
-    stdin: "null",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout);
-  assert.equal(text.trim().split("\n").at(-1), "[0,0,0]");
+  const { dir, codes, text } = await runCases(cases, () => {});
+  assert.deepEqual(codes, [0, 0, 0]);
   assert.match(text, /Usage: deno task train/);
   assert.match(text, /Usage: deno task reproduce/);
   assert.match(text, /Usage: deno task figures/);

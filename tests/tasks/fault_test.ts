@@ -3,23 +3,10 @@
 // every metric row must equal an uninterrupted run's, and no temporary file may be left.
 import assert from "assert";
 import { ResultsDb } from "../../lib/results/db.ts";
+import { TINY } from "./fixtures/tiny.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const KILLS = 20;
-
-const TINY = [
-  "prepopulateSteps=250",
-  "logEvery=250",
-  "timeLimit=40",
-  "replayRatio=1",
-  "epsilonDecaySteps=1500",
-  "targetUpdateSteps=500",
-  "model.gruHidden=16",
-  "model.headHidden=[32]",
-  "model.actionEmbedding=8",
-  "model.obsEmbedding=8",
-  "model.stateEmbedding=8",
-].flatMap((s) => ["--set", s]);
 
 function train(cwd: string): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {

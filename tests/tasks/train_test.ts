@@ -3,23 +3,9 @@
 import assert from "assert";
 import { ResultsDb } from "../../lib/results/db.ts";
 import type { MetricRecord } from "../../lib/results/db.ts";
+import { TINY } from "./fixtures/tiny.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
-
-/** Tiny settings shared by these tests: a small network, short episodes, replay ratio 1. */
-const TINY = [
-  "prepopulateSteps=250",
-  "logEvery=250",
-  "timeLimit=40",
-  "replayRatio=1",
-  "epsilonDecaySteps=1500",
-  "targetUpdateSteps=500",
-  "model.gruHidden=16",
-  "model.headHidden=[32]",
-  "model.actionEmbedding=8",
-  "model.obsEmbedding=8",
-  "model.stateEmbedding=8",
-].flatMap((s) => ["--set", s]);
 
 function trainCommand(cwd: string, steps: number) {
   return new Deno.Command(Deno.execPath(), {
