@@ -22,6 +22,7 @@ import { finalPerformance } from "../results/stats.ts";
 import { formatVerdicts, verdicts } from "./verdicts.ts";
 import type { FigureId, Overrides } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
+import { buildGrid, type GridRun } from "./grid.ts";
 import { ProgressView } from "./progress.ts";
 import type { TrainerBackend } from "./runner.ts";
 
@@ -279,6 +280,54 @@ export interface RunCampaignOptions {
 /** How a campaign run ended. */
 export type CampaignOutcome = "done" | "blocked" | "stopped" | "failed";
 
+/**
+ * Settings every campaign run adds to the `paper` preset: a greedy evaluation (issue 16, item 5) of
+ * 10 episodes every 50k environment steps, 40 per run, which changes no training number.
+ */
+export const CAMPAIGN_SETTINGS: Readonly<Overrides> = Object.freeze({
+  evalEvery: 50_000,
+  evalEpisodes: 10,
+});
+
+/** Stage 0 trains the gate's algorithms first, so that the gate's evidence comes soonest. */
+const STAGE0_ORDER: readonly AlgoId[] = [
+  ...GATE_ALGOS,
+  ...ALGO_IDS.filter((a) => !GATE_ALGOS.includes(a)),
+];
+
+/** Every run of stage 0 (40 with the default budget), the gate's algorithms first. */
+export function stage0Grid(budget: Overrides = {}): GridRun[] {
+  return STAGE0_ORDER.flatMap((algo) =>
+    STAGE0.cells.flatMap((cell) =>
+      buildGrid({
+        figures: [STAGE0.figure],
+        preset: STAGE0.preset,
+        seedList: STAGE0.seeds,
+        algos: [algo],
+        extra: { ...CAMPAIGN_SETTINGS, ...budget, lr: cell.lr, timeLimit: cell.timeLimit },
+      })
+    )
+  );
+}
+
+/** Every run of stage 1 (50): each algorithm at its selected cell, panels 1a and 1b, seeds 0–4. */
+export function stage1Grid(chosen: Record<AlgoId, Cell>, budget: Overrides = {}): GridRun[] {
+  return ALGO_IDS.flatMap((algo) =>
+    buildGrid({
+      figures: STAGE1.figures,
+      preset: STAGE1.preset,
+      seeds: STAGE1.seeds,
+      algos: [algo],
+      extra: {
+        ...CAMPAIGN_SETTINGS,
+        ...budget,
+        lr: chosen[algo].lr,
+        timeLimit: chosen[algo].timeLimit,
+      },
+    })
+  );
+}
+
 /** The campaign in the foreground: stage 0, the gate, the selection, stage 1. */
 export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcome> {
   const print = o.print ?? ((l: string) => console.log(l));
@@ -299,17 +348,13 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   };
   const ended = (code: number): CampaignOutcome | null =>
     code === 130 ? "stopped" : code !== 0 ? "failed" : null;
-  for (const cell of STAGE0.cells) {
-    print(`stage 0: lr ${cell.lr}, time limit ${cell.timeLimit}`);
-    const r = await reproduce({
-      ...common,
-      figures: [STAGE0.figure],
-      seedList: STAGE0.seeds,
-      extra: { ...o.budget, lr: cell.lr, timeLimit: cell.timeLimit },
-    });
-    const end = ended(r.exitCode);
-    if (end) return end;
-  }
+  print(
+    `stage 0: ${STAGE0.cells.length} cells × ${ALGO_IDS.length} algorithms × ${STAGE0.seeds.length} seeds`,
+  );
+  const end0 = ended(
+    (await reproduce({ ...common, figures: [STAGE0.figure], grid: stage0Grid(o.budget) })).exitCode,
+  );
+  if (end0) return end0;
   const db = ResultsDb.open(f.db);
   let table: SelectionEntry[];
   try {
@@ -325,15 +370,11 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const chosen = selected(table);
   for (const algo of ALGO_IDS) {
     print(`stage 1: ${algo} at lr ${chosen[algo].lr}, time limit ${chosen[algo].timeLimit}`);
-    const r = await reproduce({
-      ...common,
-      figures: STAGE1.figures,
-      seeds: STAGE1.seeds,
-      algos: [algo],
-      extra: { ...o.budget, ...chosen[algo] },
-    });
-    const end = ended(r.exitCode);
-    if (end) return end;
   }
+  const grid1 = stage1Grid(chosen, o.budget);
+  const end1 = ended(
+    (await reproduce({ ...common, figures: STAGE1.figures, grid: grid1 })).exitCode,
+  );
+  if (end1) return end1;
   return "done";
 }

@@ -33,7 +33,7 @@ import {
   writeFigures,
   type WriteFiguresResult,
 } from "./figures.ts";
-import { buildGrid, registerGrid } from "./grid.ts";
+import { buildGrid, type GridRun, registerGrid } from "./grid.ts";
 import { type FigureId, type Overrides, type PresetId, PRESETS } from "./presets.ts";
 import {
   formatCount,
@@ -91,6 +91,12 @@ export interface ReproduceOptions {
   algos?: readonly AlgoId[];
   /** Overrides applied to every run after the preset's (they change the runs' hashes). */
   extra?: Overrides;
+  /**
+   * The runs themselves, built by the caller with {@link buildGrid} (several grids concatenated: the
+   * campaign's cells), instead of the grid of `figures`, `seeds`, `seedList`, `algos` and `extra`.
+   * One call for all of them keeps every worker busy until the last batch.
+   */
+  grid?: readonly GridRun[];
   /** Parallel worker processes. */
   workers: number;
   /** Results database file. */
@@ -192,7 +198,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
   const preset = PRESETS[options.preset];
   const db = ResultsDb.open(options.dbPath);
   try {
-    const grid = buildGrid({
+    const grid = options.grid ?? buildGrid({
       figures: options.figures,
       preset: options.preset,
       seeds: options.seeds,
@@ -208,10 +214,13 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       preset.provisional ? ", provisional" : ""
     })`;
     view.log(
-      `reproduce ${name}: ${ids.length} runs (${options.figures.length} panel(s) × 5 algorithms × ` +
-        `${options.seedList?.length ?? options.seeds ?? preset.seeds} seed(s)), ${
-          formatCount(totalSteps)
-        } environment steps; ` +
+      `reproduce ${name}: ${ids.length} runs (${
+        options.grid
+          ? "given"
+          : `${options.figures.length} panel(s) × 5 algorithms × ${
+            options.seedList?.length ?? options.seeds ?? preset.seeds
+          } seed(s)`
+      }), ${formatCount(totalSteps)} environment steps; ` +
         `database ${options.dbPath}`,
     );
     if (retried > 0) view.log(`retrying ${retried} failed run${retried === 1 ? "" : "s"}`);

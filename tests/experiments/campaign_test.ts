@@ -2,6 +2,7 @@ import assert from "assert";
 import { existsSync } from "../../lib/files.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
 import {
+  CAMPAIGN_SETTINGS,
   campaignFiles,
   campaignReport,
   type CellRow,
@@ -12,7 +13,9 @@ import {
   selected,
   selectionTable,
   STAGE0,
+  stage0Grid,
   stage0Rows,
+  stage1Grid,
   stage1Scores,
 } from "../../lib/experiments/campaign.ts";
 import {
@@ -46,6 +49,43 @@ Deno.test("stage 0 is the issue's grid: 5 algorithms x 2 lr x 2 time limits x 2 
   ]);
   assert.deepEqual(STAGE0.seeds, [1000, 1001]);
   assert.equal(PLANNED_RUNS, 40 + 50);
+});
+
+Deno.test("stage grids: 40 and 50 distinct runs, gate algorithms first, evaluation on, cells as given", () => {
+  const g0 = stage0Grid();
+  assert.equal(g0.length, 40);
+  assert.equal(new Set(g0.map((r) => `${r.hash}:${r.seed}`)).size, 40);
+  // ADQN's 8 runs, then ADQN-VR's 8: the gate's evidence comes first.
+  assert.deepEqual([...new Set(g0.slice(0, 16).map((r) => r.algo))], ["adqn", "adqn-vr"]);
+  for (const r of g0) {
+    assert.equal(r.label, "paper:1a");
+    assert.equal(r.config.env, "heaven-hell-3");
+    assert.equal(r.config.totalSteps, 2_000_000);
+    assert.equal(r.config.evalEvery, CAMPAIGN_SETTINGS.evalEvery);
+    assert.equal(r.config.evalEpisodes, 10);
+    assert.ok(STAGE0.seeds.includes(r.seed));
+  }
+  assert.deepEqual(
+    g0.slice(0, 8).map((r) => [r.config.lr, r.config.timeLimit, r.seed]),
+    STAGE0.cells.flatMap((c) => STAGE0.seeds.map((s) => [c.lr, c.timeLimit, s])),
+  );
+  const chosen = Object.fromEntries(ALGO_IDS.map((a, i) => [a, STAGE0.cells[i % 4]])) as Parameters<
+    typeof stage1Grid
+  >[0];
+  const g1 = stage1Grid(chosen);
+  assert.equal(g1.length, 50);
+  assert.equal(new Set(g1.map((r) => `${r.hash}:${r.seed}`)).size, 50);
+  for (const r of g1) {
+    assert.deepEqual([r.config.lr, r.config.timeLimit], [
+      chosen[r.algo].lr,
+      chosen[r.algo].timeLimit,
+    ]);
+    assert.ok(r.seed >= 0 && r.seed < 5);
+  }
+  assert.deepEqual(
+    new Set(g1.map((r) => r.config.env)),
+    new Set(["heaven-hell-3", "heaven-hell-4"]),
+  );
 });
 
 Deno.test("selectionTable: per algorithm the best cell by the mean over the 2 seeds", () => {
