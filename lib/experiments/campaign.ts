@@ -265,7 +265,10 @@ export interface RunCampaignOptions {
   dir: string;
   /** Parallel workers (default 2). */
   workers?: number;
-  /** Tensor backend of the workers (default reproduce's). */
+  /**
+   * Tensor backend of the workers (default `wasm-blas`, never `auto`: a machine without OpenBLAS
+   * must fail rather than train some runs with other numbers).
+   */
   backend?: TrainerBackend;
   /** Extra overrides for every run: for tests only (a tiny budget); they change the runs' hashes. */
   budget?: Overrides;
@@ -288,6 +291,9 @@ export const CAMPAIGN_SETTINGS: Readonly<Overrides> = Object.freeze({
   evalEvery: 50_000,
   evalEpisodes: 10,
 });
+
+/** The campaign's tensor backend, whose numerics fingerprint (tests/train) its runs rely on. */
+export const CAMPAIGN_BACKEND: TrainerBackend = "wasm-blas";
 
 /** Stage 0 trains the gate's algorithms first, so that the gate's evidence comes soonest. */
 const STAGE0_ORDER: readonly AlgoId[] = [
@@ -336,7 +342,7 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const common = {
     preset: "paper" as const,
     workers: o.workers ?? 2,
-    backend: o.backend,
+    backend: o.backend ?? CAMPAIGN_BACKEND,
     dbPath: f.db,
     outDir: f.out,
     checkpointDir: f.checkpoints,
