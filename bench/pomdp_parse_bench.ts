@@ -1,13 +1,15 @@
 /**
  * Parse time and memory of large generated `.pomdp` models (sparse rows: each state moves to 3
- * successors, each successor emits 2 observations, rewards by wildcard), at the sizes of public
- * benchmarks: 1,296 states (shopping_6) and 2,653 states × 103 observations (auvnavigation2d).
+ * successors, each successor emits 2 observations, rewards by wildcard with five goal states
+ * paying on arrival), at the sizes of public benchmarks: 1,296 states (shopping_6) and 2,653
+ * states × 103 observations (auvnavigation2d).
  * Run `deno bench -A bench/pomdp_parse_bench.ts` for timings, or
  * `deno run -A bench/pomdp_parse_bench.ts <states> <actions> <observations>` for one parse's wall
- * time and resident memory.
+ * time, resident memory and stored entries (under `/usr/bin/time -v` for the peak memory).
  * @module
  */
 import { parsePOMDP } from "../lib/pomdp/parser.ts";
+import { entryCount } from "../lib/pomdp/model.ts";
 
 /** A generated model text with |S| = S, |A| = A, |O| = O, row by row (deterministic). */
 export function syntheticPomdp(S: number, A: number, O: number): string {
@@ -34,10 +36,11 @@ export function syntheticPomdp(S: number, A: number, O: number): string {
   }
   for (let a = 0; a < A; a++) lines.push(`R: ${a} : * : * : * ${-1 - a}`);
   lines.push(`R: 0 : ${S - 1} : * : * 10`);
+  for (let k = 0; k < Math.min(5, S - 2); k++) lines.push(`R: * : * : ${S - 2 - k} : * 100`);
   return lines.join("\n") + "\n";
 }
 
-const SIZES: [number, number, number][] = [[200, 4, 8], [1296, 4, 2]];
+const SIZES: [number, number, number][] = [[200, 4, 8], [1296, 4, 2], [2653, 5, 103]];
 
 if (import.meta.main) {
   const [S, A, O] = Deno.args.length === 3 ? Deno.args.map(Number) : [1296, 4, 2];
@@ -51,7 +54,7 @@ if (import.meta.main) {
     console.log(
       `${S} states, ${A} actions, ${O} observations (${(text.length / 2 ** 20).toFixed(1)} MB ` +
         `of text): parsed in ${ms.toFixed(0)} ms, +${mb.toFixed(0)} MB resident; ` +
-        `T ${m.T.length} doubles, R ${m.R.length} doubles`,
+        `stored entries ${JSON.stringify(entryCount(m))}`,
     );
   } catch (e) {
     console.log(

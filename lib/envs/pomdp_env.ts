@@ -28,7 +28,7 @@
  * @module
  */
 import { checkAction, type Env, type EnvOptions, featureSpec, resolveTimeLimit } from "./types.ts";
-import { sizes, type TabularPOMDP } from "../pomdp/model.ts";
+import { checkShapes, reward, sampleRow, sizes, type TabularPOMDP } from "../pomdp/model.ts";
 import { type Rng, sampleIndex } from "../rng.ts";
 
 /** Latent state of a tabular POMDP environment. */
@@ -58,23 +58,19 @@ export const POMDP_DEFAULT_TIME_LIMIT = 1000;
 
 function checkModel(id: string, m: TabularPOMDP): void {
   const { S, A, O } = sizes(m);
-  const expect = (name: string, got: number, want: number) => {
-    if (got !== want) {
-      throw new Error(
-        `${id}: model.${name} has length ${got}; expected ${want} (|S|=${S}, |A|=${A}, |O|=${O})`,
-      );
-    }
-  };
   if (S === 0 || A === 0 || O === 0) {
     throw new Error(
       `${id}: model needs at least one state, action and observation (${S}, ${A}, ${O})`,
     );
   }
-  expect("start", m.start.length, S);
-  expect("T", m.T.length, A * S * S);
-  expect("O", m.O.length, A * S * O);
-  expect("R", m.R.length, A * S * S * O);
-  expect("reset", m.reset.length, A * S);
+  try {
+    checkShapes(m);
+    if (m.expectedR.length !== A * S) {
+      throw new Error(`model.expectedR has length ${m.expectedR.length}; expected ${A * S}`);
+    }
+  } catch (e) {
+    throw new Error(`${id}: ${(e as Error).message}`);
+  }
 }
 
 /**
@@ -85,7 +81,7 @@ export function makePomdpEnv(model: TabularPOMDP, options: PomdpEnvOptions = {})
   checkModel(id, model);
   const timeLimit = resolveTimeLimit(id, options, POMDP_DEFAULT_TIME_LIMIT);
   const { S, A, O } = sizes(model);
-  const { T, R, reset } = model;
+  const { T, reset } = model;
   const Obs = model.O;
 
   const checkState = (state: PomdpState) => {
@@ -130,18 +126,17 @@ export function makePomdpEnv(model: TabularPOMDP, options: PomdpEnvOptions = {})
         return {
           state: { s, t },
           obs: O,
-          reward: R[(pair * S + s) * O],
+          reward: reward(model, action, s, s, 0),
           terminated: true,
           truncated: false,
         };
       }
-      const s2 = sampleIndex(rng, T.subarray(pair * S, pair * S + S));
-      const orow = (action * S + s2) * O;
-      const o = sampleIndex(rng, Obs.subarray(orow, orow + O));
+      const s2 = sampleRow(T, pair, rng);
+      const o = sampleRow(Obs, action * S + s2, rng);
       return {
         state: { s: s2, t },
         obs: o,
-        reward: R[(pair * S + s2) * O + o],
+        reward: reward(model, action, s, s2, o),
         terminated: false,
         truncated: t >= timeLimit,
       };

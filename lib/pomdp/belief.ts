@@ -1,5 +1,5 @@
 /**
- * Dense beliefs of a {@link TabularPOMDP}: b(s|h) = Pr(s|h) updated by Bayes' rule.
+ * Dense beliefs (over the sparse tables) of a {@link TabularPOMDP}: b(s|h) = Pr(s|h) updated by Bayes' rule.
  *
  * Episodic models end the episode on reset pairs (s, a). Ending is treated as an absorbing outcome
  * with no observation and no future reward: after action `a` from belief `b`, the outcomes are
@@ -17,18 +17,19 @@
  *
  * @example Listening once in the tiger problem
  * ```ts
- * import { emptyModel } from "./model.ts";
+ * import { emptyDenseModel, fromDense } from "./model.ts";
  * import { beliefUpdate, initialBelief } from "./belief.ts";
- * const m = emptyModel(["tl", "tr"], ["listen"], ["hl", "hr"]);
- * m.start.set([0.5, 0.5]);
- * m.T.set([1, 0, 0, 1]);
- * m.O.set([0.85, 0.15, 0.15, 0.85]);
+ * const d = emptyDenseModel(["tl", "tr"], ["listen"], ["hl", "hr"]);
+ * d.start.set([0.5, 0.5]);
+ * d.T.set([1, 0, 0, 1]);
+ * d.O.set([0.85, 0.15, 0.15, 0.85]);
+ * const m = fromDense(d);
  * const { belief, probability } = beliefUpdate(m, initialBelief(m), 0, 0);
  * console.log(belief, probability); // [0.85, 0.15] 0.5
  * ```
  * @module
  */
-import { expectedReward, sizes, type TabularPOMDP } from "./model.ts";
+import { expectedReward, observationProb, sizes, type TabularPOMDP } from "./model.ts";
 
 /** The initial belief b0 (a copy of the model's start distribution). */
 export function initialBelief(model: TabularPOMDP): Float64Array {
@@ -87,7 +88,10 @@ export function observationProbabilities(
   const p = new Float64Array(O);
   for (let s2 = 0; s2 < S; s2++) {
     if (next[s2] === 0) continue;
-    for (let o = 0; o < O; o++) p[o] += next[s2] * model.O[(action * S + s2) * O + o];
+    const row = action * S + s2;
+    for (let q = model.O.ptr[row]; q < model.O.ptr[row + 1]; q++) {
+      p[model.O.index[q]] += next[s2] * model.O.value[q];
+    }
   }
   return p;
 }
@@ -115,7 +119,7 @@ export function beliefUpdate(
   const next = predictNext(model, belief, action);
   let total = 0;
   for (let s2 = 0; s2 < S; s2++) {
-    next[s2] *= model.O[(action * S + s2) * O + observation];
+    next[s2] *= observationProb(model, action, s2, observation);
     total += next[s2];
   }
   if (!(total > 0)) return { belief: null, probability: 0 };
@@ -143,8 +147,8 @@ function predictNext(model: TabularPOMDP, belief: ArrayLike<number>, action: num
   for (let s = 0; s < S; s++) {
     const b = belief[s];
     if (b === 0 || model.reset[action * S + s]) continue;
-    const row = (action * S + s) * S;
-    for (let s2 = 0; s2 < S; s2++) next[s2] += b * model.T[row + s2];
+    const { ptr, index, value } = model.T, row = action * S + s;
+    for (let t = ptr[row]; t < ptr[row + 1]; t++) next[index[t]] += b * value[t];
   }
   return next;
 }

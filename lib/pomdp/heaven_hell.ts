@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { emptyModel, type TabularPOMDP } from "./model.ts";
+import { emptyDenseModel, fromDense, type TabularPOMDP } from "./model.ts";
 
 /** Action indices of Heaven-Hell. */
 export const HH_ACTIONS = { N: 0, S: 1, E: 2, W: 3 } as const;
@@ -100,7 +100,7 @@ export function heavenHellModel(n: number): TabularPOMDP {
   const observations: string[] = [];
   for (let c = 0; c < C - 1; c++) observations.push(`c${c}`);
   observations.push("left", "right");
-  const m = emptyModel(states, ["N", "S", "E", "W"], observations, 0.99);
+  const m = emptyDenseModel(states, ["N", "S", "E", "W"], observations, 0.99);
   const S = 2 * C, O = C + 1;
   m.start[0] = 0.5;
   m.start[C] = 0.5;
@@ -119,5 +119,5 @@ export function heavenHellModel(n: number): TabularPOMDP {
       }
     }
   }
-  return m;
+  return fromDense(m);
 }

@@ -41,6 +41,7 @@
  */
 import { stateActionRewards } from "./belief.ts";
 import { sizes, type TabularPOMDP } from "./model.ts";
+import { Grow } from "./tables.ts";
 
 /** How histories are stored: one node per history, or merged by (depth, belief). */
 export type MergeMode = "none" | "belief";
@@ -132,10 +133,11 @@ export interface HistoryTree {
  *
  * @example
  * ```ts
- * import { emptyModel } from "./model.ts";
+ * import { emptyDenseModel, fromDense } from "./model.ts";
  * import { buildHistoryTree } from "./history_tree.ts";
- * const m = emptyModel(["s"], ["a", "b"], ["o"]);
- * m.start[0] = 1; m.T.fill(1); m.O.fill(1);
+ * const d = emptyDenseModel(["s"], ["a", "b"], ["o"]);
+ * d.start[0] = 1; d.T.fill(1); d.O.fill(1);
+ * const m = fromDense(d);
  * const tree = buildHistoryTree(m, { horizon: 3, merge: "none" });
  * console.log(tree.numNodes); // 1 + 2 + 4 = 7
  * ```
@@ -157,7 +159,14 @@ export function buildHistoryTree(model: TabularPOMDP, options: HistoryTreeOption
   const maxNodes = options.maxNodes ?? 2_000_000;
   const digits = options.beliefDigits ?? 12;
   const scale = 10 ** digits;
-  const sp = sparseTables(model);
+  const sp = {
+    tStart: model.T.ptr,
+    tNext: model.T.index,
+    tProb: model.T.value,
+    oStart: model.O.ptr,
+    oObs: model.O.index,
+    oProb: model.O.value,
+  };
   const stateReward = stateActionRewards(model);
 
   // Growable node/entry/edge/transition storage.
@@ -451,9 +460,7 @@ export function treeStats(tree: HistoryTree): {
 } {
   let bytes = 0;
   for (const v of Object.values(tree)) {
-    if (ArrayBuffer.isView(v) && v !== tree.model.T && v !== tree.model.O && v !== tree.model.R) {
-      bytes += v.byteLength;
-    }
+    if (ArrayBuffer.isView(v)) bytes += v.byteLength; // the model's own tables are not views here
   }
   return {
     nodes: tree.numNodes,
@@ -484,62 +491,4 @@ function findEntry(
   const end = node + 1 < numNodes ? start[node + 1] : entries;
   for (let k = start[node]; k < end; k++) if (states[k] === state) return k;
   return -1;
-}
-
-/** Sparse rows of T (per (a, s)) and O (per (a, s')). */
-function sparseTables(model: TabularPOMDP) {
-  const { S, A, O } = sizes(model);
-  const tStart = new Int32Array(A * S + 1), oStart = new Int32Array(A * S + 1);
-  const tNext: number[] = [], tProb: number[] = [], oObs: number[] = [], oProb: number[] = [];
-  for (let i = 0; i < A * S; i++) {
-    tStart[i] = tNext.length;
-    for (let s2 = 0; s2 < S; s2++) {
-      const p = model.T[i * S + s2];
-      if (p > 0) {
-        tNext.push(s2);
-        tProb.push(p);
-      }
-    }
-    oStart[i] = oObs.length;
-    for (let o = 0; o < O; o++) {
-      const p = model.O[i * O + o];
-      if (p > 0) {
-        oObs.push(o);
-        oProb.push(p);
-      }
-    }
-  }
-  tStart[A * S] = tNext.length;
-  oStart[A * S] = oObs.length;
-  return {
-    tStart,
-    tNext: Int32Array.from(tNext),
-    tProb: Float64Array.from(tProb),
-    oStart,
-    oObs: Int32Array.from(oObs),
-    oProb: Float64Array.from(oProb),
-  };
-}
-
-type TypedCtor<T> = { new (n: number): T };
-type Typed = Uint16Array | Int32Array | Float64Array;
-
-/** A typed array that doubles its capacity as values are pushed. */
-class Grow<T extends Typed> {
-  data: T;
-  length = 0;
-  constructor(private ctor: TypedCtor<T>) {
-    this.data = new ctor(1024);
-  }
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const next = new this.ctor(this.data.length * 2);
-      next.set(this.data as never);
-      this.data = next;
-    }
-    this.data[this.length++] = v;
-  }
-  toArray(): T {
-    return this.data.slice(0, this.length) as T;
-  }
 }

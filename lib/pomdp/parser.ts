@@ -48,7 +48,8 @@
  * ```
  * @module
  */
-import { emptyModel, type TabularPOMDP } from "./model.ts";
+import { makeModel, type TabularPOMDP } from "./model.ts";
+import { RewardLog, RowLog } from "./tables.ts";
 
 /** Options of {@link parsePOMDP}. */
 export interface ParsePOMDPOptions {
@@ -112,10 +113,10 @@ const INTEGER_RE = /^\d+$/;
 const TOLERANCE = 1e-5;
 
 /**
- * The most bytes the dense T, O and R tables of one model may take: half of this machine's memory
+ * The most bytes the tables of one model may take while parsing: half of this machine's memory
  * (4 GiB where that cannot be read, e.g. without `--allow-sys`).
  */
-export function maxDenseBytes(): number {
+export function maxModelBytes(): number {
   try {
     return Deno.systemMemoryInfo().total / 2;
   } catch {
@@ -123,22 +124,29 @@ export function maxDenseBytes(): number {
   }
 }
 
+/** Bytes per (action, state) pair of the per-row tables (row starts, marks, lines, rewards). */
+const BYTES_PER_PAIR = 48;
+/** Bytes per logged T/O entry (row, column, value) and per R entry (row, s', o, value). */
+const BYTES_PER_ENTRY = 20;
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
 /**
- * Fail with the sizes, rather than a bare `RangeError`, when the dense tables of a model with
- * |S| = S, |A| = A, |O| = O cannot be allocated: R alone holds |A|·|S|²·|O| doubles.
+ * Fail with the sizes, rather than a bare `RangeError`, when the per-(action, state) tables of a
+ * model with |S| = S, |A| = A, |O| = O cannot be allocated (or indexed with 32-bit integers).
  */
-function checkDenseSize(source: string, line: number, S: number, A: number, O: number): void {
-  const doubles = A * S * S + A * S * O + A * S * S * O + S;
-  const bytes = doubles * 8;
-  const limit = maxDenseBytes();
-  if (bytes > limit) {
-    const gib = (bytes / 2 ** 30).toFixed(1);
+function checkModelSize(source: string, line: number, S: number, A: number, O: number): void {
+  const bytes = A * S * BYTES_PER_PAIR + (S + A + O) * 56;
+  const limit = maxModelBytes();
+  if (bytes > limit || A * S >= 2 ** 31 - 1 || (S + 1) * (O + 1) >= 2 ** 31) {
     throw new PomdpParseError(
       source,
       line,
-      `model too large: ${S} states, ${A} actions and ${O} observations need dense tables of ` +
-        `${gib} GiB (R alone is |A|·|S|²·|O| = ${A * S * S * O} doubles); the limit is ` +
-        `${(limit / 2 ** 30).toFixed(1)} GiB, half of this machine's memory (4 GiB where unknown)`,
+      `model too large: ${S} states, ${A} actions and ${O} observations need ` +
+        `|A|·|S| = ${A * S} rows of sparse tables, ${gib(bytes)} before any entry; the limit is ` +
+        `${gib(limit)}, half of this machine's memory (4 GiB where unknown), and 2^31 rows`,
     );
   }
 }
@@ -163,6 +171,18 @@ function quote(t: Token | undefined): string {
 
 type Space = "state" | "action" | "observation";
 
+/** The tables being built: the start vector, reset marks and logs of T, O and R writes. */
+interface Tables {
+  S: number;
+  A: number;
+  O: number;
+  start: Float64Array;
+  tLog: RowLog;
+  oLog: RowLog;
+  rLog: RewardLog;
+  reset: Uint8Array;
+}
+
 class Parser {
   private pos = 0;
   private discount: number | undefined;
@@ -176,12 +196,16 @@ class Parser {
     action: new Map(),
     observation: new Map(),
   };
-  private model: TabularPOMDP | undefined;
+  /** Counts given as `states: N` (names made once the sizes are checked). */
+  private counts: Partial<Record<"states" | "actions" | "observations", number>> = {};
+  private model: Tables | undefined;
   private startSet = false;
   /** Last line that wrote each T row / O row (for validation messages); 0 = never. */
   private lineT = new Int32Array(0);
   private lineO = new Int32Array(0);
   private startLine = 0;
+  /** Entries logged so far (T, O and R), for the memory guard. */
+  private written = 0;
 
   constructor(private readonly tokens: Token[], private readonly source: string) {}
 
@@ -293,7 +317,9 @@ class Parser {
     this.checkPreambleOpen(t);
     const kind = t.text as "states" | "actions" | "observations";
     this.expectColon(kind);
-    if (this[kind] !== undefined) this.fail(t, `${kind} given twice`);
+    if (this[kind] !== undefined || this.counts[kind] !== undefined) {
+      this.fail(t, `${kind} given twice`);
+    }
     const list: Token[] = [];
     while (this.pos < this.tokens.length && !this.statementAt()) {
       // A ':' can never be part of a name list: the list ended and an unknown statement began.
@@ -305,7 +331,8 @@ class Parser {
     if (list.length === 1 && INTEGER_RE.test(list[0].text)) {
       const n = Number(list[0].text);
       if (n <= 0) this.fail(list[0], `bad number of ${kind} ${n}; expected a positive integer`);
-      names = Array.from({ length: n }, (_, i) => String(i));
+      this.counts[kind] = n; // numeric references need no index
+      return;
     } else {
       names = [];
       const seen = new Set<string>();
@@ -356,30 +383,55 @@ class Parser {
     );
   }
 
-  /** The model, allocated when the first start/T/O/R entry arrives (the preamble is complete). */
-  private need(t: Token): TabularPOMDP {
+  /** The tables, allocated when the first start/T/O/R entry arrives (the preamble is complete). */
+  private need(t: Token): Tables {
     if (this.model) return this.model;
     for (const kind of ["states", "actions", "observations"] as const) {
-      if (this[kind] === undefined) {
+      if (this[kind] === undefined && this.counts[kind] === undefined) {
         this.fail(t, `missing preamble: '${kind}:' must be declared before '${t.text}'`);
       }
     }
     if (this.discount === undefined) {
       this.fail(t, `missing preamble: 'discount:' must be declared before '${t.text}'`);
     }
-    checkDenseSize(
-      this.source,
-      t.line,
-      this.states!.length,
-      this.actions!.length,
-      this.observations!.length,
-    );
-    const m = emptyModel(this.states!, this.actions!, this.observations!, this.discount);
-    const S = m.states.length, A = m.actions.length;
+    const count = (kind: "states" | "actions" | "observations") =>
+      this[kind]?.length ?? this.counts[kind]!;
+    const S = count("states"), A = count("actions"), O = count("observations");
+    checkModelSize(this.source, t.line, S, A, O);
+    for (const kind of ["states", "actions", "observations"] as const) {
+      this[kind] ??= Array.from({ length: this.counts[kind]! }, (_, i) => String(i));
+    }
     this.lineT = new Int32Array(A * S);
     this.lineO = new Int32Array(A * S);
-    this.model = m;
-    return m;
+    this.model = {
+      S,
+      A,
+      O,
+      start: new Float64Array(S),
+      tLog: new RowLog(A * S, S),
+      oLog: new RowLog(A * S, O),
+      rLog: new RewardLog(A * S, O),
+      reset: new Uint8Array(A * S),
+    };
+    return this.model;
+  }
+
+  /**
+   * Count the entries a statement is about to write, and fail naming the sizes before the log
+   * outgrows {@link maxModelBytes} (e.g. `T: * uniform` on a huge model).
+   */
+  private entries(t: Token, n: number): void {
+    this.written += n;
+    const bytes = this.written * BYTES_PER_ENTRY, limit = maxModelBytes();
+    if (bytes > limit) {
+      const m = this.model!;
+      this.fail(
+        t,
+        `model too large: with ${m.S} states, ${m.A} actions and ${m.O} observations the ` +
+          `entries given up to this '${t.text}:' statement (${this.written}) need ${gib(bytes)}; ` +
+          `the limit is ${gib(limit)}, half of this machine's memory (4 GiB where unknown)`,
+      );
+    }
   }
 
   // ---------------------------------------------------------------- values and references
@@ -462,7 +514,7 @@ class Parser {
 
   private parseStart(t: Token): void {
     const m = this.need(t);
-    const S = m.states.length;
+    const S = m.S;
     const mode = this.keywordHere("include", "exclude");
     this.expectColon(mode ? `start ${mode}` : "start");
     const start = new Float64Array(S);
@@ -511,26 +563,32 @@ class Parser {
   private parseT(t: Token): void {
     const m = this.need(t);
     this.expectColon("T");
-    const S = m.states.length;
+    const S = m.S;
     const as = this.ref("action");
-    const setRow = (a: number, s: number, row: ArrayLike<number>) => {
-      m.T.set(row, (a * S + s) * S);
-      m.reset[a * S + s] = 0;
-      this.lineT[a * S + s] = t.line;
+    const touch = (row: number) => {
+      m.reset[row] = 0;
+      this.lineT[row] = t.line;
     };
     if (!this.atColon()) {
       const kw = this.keywordHere("identity", "uniform");
-      let mat: Float64Array;
-      if (kw === "identity") {
-        mat = new Float64Array(S * S);
-        for (let s = 0; s < S; s++) mat[s * S + s] = 1;
-      } else if (kw === "uniform") {
-        mat = new Float64Array(S * S).fill(1 / S);
-      } else {
+      let mat: Float64Array | undefined;
+      if (kw === undefined) {
         this.matrixStart("T: <action>", "identity", "uniform");
         mat = this.numbers(S * S, `T matrix (${S}x${S})`, true, t);
       }
-      for (const a of as) for (let s = 0; s < S; s++) setRow(a, s, mat.subarray(s * S, s * S + S));
+      const perAction = kw === "identity" ? S : kw === "uniform" ? S * S : nonzeros(mat!);
+      this.entries(t, as.length * perAction);
+      for (const a of as) {
+        for (let s = 0; s < S; s++) {
+          const row = a * S + s;
+          touch(row);
+          if (kw === "identity") {
+            m.tLog.clear(row);
+            m.tLog.set(row, s, 1);
+          } else if (kw === "uniform") this.uniformRow(m.tLog, row, S);
+          else m.tLog.setRow(row, mat!.subarray(s * S, s * S + S));
+        }
+      }
       return;
     }
     this.pos++;
@@ -539,33 +597,43 @@ class Parser {
       this.pos++;
       const s2s = this.ref("state");
       const p = this.toProb(this.next("a probability"), "T entry");
+      const all = s2s.length === S && p === 0; // `T: a : s : * 0` clears the rows
+      if (!all) this.entries(t, as.length * ss.length * s2s.length);
       for (const a of as) {
         for (const s of ss) {
-          for (const s2 of s2s) m.T[(a * S + s) * S + s2] = p;
-          m.reset[a * S + s] = 0;
-          this.lineT[a * S + s] = t.line;
+          const row = a * S + s;
+          if (all) m.tLog.clear(row);
+          else for (const s2 of s2s) m.tLog.set(row, s2, p);
+          touch(row);
         }
       }
       return;
     }
     const kw = this.keywordHere("uniform", "reset");
-    if (kw === "reset") {
-      for (const a of as) {
-        for (const s of ss) {
-          m.T.fill(0, (a * S + s) * S, (a * S + s + 1) * S);
-          m.reset[a * S + s] = 1;
-          this.lineT[a * S + s] = t.line;
-        }
-      }
-      return;
-    }
-    let row: Float64Array;
-    if (kw === "uniform") row = new Float64Array(S).fill(1 / S);
-    else {
+    let vec: Float64Array | undefined;
+    if (kw === undefined) {
       this.matrixStart("T: <action> : <state>", "uniform", "reset");
-      row = this.numbers(S, `T row (${S} numbers)`, true, t);
+      vec = this.numbers(S, `T row (${S} numbers)`, true, t);
     }
-    for (const a of as) for (const s of ss) setRow(a, s, row);
+    this.entries(t, kw === "uniform" ? as.length * ss.length * S : 0);
+    for (const a of as) {
+      for (const s of ss) {
+        const row = a * S + s;
+        touch(row);
+        if (kw === "reset") {
+          m.tLog.clear(row);
+          m.reset[row] = 1;
+        } else if (kw === "uniform") this.uniformRow(m.tLog, row, S);
+        else m.tLog.setRow(row, vec!);
+      }
+    }
+    if (vec) this.entries(t, as.length * ss.length * nonzeros(vec));
+  }
+
+  /** Set row `row` of `log` to 1/n in each of its n columns. */
+  private uniformRow(log: RowLog, row: number, n: number): void {
+    log.clear(row);
+    for (let j = 0; j < n; j++) log.set(row, j, 1 / n);
   }
 
   /** Before reading numbers of a row/matrix form: a clear error if a non-number follows. */
@@ -586,28 +654,31 @@ class Parser {
   private parseO(t: Token): void {
     const m = this.need(t);
     this.expectColon("O");
-    const S = m.states.length, O = m.observations.length;
+    const S = m.S, O = m.O;
     const as = this.ref("action");
-    const setRow = (a: number, s2: number, row: ArrayLike<number>) => {
-      m.O.set(row, (a * S + s2) * O);
-      this.lineO[a * S + s2] = t.line;
-    };
     if (!this.atColon()) {
       const kw = this.keywordHere("identity", "uniform");
-      let mat: Float64Array;
-      if (kw === "identity") {
-        if (S !== O) {
-          this.fail(t, `O: 'identity' needs as many observations as states (${O} vs ${S})`);
-        }
-        mat = new Float64Array(S * O);
-        for (let s = 0; s < S; s++) mat[s * O + s] = 1;
-      } else if (kw === "uniform") {
-        mat = new Float64Array(S * O).fill(1 / O);
-      } else {
+      let mat: Float64Array | undefined;
+      if (kw === "identity" && S !== O) {
+        this.fail(t, `O: 'identity' needs as many observations as states (${O} vs ${S})`);
+      }
+      if (kw === undefined) {
         this.matrixStart("O: <action>", "identity", "uniform");
         mat = this.numbers(S * O, `O matrix (${S}x${O})`, true, t);
       }
-      for (const a of as) for (let s = 0; s < S; s++) setRow(a, s, mat.subarray(s * O, s * O + O));
+      const perAction = kw === "identity" ? S : kw === "uniform" ? S * O : nonzeros(mat!);
+      this.entries(t, as.length * perAction);
+      for (const a of as) {
+        for (let s2 = 0; s2 < S; s2++) {
+          const row = a * S + s2;
+          this.lineO[row] = t.line;
+          if (kw === "identity") {
+            m.oLog.clear(row);
+            m.oLog.set(row, s2, 1);
+          } else if (kw === "uniform") this.uniformRow(m.oLog, row, O);
+          else m.oLog.setRow(row, mat!.subarray(s2 * O, s2 * O + O));
+        }
+      }
       return;
     }
     this.pos++;
@@ -616,21 +687,33 @@ class Parser {
       this.pos++;
       const os = this.ref("observation");
       const p = this.toProb(this.next("a probability"), "O entry");
+      const all = os.length === O && p === 0;
+      if (!all) this.entries(t, as.length * s2s.length * os.length);
       for (const a of as) {
         for (const s2 of s2s) {
-          for (const o of os) m.O[(a * S + s2) * O + o] = p;
-          this.lineO[a * S + s2] = t.line;
+          const row = a * S + s2;
+          if (all) m.oLog.clear(row);
+          else for (const o of os) m.oLog.set(row, o, p);
+          this.lineO[row] = t.line;
         }
       }
       return;
     }
-    let row: Float64Array;
-    if (this.keywordHere("uniform")) row = new Float64Array(O).fill(1 / O);
-    else {
+    const uniform = this.keywordHere("uniform") !== undefined;
+    let vec: Float64Array | undefined;
+    if (!uniform) {
       this.matrixStart("O: <action> : <state>", "uniform");
-      row = this.numbers(O, `O row (${O} numbers)`, true, t);
+      vec = this.numbers(O, `O row (${O} numbers)`, true, t);
     }
-    for (const a of as) for (const s2 of s2s) setRow(a, s2, row);
+    this.entries(t, as.length * s2s.length * (uniform ? O : nonzeros(vec!)));
+    for (const a of as) {
+      for (const s2 of s2s) {
+        const row = a * S + s2;
+        this.lineO[row] = t.line;
+        if (uniform) this.uniformRow(m.oLog, row, O);
+        else m.oLog.setRow(row, vec!);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- R
@@ -638,7 +721,7 @@ class Parser {
   private parseR(t: Token): void {
     const m = this.need(t);
     this.expectColon("R");
-    const S = m.states.length, O = m.observations.length;
+    const S = m.S, O = m.O;
     const as = this.ref("action");
     if (!this.atColon()) {
       this.fail(
@@ -648,47 +731,63 @@ class Parser {
     }
     this.pos++;
     const ss = this.ref("state");
+    const rows = as.length * ss.length;
+    const each = (f: (row: number) => void) => {
+      for (const a of as) for (const s of ss) f(a * S + s);
+    };
     if (!this.atColon()) {
       this.matrixStart("R: <action> : <state>");
       const mat = this.numbers(S * O, `R matrix (${S}x${O})`, false, t);
-      for (const a of as) for (const s of ss) m.R.set(mat, (a * S + s) * S * O);
+      this.entries(t, rows * (1 + nonzeros(mat)));
+      each((row) => {
+        m.rLog.set(row, -1, -1, 0); // the whole row is given: what is not written below is 0
+        for (let i = 0; i < S * O; i++) {
+          if (!Object.is(mat[i], 0)) m.rLog.set(row, Math.floor(i / O), i % O, mat[i]);
+        }
+      });
       return;
     }
     this.pos++;
     const s2s = this.ref("state");
+    const nextOf = (list: number[]) => (list.length === S ? [-1] : list);
     if (!this.atColon()) {
       this.matrixStart("R: <action> : <state> : <state>");
-      const row = this.numbers(O, `R row (${O} numbers)`, false, t);
-      for (const a of as) {
-        for (const s of ss) for (const s2 of s2s) m.R.set(row, ((a * S + s) * S + s2) * O);
-      }
+      const vec = this.numbers(O, `R row (${O} numbers)`, false, t);
+      const next = nextOf(s2s);
+      this.entries(t, rows * next.length * (1 + nonzeros(vec)));
+      each((row) => {
+        for (const s2 of next) {
+          m.rLog.set(row, s2, -1, 0);
+          for (let o = 0; o < O; o++) if (!Object.is(vec[o], 0)) m.rLog.set(row, s2, o, vec[o]);
+        }
+      });
       return;
     }
     this.pos++;
     const os = this.ref("observation");
     const v = this.toNumber(this.next("a reward"), "R entry");
-    for (const a of as) {
-      for (const s of ss) {
-        for (const s2 of s2s) for (const o of os) m.R[((a * S + s) * S + s2) * O + o] = v;
-      }
-    }
+    const next = nextOf(s2s), obs = os.length === O ? [-1] : os;
+    this.entries(t, rows * next.length * obs.length);
+    each((row) => {
+      for (const s2 of next) for (const o of obs) m.rLog.set(row, s2, o, v);
+    });
   }
 
   // ---------------------------------------------------------------- validation
 
   /**
-   * Check that `table[offset .. offset+n)` sums to 1 within {@link TOLERANCE} and divide it by its
-   * sum (as pomdp-solve accepts such rows, and beliefs then stay normalised); else fail at `line`.
+   * Check that `values[from .. to)` sums to 1 within {@link TOLERANCE} and divide it by its sum (as
+   * pomdp-solve accepts such rows, and beliefs then stay normalised); else fail at `line`.
    */
   private normalise(
-    table: Float64Array,
-    offset: number,
-    n: number,
+    values: Float64Array,
+    from: number,
+    to: number,
     line: number,
     what: () => string,
   ): void {
     let sum = 0;
-    for (let i = offset; i < offset + n; i++) sum += table[i];
+    for (let i = from; i < to; i++) sum += values[i];
     if (Math.abs(sum - 1) > TOLERANCE) {
       throw new PomdpParseError(
         this.source,
@@ -698,49 +797,63 @@ class Parser {
       );
     }
     // Float rounding alone (|sum - 1| of a few ulps) is left as written, so exact models stay exact.
-    if (Math.abs(sum - 1) > 1e-12) { for (let i = offset; i < offset + n; i++) table[i] /= sum; }
+    if (Math.abs(sum - 1) > 1e-12) { for (let i = from; i < to; i++) values[i] /= sum; }
   }
 
   private finish(): TabularPOMDP {
     if (this.model === undefined) {
       for (const kind of ["states", "actions", "observations", "discount"] as const) {
-        if (this[kind] === undefined) {
+        if (this[kind] === undefined && (kind === "discount" || this.counts[kind] === undefined)) {
           throw new PomdpParseError(this.source, 0, `missing preamble: no '${kind}:' declaration`);
         }
       }
     }
     const m = this.need({ text: "end of file", line: 0 });
-    const S = m.states.length, A = m.actions.length, O = m.observations.length;
+    const { S, A } = m;
+    const states = this.states!, actions = this.actions!;
     if (!this.startSet) m.start.fill(1 / S); // pomdp-solve's default: uniform
     this.normalise(m.start, 0, S, this.startLine, () => "start distribution");
-    for (let a = 0; a < A; a++) {
-      for (let s = 0; s < S; s++) {
-        if (m.reset[a * S + s]) continue;
-        this.normalise(
-          m.T,
-          (a * S + s) * S,
-          S,
-          this.lineT[a * S + s],
-          () => `transition row T(· | action ${m.actions[a]}, state ${m.states[s]})`,
-        );
-      }
+    const T = m.tLog.resolve(), O = m.oLog.resolve();
+    for (let i = 0; i < A * S; i++) {
+      const a = Math.floor(i / S), s = i - a * S;
+      if (m.reset[i]) continue;
+      this.normalise(
+        T.value,
+        T.ptr[i],
+        T.ptr[i + 1],
+        this.lineT[i],
+        () => `transition row T(· | action ${actions[a]}, state ${states[s]})`,
+      );
     }
-    for (let a = 0; a < A; a++) {
-      for (let s2 = 0; s2 < S; s2++) {
-        this.normalise(
-          m.O,
-          (a * S + s2) * O,
-          O,
-          this.lineO[a * S + s2],
-          () => `observation row O(· | action ${m.actions[a]}, next state ${m.states[s2]})`,
-        );
-      }
+    for (let i = 0; i < A * S; i++) {
+      const a = Math.floor(i / S), s2 = i - a * S;
+      this.normalise(
+        O.value,
+        O.ptr[i],
+        O.ptr[i + 1],
+        this.lineO[i],
+        () => `observation row O(· | action ${actions[a]}, next state ${states[s2]})`,
+      );
     }
-    if (this.isCost) {
-      for (let i = 0; i < m.R.length; i++) if (m.R[i] !== 0) m.R[i] = -m.R[i];
-    }
-    return m;
+    return makeModel({
+      states,
+      actions,
+      observations: this.observations!,
+      discount: this.discount!,
+      start: m.start,
+      T,
+      O,
+      R: m.rLog.resolve(this.isCost),
+      reset: m.reset,
+    });
   }
+}
+
+/** Number of entries of `x` that are not +0 (written to a table). */
+function nonzeros(x: Float64Array): number {
+  let n = 0;
+  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], 0)) n++;
+  return n;
 }
 
 /**
@@ -762,7 +875,7 @@ class Parser {
  *   O: * : * : * 1.0
  *   R: go : b : * : * 1.0
  * `);
- * if (m.reset[1] !== 1 || m.R[2] !== 1) throw new Error("unexpected model");
+ * if (m.reset[1] !== 1 || m.expectedR[1] !== 1) throw new Error("unexpected model");
  * ```
  */
 export function parsePOMDP(text: string, options: ParsePOMDPOptions = {}): TabularPOMDP {

@@ -11,7 +11,7 @@
  * ```
  * @module
  */
-import { emptyModel, type TabularPOMDP } from "./model.ts";
+import { emptyDenseModel, fromDense, type TabularPOMDP } from "./model.ts";
 
 /** Options of {@link randomPOMDP}. */
 export interface RandomPOMDPOptions {
@@ -45,7 +45,7 @@ export function randomPOMDP(rng: () => number, options: RandomPOMDPOptions): Tab
   const startDensity = checkProb("startDensity", options.startDensity ?? 1);
   const scale = options.rewardScale ?? 1;
   const noise = options.rewardNoise ?? 0;
-  const m = emptyModel(
+  const m = emptyDenseModel(
     Array.from({ length: S }, (_, i) => `s${i}`),
     Array.from({ length: A }, (_, i) => `a${i}`),
     Array.from({ length: O }, (_, i) => `o${i}`),
@@ -74,7 +74,7 @@ export function randomPOMDP(rng: () => number, options: RandomPOMDPOptions): Tab
       }
     }
   }
-  return m;
+  return fromDense(m);
 }
 
 function checkCount(name: string, v: number): number {

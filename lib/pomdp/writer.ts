@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { sizes, type TabularPOMDP } from "./model.ts";
+import { sizes, type SparseRows, type TabularPOMDP } from "./model.ts";
 import { RESERVED_WORDS } from "./parser.ts";
 
 /** Options of {@link formatPOMDP}. */
@@ -21,11 +21,6 @@ function num(x: number): string {
   const e = s.indexOf("e");
   if (e >= 0) return s.slice(0, e).includes(".") ? s : `${s.slice(0, e)}.0${s.slice(e)}`;
   return s.includes(".") ? s : `${s}.0`;
-}
-
-/** Whether `x` must be written (the parser starts from all-zero tables; -0 must be written). */
-function nonzero(x: number): boolean {
-  return !Object.is(x, 0);
 }
 
 function nameList(kind: string, names: string[]): string {
@@ -48,20 +43,42 @@ function nameList(kind: string, names: string[]): string {
   return names.join(" ");
 }
 
+/** Lines of one probability row: single entries when sparse, else the full row. */
+function rowLines(
+  rows: SparseRows,
+  row: number,
+  width: number,
+  head: string,
+  name: (j: number) => string,
+): string[] {
+  const from = rows.ptr[row], to = rows.ptr[row + 1], n = to - from;
+  if (n <= 4 || n * 4 < width) {
+    const out: string[] = [];
+    for (let k = from; k < to; k++) {
+      out.push(`${head} : ${name(rows.index[k])} ${num(rows.value[k])}`);
+    }
+    return out;
+  }
+  const dense = new Array<string>(width).fill("0.0");
+  for (let k = from; k < to; k++) dense[rows.index[k]] = num(rows.value[k]);
+  return [head, `  ${dense.join(" ")}`];
+}
+
 /**
  * Format a model as `.pomdp` text. Rows of T and O are written as single entries when sparse and
- * as rows otherwise; rewards constant over (s', o) use `*` wildcards.
+ * as rows otherwise; rewards are written entry by entry from the least to the most specific, with
+ * `*` wildcards (and `R: * : s ...` when every action's row of s is the same).
  *
  * @example Round trip
  * ```ts
  * import { formatPOMDP, parsePOMDP, heavenHellModel } from "./mod.ts";
  * const m = heavenHellModel(3);
  * const back = parsePOMDP(formatPOMDP(m));
- * if (back.T.some((x, i) => x !== m.T[i])) throw new Error("round trip changed T");
+ * if (back.T.value.some((x, i) => x !== m.T.value[i])) throw new Error("round trip changed T");
  * ```
  */
 export function formatPOMDP(model: TabularPOMDP, options: FormatPOMDPOptions = {}): string {
-  const { S, A, O } = sizes(model);
+  const { S, A } = sizes(model);
   const lines: string[] = [];
   for (const h of options.header ?? []) lines.push(`# ${h}`.trimEnd());
   const st = model.states, ac = model.actions, ob = model.observations;
@@ -75,76 +92,37 @@ export function formatPOMDP(model: TabularPOMDP, options: FormatPOMDPOptions = {
   lines.push("");
   for (let a = 0; a < A; a++) {
     for (let s = 0; s < S; s++) {
-      if (model.reset[a * S + s]) {
-        lines.push(`T: ${ac[a]} : ${st[s]} reset`);
-        continue;
-      }
-      const base = (a * S + s) * S;
-      const row = model.T.subarray(base, base + S);
-      const nz: number[] = [];
-      for (let s2 = 0; s2 < S; s2++) if (nonzero(row[s2])) nz.push(s2);
-      if (nz.length <= 4 || nz.length * 4 < S) {
-        for (const s2 of nz) lines.push(`T: ${ac[a]} : ${st[s]} : ${st[s2]} ${num(row[s2])}`);
-      } else {
-        lines.push(`T: ${ac[a]} : ${st[s]}`, `  ${Array.from(row, num).join(" ")}`);
-      }
+      if (model.reset[a * S + s]) lines.push(`T: ${ac[a]} : ${st[s]} reset`);
+      else lines.push(...rowLines(model.T, a * S + s, S, `T: ${ac[a]} : ${st[s]}`, (j) => st[j]));
     }
   }
 
   lines.push("");
   for (let a = 0; a < A; a++) {
     for (let s2 = 0; s2 < S; s2++) {
-      const base = (a * S + s2) * O;
-      const row = model.O.subarray(base, base + O);
-      const nz: number[] = [];
-      for (let o = 0; o < O; o++) if (nonzero(row[o])) nz.push(o);
-      if (nz.length <= 4 || nz.length * 4 < O) {
-        for (const o of nz) lines.push(`O: ${ac[a]} : ${st[s2]} : ${ob[o]} ${num(row[o])}`);
-      } else {
-        lines.push(`O: ${ac[a]} : ${st[s2]}`, `  ${Array.from(row, num).join(" ")}`);
-      }
+      const head = `O: ${ac[a]} : ${st[s2]}`;
+      lines.push(...rowLines(model.O, a * S + s2, ob.length, head, (j) => ob[j]));
     }
   }
 
   lines.push("");
-  const block = S * O;
-  /** The constant value of R(a, s, ·, ·), or undefined when it varies. */
-  const constant = (a: number, s: number): number | undefined => {
-    const base = (a * S + s) * block;
-    const c = model.R[base];
-    for (let i = 1; i < block; i++) if (!Object.is(model.R[base + i], c)) return undefined;
-    return c;
+  const R = model.R;
+  /** The entries of reward row i as text (after the action), least specific first. */
+  const rewardRow = (i: number, s: number): string[] => {
+    const out: string[] = [];
+    for (let k = R.ptr[i]; k < R.ptr[i + 1]; k++) {
+      const next = R.next[k] < 0 ? "*" : st[R.next[k]], o = R.obs[k] < 0 ? "*" : ob[R.obs[k]];
+      out.push(`: ${st[s]} : ${next} : ${o} ${num(R.value[k])}`);
+    }
+    return out;
   };
   for (let s = 0; s < S; s++) {
-    const c0 = constant(0, s);
-    let sameForAll = c0 !== undefined;
-    for (let a = 1; a < A && sameForAll; a++) sameForAll = Object.is(constant(a, s), c0);
-    if (sameForAll) {
-      if (nonzero(c0!)) lines.push(`R: * : ${st[s]} : * : * ${num(c0!)}`);
+    const rows = Array.from({ length: A }, (_, a) => rewardRow(a * S + s, s));
+    if (rows.every((r) => r.join("\n") === rows[0].join("\n"))) {
+      for (const entry of rows[0]) lines.push(`R: * ${entry}`);
       continue;
     }
-    for (let a = 0; a < A; a++) {
-      const c = constant(a, s);
-      if (c !== undefined) {
-        if (nonzero(c)) lines.push(`R: ${ac[a]} : ${st[s]} : * : * ${num(c)}`);
-        continue;
-      }
-      for (let s2 = 0; s2 < S; s2++) {
-        const base = ((a * S + s) * S + s2) * O;
-        const row = model.R.subarray(base, base + O);
-        const nz: number[] = [];
-        for (let o = 0; o < O; o++) if (nonzero(row[o])) nz.push(o);
-        if (nz.length > 0 && row.every((x) => Object.is(x, row[0]))) {
-          lines.push(`R: ${ac[a]} : ${st[s]} : ${st[s2]} : * ${num(row[0])}`);
-        } else if (nz.length <= 4 || nz.length * 4 < O) {
-          for (const o of nz) {
-            lines.push(`R: ${ac[a]} : ${st[s]} : ${st[s2]} : ${ob[o]} ${num(row[o])}`);
-          }
-        } else {
-          lines.push(`R: ${ac[a]} : ${st[s]} : ${st[s2]}`, `  ${Array.from(row, num).join(" ")}`);
-        }
-      }
-    }
+    for (let a = 0; a < A; a++) for (const entry of rows[a]) lines.push(`R: ${ac[a]} ${entry}`);
   }
   return lines.join("\n") + "\n";
 }

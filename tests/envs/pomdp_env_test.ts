@@ -1,6 +1,6 @@
 import assert from "assert";
 import { makePomdpEnv, type PomdpState } from "../../lib/envs/pomdp_env.ts";
-import { emptyModel, type TabularPOMDP } from "../../lib/pomdp/model.ts";
+import { emptyDenseModel, fromDense, type TabularPOMDP } from "../../lib/pomdp/model.ts";
 import { parsePOMDP } from "../../lib/pomdp/parser.ts";
 import { makeRng, randInt } from "../../lib/rng.ts";
 
@@ -111,7 +111,7 @@ Deno.test("makePomdpEnv() samples next states and observations with the model's 
 });
 
 Deno.test("makePomdpEnv() ends reset pairs with R(s, a, s, o=0) and the reset observation", () => {
-  const m = emptyModel(["a", "b"], ["go", "end"], ["x", "y"], 0.9);
+  const m = emptyDenseModel(["a", "b"], ["go", "end"], ["x", "y"], 0.9);
   m.start.set([1, 0]);
   // go: a -> b, b -> b; end: a -> a, b is a reset pair
   m.T.set([0, 1, 0, 1, 1, 0, 0, 0]);
@@ -120,7 +120,7 @@ Deno.test("makePomdpEnv() ends reset pairs with R(s, a, s, o=0) and the reset ob
   // R[((a*S + s)*S + s2)*O + o]: the reward of (b, end) is read at s2 = b, o = x
   m.R[((1 * 2 + 1) * 2 + 1) * 2 + 0] = 7;
   m.R[((1 * 2 + 1) * 2 + 0) * 2 + 0] = -100; // not used: no successor exists
-  const env = makePomdpEnv(m, { id: "toy" });
+  const env = makePomdpEnv(fromDense(m), { id: "toy" });
   const rng = makeRng(1);
   const { state, obs } = env.reset(rng);
   assert.deepStrictEqual({ state, obs }, { state: { s: 0, t: 0 }, obs: 2 });
@@ -173,8 +173,8 @@ Deno.test("makePomdpEnv() throws clear errors on invalid actions, states and mod
   assert.throws(() => env.step({ s: 0, t: -1 }, 0, rng), /tiger: invalid state/);
   const m = load("tiger");
   assert.throws(
-    () => makePomdpEnv({ ...m, T: new Float64Array(3) }, { id: "broken" }),
-    /broken: model\.T has length 3; expected 12/,
+    () => makePomdpEnv({ ...m, T: { ...m.T, ptr: new Int32Array(3) } }, { id: "broken" }),
+    /broken: model\.T\.ptr has length 3; expected 7/,
   );
   assert.throws(() => makePomdpEnv(m, { timeLimit: 1.5 }), /pomdp: invalid timeLimit 1\.5/);
 });

@@ -8,7 +8,7 @@ import {
   observationProbabilities,
   stateActionRewards,
 } from "../../lib/pomdp/belief.ts";
-import { emptyModel } from "../../lib/pomdp/model.ts";
+import { emptyDenseModel, fromDense } from "../../lib/pomdp/model.ts";
 import { tigerModel } from "../solvers/problems.ts";
 
 const close = (x: number, y: number, tol = 1e-12) =>
@@ -31,13 +31,14 @@ Deno.test("`beliefUpdate()` listens in the tiger problem by hand-computed Bayes'
 });
 
 Deno.test("`beliefUpdate()` conditions on the episode continuing after a reset pair", () => {
-  const m = emptyModel(["x", "y"], ["go"], ["ox", "oy"]);
-  m.start.set([0.25, 0.75]);
-  m.reset[0] = 1; // (x, go) ends the episode
-  m.T.set([0, 0, 0.5, 0.5]); // y -> x or y
-  m.O.set([1, 0, 0, 1]); // the observation names the next state
-  m.R.fill(2, 0, 4); // reward of (x, go): 2
-  m.R.fill(-1, 4, 8); // reward of (y, go): -1
+  const d = emptyDenseModel(["x", "y"], ["go"], ["ox", "oy"]);
+  d.start.set([0.25, 0.75]);
+  d.reset[0] = 1; // (x, go) ends the episode
+  d.T.set([0, 0, 0.5, 0.5]); // y -> x or y
+  d.O.set([1, 0, 0, 1]); // the observation names the next state
+  d.R.fill(2, 0, 4); // reward of (x, go): 2
+  d.R.fill(-1, 4, 8); // reward of (y, go): -1
+  const m = fromDense(d);
   const b0 = initialBelief(m);
   close(endProbability(m, b0, 0), 0.25);
   const p = observationProbabilities(m, b0, 0);
@@ -51,10 +52,11 @@ Deno.test("`beliefUpdate()` conditions on the episode continuing after a reset p
 });
 
 Deno.test("`beliefUpdate()` returns a null belief for an impossible observation", () => {
-  const m = emptyModel(["x"], ["a"], ["o0", "o1"]);
-  m.start[0] = 1;
-  m.T[0] = 1;
-  m.O.set([1, 0]);
+  const d = emptyDenseModel(["x"], ["a"], ["o0", "o1"]);
+  d.start[0] = 1;
+  d.T[0] = 1;
+  d.O.set([1, 0]);
+  const m = fromDense(d);
   assert.deepEqual(beliefUpdate(m, initialBelief(m), 0, 1), { belief: null, probability: 0 });
 });
 

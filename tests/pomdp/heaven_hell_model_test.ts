@@ -1,6 +1,6 @@
 import assert from "assert";
 import { heavenHellLayout, heavenHellModel } from "../../lib/pomdp/heaven_hell.ts";
-import { expectedReward, type TabularPOMDP } from "../../lib/pomdp/model.ts";
+import { expectedReward, type TabularPOMDP, toDense } from "../../lib/pomdp/model.ts";
 import { parsePOMDP } from "../../lib/pomdp/parser.ts";
 
 const DATA = new URL("../../data/pomdp/", import.meta.url);
@@ -27,7 +27,8 @@ const HH3_TABLE: [number, (number | null)[], number | [number, number]][] = [
 ];
 
 /** The unique next state of a deterministic row, or null for a reset pair. */
-function next(m: TabularPOMDP, s: number, a: number): number | null {
+function next(model: TabularPOMDP, s: number, a: number): number | null {
+  const m = toDense(model);
   const S = m.states.length;
   if (m.reset[a * S + s]) {
     for (let s2 = 0; s2 < S; s2++) {
@@ -43,7 +44,8 @@ function next(m: TabularPOMDP, s: number, a: number): number | null {
 }
 
 /** The unique observation emitted on arriving in s2 (checked identical for every action). */
-function obsOf(m: TabularPOMDP, s2: number): number {
+function obsOf(model: TabularPOMDP, s2: number): number {
+  const m = toDense(model);
   const S = m.states.length, O = m.observations.length;
   const first = Array.from(m.O.subarray(s2 * O, s2 * O + O));
   for (let a = 1; a < 4; a++) {

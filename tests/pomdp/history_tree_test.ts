@@ -11,7 +11,7 @@ import {
   nodeOf,
   treeStats,
 } from "../../lib/pomdp/history_tree.ts";
-import { emptyModel } from "../../lib/pomdp/model.ts";
+import { emptyDenseModel, fromDense } from "../../lib/pomdp/model.ts";
 import { randomTestModel, tigerModel } from "../solvers/problems.ts";
 
 /** Number of histories of each depth, from historyCount. */
@@ -26,11 +26,11 @@ function historiesPerDepth(tree: HistoryTree): number[] {
 }
 
 Deno.test("`buildHistoryTree()` enumerates every history of a literal tree (hand counts)", () => {
-  const one = emptyModel(["s"], ["a", "b"], ["o"]);
-  one.start[0] = 1;
-  one.T.fill(1);
-  one.O.fill(1);
-  const t = buildHistoryTree(one, { horizon: 3, merge: "none" });
+  const dense = emptyDenseModel(["s"], ["a", "b"], ["o"]);
+  dense.start[0] = 1;
+  dense.T.fill(1);
+  dense.O.fill(1);
+  const t = buildHistoryTree(fromDense(dense), { horizon: 3, merge: "none" });
   assert.equal(t.numNodes, 1 + 2 + 4);
   assert.equal(t.truncatedHistories, 8);
   // Heaven-Hell-3: observations are deterministic, and the priest (4 moves away: S, E, E, E) is

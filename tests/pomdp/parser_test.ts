@@ -1,5 +1,11 @@
 import assert from "assert";
-import { emptyModel, type TabularPOMDP } from "../../lib/pomdp/model.ts";
+import {
+  type DensePOMDP,
+  emptyDenseModel,
+  fromDense,
+  type TabularPOMDP,
+  toDense,
+} from "../../lib/pomdp/model.ts";
 import { parsePOMDP, PomdpParseError } from "../../lib/pomdp/parser.ts";
 import { formatPOMDP } from "../../lib/pomdp/writer.ts";
 import { heavenHellModel } from "../../lib/pomdp/heaven_hell.ts";
@@ -12,15 +18,15 @@ function load(name: string): TabularPOMDP {
   return parsePOMDP(Deno.readTextFileSync(path), { source: `${name}.pomdp` });
 }
 
-/** Index helpers following the layouts documented in model.ts. */
-function tIdx(m: TabularPOMDP, a: number, s: number, s2: number): number {
+/** Index helpers following the dense layouts documented in model.ts. */
+function tIdx(m: DensePOMDP, a: number, s: number, s2: number): number {
   const S = m.states.length;
   return (a * S + s) * S + s2;
 }
-function oIdx(m: TabularPOMDP, a: number, s2: number, o: number): number {
+function oIdx(m: DensePOMDP, a: number, s2: number, o: number): number {
   return (a * m.states.length + s2) * m.observations.length + o;
 }
-function rIdx(m: TabularPOMDP, a: number, s: number, s2: number, o: number): number {
+function rIdx(m: DensePOMDP, a: number, s: number, s2: number, o: number): number {
   const S = m.states.length, O = m.observations.length;
   return ((a * S + s) * S + s2) * O + o;
 }
@@ -70,7 +76,7 @@ R: y : b : c : q 4.0
 `;
 
 Deno.test("parsePOMDP() reads entries into the documented table layouts", () => {
-  const m = parsePOMDP(EXPLICIT);
+  const m = toDense(parsePOMDP(EXPLICIT));
   assert.deepStrictEqual(m.states, ["a", "b", "c"]);
   assert.deepStrictEqual(m.actions, ["x", "y"]);
   assert.deepStrictEqual(m.observations, ["p", "q"]);
@@ -103,7 +109,7 @@ R: y : c : * : q -2.5
 R: y : b : c
   3.0 4.0
 `;
-  assert.deepStrictEqual(parsePOMDP(compact), parsePOMDP(EXPLICIT));
+  assert.deepStrictEqual(toDense(parsePOMDP(compact)), toDense(parsePOMDP(EXPLICIT)));
 
   const indices = PREAMBLE.replace("states: a b c", "states: 3")
     .replace("actions: x y", "actions: 2")
@@ -128,8 +134,8 @@ R: 1 : 2 : * : 1 -2.5
 R: 1 : 1 : 2 : 0 3.0
 R: 1 : 1 : 2 : 1 4.0
 `;
-  const byIndex = parsePOMDP(indices);
-  const byName = parsePOMDP(EXPLICIT);
+  const byIndex = toDense(parsePOMDP(indices));
+  const byName = toDense(parsePOMDP(EXPLICIT));
   assert.deepStrictEqual(byIndex.states, ["0", "1", "2"]);
   for (const key of ["start", "T", "O", "R", "reset"] as const) {
     assert.deepStrictEqual(byIndex[key], byName[key], key);
@@ -160,7 +166,7 @@ T: y : a : b 1.0   # overrides the reset of (a, y)
 O: * : * : q 1.0
 R: * : c : * : * 5.0
 `;
-  const m = parsePOMDP(text);
+  const m = toDense(parsePOMDP(text));
   const S = 3;
   // reset[a*S + s]: x-c, y-b, y-c are reset; y-a was overridden back to a normal row.
   assert.deepStrictEqual(Array.from(m.reset), [0, 0, 1, 0, 1, 1]);
@@ -174,7 +180,7 @@ R: * : c : * : * 5.0
   ]);
 
   // Later entries override earlier ones, whatever their form.
-  const over = parsePOMDP(
+  const over = toDense(parsePOMDP(
     PREAMBLE + `T: * uniform
 T: x identity
 T: y : b : * 0.0
@@ -185,7 +191,7 @@ O: y : c : q 1.0
 R: * : * : * : * 1.0
 R: x : a : * : * 2.0
 `,
-  );
+  ));
   assert.equal(over.T[tIdx(over, 0, 1, 1)], 1);
   assert.equal(over.T[tIdx(over, 1, 0, 2)], 1 / 3);
   assert.deepStrictEqual(
@@ -203,7 +209,7 @@ O: * : * : p 1.0
 R: x : a : * : * 2.0
 R: y : * : * : * -1.5
 `;
-  const m = parsePOMDP(text);
+  const m = toDense(parsePOMDP(text));
   assert.equal(m.values, "reward");
   assert.equal(m.R[rIdx(m, 0, 0, 2, 1)], -2);
   assert.equal(m.R[rIdx(m, 1, 2, 0, 0)], 1.5);
@@ -211,7 +217,7 @@ R: y : * : * : * -1.5
 });
 
 Deno.test("parsePOMDP() reads the tiger problem as written by hand", () => {
-  const m = load("tiger");
+  const m = toDense(load("tiger"));
   assert.deepStrictEqual(m.states, ["tiger-left", "tiger-right"]);
   assert.deepStrictEqual(m.actions, ["listen", "open-left", "open-right"]);
   assert.deepStrictEqual(m.observations, ["hear-left", "hear-right"]);
@@ -235,7 +241,7 @@ Deno.test("parsePOMDP() reads the tiger problem as written by hand", () => {
 });
 
 Deno.test("parsePOMDP() reads the T-maze: reset pairs only at the junction's turns", () => {
-  const m = load("tmaze");
+  const m = toDense(load("tmaze"));
   const S = m.states.length;
   const ends: string[] = [];
   for (let a = 0; a < m.actions.length; a++) {
@@ -268,7 +274,7 @@ Deno.test("formatPOMDP() round-trips every shipped model exactly", () => {
 
 Deno.test("formatPOMDP() round-trips awkward numbers, dense rows, -0 and count-named spaces", () => {
   const S = 5, A = 2, O = 6;
-  const m = emptyModel(
+  const m = emptyDenseModel(
     Array.from({ length: S }, (_, i) => String(i)),
     ["go", "stay"],
     Array.from({ length: O }, (_, i) => `o${i}`),
@@ -289,9 +295,10 @@ Deno.test("formatPOMDP() round-trips awkward numbers, dense rows, -0 and count-n
   m.R[3] = -0;
   m.R[10] = 1e-300;
   m.R[11] = -2.5e21;
-  const back = parsePOMDP(formatPOMDP(m));
-  assert.deepStrictEqual(back, m);
-  assert.ok(Object.is(back.R[3], -0));
+  const back = parsePOMDP(formatPOMDP(fromDense(m)));
+  assert.deepStrictEqual(back, fromDense(m));
+  assert.deepStrictEqual(toDense(back), m);
+  assert.ok(Object.is(toDense(back).R[3], -0));
 });
 
 Deno.test("formatPOMDP() rejects names it cannot write", () => {
@@ -456,7 +463,7 @@ Deno.test("parsePOMDP() errors name the line and the problem", () => {
 Deno.test("parsePOMDP() accepts pomdp-solve's tolerance of 1e-5 on sums and normalises those rows", () => {
   // 1d.POMDP's row: 0.333333 * 3 + 0 sums to 0.999999 (1e-6 short, past 1e-6 after rounding).
   const ok = PREAMBLE + GOOD_BODY + "T: y : b\n 0.333333 0.333333 0.333333\n";
-  const m = parsePOMDP(ok);
+  const m = toDense(parsePOMDP(ok));
   // Normalised by hand: each entry is 0.333333 / 0.999999 = 1/3 exactly in reals.
   for (let s2 = 0; s2 < 3; s2++) {
     assert.ok(Math.abs(m.T[tIdx(m, 1, 1, s2)] - 1 / 3) < 1e-15, `T(${s2}|y,b)`);
@@ -473,7 +480,7 @@ Deno.test("parsePOMDP() accepts pomdp-solve's tolerance of 1e-5 on sums and norm
   );
   // Exact rows are left bit for bit as written.
   assert.equal(
-    parsePOMDP(PREAMBLE + GOOD_BODY + "T: y : b\n 0.1 0.2 0.7\n").T[tIdx(m, 1, 1, 0)],
+    toDense(parsePOMDP(PREAMBLE + GOOD_BODY + "T: y : b\n 0.1 0.2 0.7\n")).T[tIdx(m, 1, 1, 0)],
     0.1,
   );
 });
@@ -493,11 +500,16 @@ Deno.test("parsePOMDP() reports an unknown statement after a name list with its 
 });
 
 Deno.test("parsePOMDP() fails on an impossible size with a message naming the sizes", () => {
-  // 3000 states, 10 actions, 103 observations: R alone is 10·3000²·103 = 9.27e9 doubles (69 GiB).
-  const text = "discount: 0.9\nstates: 3000\nactions: 10\nobservations: 103\nT: * uniform\n";
+  // 10^8 states and 100 actions: 10^10 (action, state) rows, past 2^31 and past memory.
   assertParseError(
-    text,
+    "discount: 0.9\nstates: 100000000\nactions: 100\nobservations: 103\nT: * uniform\n",
     5,
-    /model too large: 3000 states, 10 actions and 103 observations .*R alone is \|A\|·\|S\|²·\|O\| = 9270000000 doubles/,
+    /model too large: 100000000 states, 100 actions and 103 observations need \|A\|·\|S\| = 10000000000 rows/,
+  );
+  // 10^5 states fit, but `T: * uniform` would write 10·10^10 entries: refused at its line.
+  assertParseError(
+    "discount: 0.9\nstates: 100000\nactions: 10\nobservations: 2\n\nT: * uniform\n",
+    6,
+    /model too large: with 100000 states, 10 actions and 2 observations the entries given up to this 'T:' statement \(100000000000\) need 1862\.6 GiB/,
   );
 });

@@ -1,6 +1,6 @@
 import assert from "assert";
 import { buildHistoryTree } from "../../lib/pomdp/history_tree.ts";
-import { emptyModel } from "../../lib/pomdp/model.ts";
+import { emptyDenseModel, fromDense } from "../../lib/pomdp/model.ts";
 import { makeRng } from "../../lib/rng.ts";
 import {
   bellmanOptimalityQ,
@@ -60,11 +60,11 @@ Deno.test("`evaluatePolicyU()` gives Q^π = E U^π (Eq. 5), fixed points of B_π
 });
 
 Deno.test("`greedy()` breaks ties toward the first maximal action", () => {
-  const m = emptyModel(["s"], ["a", "b", "c"], ["o"]);
+  const m = emptyDenseModel(["s"], ["a", "b", "c"], ["o"]);
   m.start[0] = 1;
   m.T.fill(1);
   m.O.fill(1);
-  const tree = buildHistoryTree(m, { horizon: 1 });
+  const tree = buildHistoryTree(fromDense(m), { horizon: 1 });
   const Q = zerosQ(tree);
   Q.set([1, 3, 3]);
   assert.deepEqual(Array.from(greedy(tree, Q)), [1]);

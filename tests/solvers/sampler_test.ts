@@ -1,6 +1,6 @@
 import assert from "assert";
 import { heavenHellModel } from "../../lib/pomdp/heaven_hell.ts";
-import { expectedReward } from "../../lib/pomdp/model.ts";
+import { expectedReward, observationProb, transitionProb } from "../../lib/pomdp/model.ts";
 import { randomPOMDP } from "../../lib/pomdp/random.ts";
 import { makeRng } from "../../lib/rng.ts";
 import { PomdpSampler } from "../../lib/solvers/sampler.ts";
@@ -28,7 +28,7 @@ Deno.test("`PomdpSampler` draws starts, transitions, observations and rewards at
   }
   for (let s2 = 0; s2 < S; s2++) {
     for (let o = 0; o < O; o++) {
-      const p = m.T[(a * S + s) * S + s2] * m.O[(a * S + s2) * O + o];
+      const p = transitionProb(m, a, s, s2) * observationProb(m, a, s2, o);
       assert.ok(Math.abs(joint[s2 * O + o] / N - p) < 0.01, `(${s2}, ${o})`);
     }
   }

@@ -1,5 +1,6 @@
 import assert from "assert";
 import { heavenHellModel } from "../../lib/pomdp/heaven_hell.ts";
+import { observationProb, transitionProb } from "../../lib/pomdp/model.ts";
 import { buildHistoryTree, findChild, nodeBelief } from "../../lib/pomdp/history_tree.ts";
 import { beliefValue, beliefValueIteration } from "../../lib/solvers/belief_vi.ts";
 import { maxAbsDiff } from "../../lib/solvers/operators.ts";
@@ -54,11 +55,11 @@ Deno.test("`backwardInduction()` greedy policy visits the priest, then walks to 
         if (model.reset[a * 2 * C + s]) break;
         let next = -1;
         for (let s2 = 0; s2 < 2 * C; s2++) {
-          if (model.T[(a * 2 * C + s) * 2 * C + s2] === 1) next = s2;
+          if (transitionProb(model, a, s, s2) === 1) next = s2;
         }
         s = next;
         let o = -1;
-        for (let q = 0; q <= C; q++) if (model.O[(a * 2 * C + s) * (C + 1) + q] === 1) o = q;
+        for (let q = 0; q <= C; q++) if (observationProb(model, a, s, q) === 1) o = q;
         node = findChild(tree, node, a, o);
       }
       assert.deepEqual(actions, expected, `heaven-hell-${n}, heaven on side ${side}`);
