@@ -37,17 +37,10 @@ import {
   type Episode,
 } from "../../lib/models/contract.ts";
 import type { ModelConfig } from "../../lib/models/presets.ts";
-import { initBackend } from "../../lib/nn/backend.ts";
-import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { gruSequenceReference } from "../../lib/nn/gru.ts";
-import { randomEpisode, SMALL } from "./helpers.ts";
+import { initTestBackend, randomEpisode, SMALL } from "./helpers.ts";
 
-// ADQN_TEST_BACKEND=wasm runs on plain wasm (else wasm-blas where OpenBLAS loads, as training).
-const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
-  ? { ok: false }
-  : await enableBlasBackend("wasm-blas");
-if (!blas.ok) await initBackend("wasm");
-tf.enableProdMode();
+await initTestBackend(); // wasm-blas where OpenBLAS loads; ADQN_TEST_BACKEND=wasm: plain wasm
 
 const GAMMA = 0.9;
 /** Adam settings that make the first update lr·g/(|g| + ε) well conditioned for recovering g. */

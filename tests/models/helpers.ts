@@ -1,5 +1,8 @@
 /** Shared helpers of the lib/models tests: random-policy episodes from real environments. */
+import * as tf from "@tensorflow/tfjs";
 import type { Env } from "../../lib/envs/types.ts";
+import { initBackend } from "../../lib/nn/backend.ts";
+import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import type { ModelConfig } from "../../lib/models/presets.ts";
 import { makeRng, randInt } from "../../lib/rng.ts";
 import type { Episode } from "../../lib/train/agent.ts";
@@ -81,3 +84,16 @@ export const SMALL: Partial<ModelConfig> = {
   gruHidden: 5,
   headHidden: [6],
 };
+
+/**
+ * Start the backend training uses: `wasm-blas` where OpenBLAS loads, else plain `wasm`
+ * (`ADQN_TEST_BACKEND=wasm` forces plain wasm). Returns whether the BLAS backend is in use.
+ */
+export async function initTestBackend(): Promise<boolean> {
+  const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
+    ? { ok: false }
+    : await enableBlasBackend("wasm-blas");
+  if (!blas.ok) await initBackend("wasm");
+  tf.enableProdMode();
+  return blas.ok;
+}
