@@ -5,7 +5,9 @@
  * states × 103 observations (auvnavigation2d).
  * Run `deno bench -A bench/pomdp_parse_bench.ts` for timings, or
  * `deno run -A bench/pomdp_parse_bench.ts <states> <actions> <observations>` for one parse's wall
- * time, resident memory and stored entries (under `/usr/bin/time -v` for the peak memory).
+ * time, resident memory and stored entries; `... <states> <actions> <observations> <out.pomdp>`
+ * writes the generated text, and `... <file.pomdp>` parses a file (run it under
+ * `/usr/bin/time -v` for the peak memory, "Maximum resident set size").
  * @module
  */
 import { parsePOMDP } from "../lib/pomdp/parser.ts";
@@ -42,24 +44,38 @@ export function syntheticPomdp(S: number, A: number, O: number): string {
 
 const SIZES: [number, number, number][] = [[200, 4, 8], [1296, 4, 2], [2653, 5, 103]];
 
-if (import.meta.main) {
-  const [S, A, O] = Deno.args.length === 3 ? Deno.args.map(Number) : [1296, 4, 2];
-  const text = syntheticPomdp(S, A, O);
+/** Parse `text` once and print its wall time, resident-memory growth and stored entries. */
+function parseOnce(text: string, source: string): void {
   const rss0 = Deno.memoryUsage().rss;
   const t0 = performance.now();
   try {
-    const m = parsePOMDP(text, { source: `synthetic-${S}x${A}x${O}.pomdp` });
+    const m = parsePOMDP(text, { source });
     const ms = performance.now() - t0;
     const mb = (Deno.memoryUsage().rss - rss0) / 2 ** 20;
     console.log(
-      `${S} states, ${A} actions, ${O} observations (${(text.length / 2 ** 20).toFixed(1)} MB ` +
-        `of text): parsed in ${ms.toFixed(0)} ms, +${mb.toFixed(0)} MB resident; ` +
+      `${source}: ${m.states.length} states, ${m.actions.length} actions, ` +
+        `${m.observations.length} observations (${
+          (text.length / 2 ** 20).toFixed(1)
+        } MB of text): ` +
+        `parsed in ${ms.toFixed(0)} ms, +${mb.toFixed(0)} MB resident; ` +
         `stored entries ${JSON.stringify(entryCount(m))}`,
     );
   } catch (e) {
     console.log(
-      `${S}x${A}x${O}: ${(e as Error).message} (after ${(performance.now() - t0).toFixed(0)} ms)`,
+      `${source}: ${(e as Error).message} (after ${(performance.now() - t0).toFixed(0)} ms)`,
     );
+  }
+}
+
+if (import.meta.main) {
+  // `<file.pomdp>`: parse a file; `<S> <A> <O> [out.pomdp]`: generate (and write, or parse) one.
+  if (Deno.args.length === 1) {
+    parseOnce(Deno.readTextFileSync(Deno.args[0]), Deno.args[0]);
+  } else {
+    const [S, A, O] = Deno.args.length >= 3 ? Deno.args.slice(0, 3).map(Number) : [1296, 4, 2];
+    const text = syntheticPomdp(S, A, O);
+    if (Deno.args[3]) Deno.writeTextFileSync(Deno.args[3], text);
+    else parseOnce(text, `synthetic-${S}x${A}x${O}.pomdp`);
   }
 } else {
   for (const [S, A, O] of SIZES) {
