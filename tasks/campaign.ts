@@ -1,5 +1,5 @@
 /**
- * `deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--backend B]`: the Figure 1
+ * `deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B]`: the Figure 1
  * campaign of issue 16 in the background (lib/experiments/campaign.ts).
  *
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
@@ -7,13 +7,17 @@
  * - stop: SIGTERM, every run checkpoints, wait for the exit;
  * - report: the stage-0 selection table, the gate, and the verdicts once stage 1 has runs;
  * - snapshot: copy a consistent snapshot of the live database to data/fig1-paper/results.sqlite
- *   (or --to FILE);
+ *   (or --to FILE) and publish it: per-seed CSV files and a README beside it
+ *   (lib/experiments/campaign_publish.ts);
+ * - publish: rewrite those files from the existing snapshot (no live database needed);
  * - run: the campaign in the foreground (what start launches).
  *
  * The campaign dir defaults to $ADQN_CAMPAIGN_DIR, else ~/.cache/adqn/fig1-paper.
  * @module
  */
-import { campaignDir, campaignFiles, campaignReport } from "../lib/experiments/campaign.ts";
+import { campaignDir, campaignFiles } from "../lib/experiments/campaign.ts";
+import { campaignReport } from "../lib/experiments/campaign_verdicts.ts";
+import { publishCampaign } from "../lib/experiments/campaign_publish.ts";
 import {
   campaignStatus,
   runInForeground,
@@ -24,7 +28,7 @@ import {
 import { TRAINER_BACKENDS, type TrainerBackend } from "../lib/experiments/runner.ts";
 
 const USAGE =
-  "usage: deno task campaign start|status|stop|report|snapshot|run [--dir DIR] [--workers N] [--backend B] [--to FILE]";
+  "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B] [--to FILE]";
 
 function parse(args: string[]) {
   const [command, ...rest] = args;
@@ -70,6 +74,9 @@ async function main(args: string[]): Promise<number> {
   } else if (command === "snapshot") {
     snapshotDb(o.dir, o.to);
     console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);
+    for (const path of publishCampaign(o.to)) console.log(`wrote ${path}`);
+  } else if (command === "publish") {
+    for (const path of publishCampaign(o.to)) console.log(`wrote ${path}`);
   } else if (command === "run") {
     const outcome = await runInForeground({ dir: o.dir, workers: o.workers, backend: o.backend });
     return outcome === "failed" ? 1 : outcome === "stopped" ? 130 : 0;

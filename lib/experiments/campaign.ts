@@ -6,7 +6,8 @@
  * Every run goes through {@link reproduce}: runs are keyed by configuration and seed, so rerunning
  * a stage only adds what is missing. The live database and the checkpoints live in a cache
  * directory outside the work tree. The background process (start, status, stop, snapshot) is in
- * campaign_process.ts.
+ * campaign_process.ts; reading the campaign's data (stages, panels, verdicts) in campaign_data.ts,
+ * publishing it (CSV files, README) in campaign_publish.ts.
  *
  * @example
  * ```ts ignore
@@ -15,11 +16,9 @@
  * ```
  * @module
  */
-import { existsSync } from "../files.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { ResultsDb } from "../results/db.ts";
 import { finalPerformance } from "../results/stats.ts";
-import { formatVerdicts, verdicts } from "./verdicts.ts";
 import type { FigureId, Overrides } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid, type GridRun } from "./grid.ts";
@@ -110,9 +109,31 @@ const cellKey = (c: Cell) => `${c.lr}/${c.timeLimit}`;
 /**
  * The selection table: per algorithm and cell, the final performance averaged over the seeds; per
  * algorithm the best cell is selected (ties: the first in {@link STAGE0} order). Every cell must
- * have all its seeds.
+ * have all its seeds (for a table while stage 0 runs, see {@link selectionProgress}).
  */
 export function selectionTable(
+  rows: readonly CellRow[],
+  cells: readonly Cell[] = STAGE0.cells,
+  seeds = STAGE0.seeds.length,
+): SelectionEntry[] {
+  const table = selectionProgress(rows, cells, seeds);
+  const short = table.find((e) => e.seeds !== seeds);
+  if (short) {
+    throw new Error(
+      `selection: ${short.algo} at lr ${short.cell.lr}, time limit ${short.cell.timeLimit} has ` +
+        `${short.seeds} finished runs; expected ${seeds}`,
+    );
+  }
+  return table;
+}
+
+/**
+ * The selection table so far: per algorithm and cell, the final performance averaged over the
+ * finished seeds (NaN without any), `seeds` saying how many. An algorithm's best cell is
+ * `selected` only once every one of its cells has all `seeds` seeds; a cell whose score is not a
+ * number never wins. With every seed of every cell, this is {@link selectionTable}.
+ */
+export function selectionProgress(
   rows: readonly CellRow[],
   cells: readonly Cell[] = STAGE0.cells,
   seeds = STAGE0.seeds.length,
@@ -121,18 +142,13 @@ export function selectionTable(
   for (const algo of ALGO_IDS) {
     const entries = cells.map((cell): SelectionEntry => {
       const rs = rows.filter((r) => r.algo === algo && cellKey(r.cell) === cellKey(cell));
-      if (rs.length !== seeds) {
-        throw new Error(
-          `selection: ${algo} at lr ${cell.lr}, time limit ${cell.timeLimit} has ${rs.length} ` +
-            `finished runs; expected ${seeds}`,
-        );
-      }
-      const score = rs.reduce((a, r) => a + r.final, 0) / rs.length;
+      const score = rs.length ? rs.reduce((a, r) => a + r.final, 0) / rs.length : NaN;
       return { algo, cell, score, seeds: rs.length, selected: false };
     });
+    const rank = (e: SelectionEntry) => Number.isNaN(e.score) ? -Infinity : e.score;
     let best = 0;
-    entries.forEach((e, i) => e.score > entries[best].score && (best = i));
-    entries[best].selected = true;
+    entries.forEach((e, i) => rank(e) > rank(entries[best]) && (best = i));
+    if (entries.every((e) => e.seeds === seeds)) entries[best].selected = true;
     out.push(...entries);
   }
   return out;
@@ -150,17 +166,32 @@ export function selected(table: readonly SelectionEntry[]): Record<AlgoId, Cell>
   return out;
 }
 
-/** A Markdown selection table. */
-export function formatSelection(table: readonly SelectionEntry[]): string {
+/**
+ * A Markdown selection table; the seeds column reads "finished/planned" (`seeds`, default
+ * {@link STAGE0}'s), a score without any finished seed "n/a".
+ */
+export function formatSelection(
+  table: readonly SelectionEntry[],
+  seeds = STAGE0.seeds.length,
+): string {
   return [
     "| algorithm | lr | time limit | final return (seed mean) | seeds | selected |",
     "|---|---|---|---|---|---|",
     ...table.map((e) =>
-      `| ${e.algo} | ${e.cell.lr} | ${e.cell.timeLimit} | ${e.score.toFixed(3)} | ${e.seeds} | ${
-        e.selected ? "yes" : ""
-      } |`
+      `| ${e.algo} | ${e.cell.lr} | ${e.cell.timeLimit} | ${
+        Number.isNaN(e.score) ? "n/a" : e.score.toFixed(3)
+      } | ${e.seeds}/${seeds} | ${e.selected ? "yes" : ""} |`
     ),
   ].join("\n");
+}
+
+/**
+ * Final performance of one run (issue 16): the mean of its last 10 logged finite average returns;
+ * NaN for a run without any.
+ */
+export function runFinal(points: readonly { avgReturn: number }[]): number {
+  const values = points.map((m) => m.avgReturn).filter(Number.isFinite);
+  return values.length > 0 ? finalPerformance(values) : NaN;
 }
 
 /** Finished stage-0 runs of the database as {@link CellRow}s (runs with a selection seed). */
@@ -169,55 +200,12 @@ export function stage0Rows(db: ResultsDb): CellRow[] {
     STAGE0.seeds.includes(r.seed) && r.label === `${STAGE0.preset}:${STAGE0.figure}`
   );
   const metrics = db.metricsOf(runs.map((r) => r.id));
-  return runs.map((r) => {
-    const values = (metrics.get(r.id) ?? []).map((m) => m.avgReturn).filter(Number.isFinite);
-    return {
-      algo: r.algo as AlgoId,
-      cell: { lr: Number(r.config.lr), timeLimit: Number(r.config.timeLimit) },
-      seed: r.seed,
-      final: values.length > 0 ? finalPerformance(values) : NaN,
-    };
-  });
-}
-
-/**
- * Final performances of the finished stage-1 runs per algorithm and panel (strata 1a, 1b), the
- * input of {@link verdicts}. A panel with no finished run of an algorithm leaves it out.
- */
-export function stage1Scores(db: ResultsDb): Partial<Record<AlgoId, number[][]>> {
-  const runs = db.listRuns({ status: "finished" }).filter((r) => r.seed < STAGE1.seeds);
-  const metrics = db.metricsOf(runs.map((r) => r.id));
-  const out: Partial<Record<AlgoId, number[][]>> = {};
-  for (const algo of ALGO_IDS) {
-    const strata = STAGE1.figures.map((fig) =>
-      runs.filter((r) => r.algo === algo && r.label === `${STAGE1.preset}:${fig}`).map((r) =>
-        finalPerformance((metrics.get(r.id) ?? []).map((m) => m.avgReturn).filter(Number.isFinite))
-      )
-    );
-    if (strata.every((s) => s.length > 0)) out[algo] = strata;
-  }
-  return out;
-}
-
-/** The selection table and, once stage 1 has runs of every algorithm, the verdicts (Markdown). */
-export function campaignReport(dir: string, seed = 0): string {
-  if (!existsSync(campaignFiles(dir).db)) return `no campaign database in ${dir} yet`;
-  const db = ResultsDb.open(campaignFiles(dir).db);
-  try {
-    const rows = stage0Rows(db);
-    if (rows.length < PLANNED_STAGE0) {
-      return `stage 0: ${rows.length}/${PLANNED_STAGE0} runs finished`;
-    }
-    const table = selectionTable(rows);
-    const parts = [formatSelection(table), `gate: ${gateOpen(table) ? "open" : "blocked"}`];
-    const scores = stage1Scores(db);
-    if (Object.keys(scores).length === ALGO_IDS.length) {
-      parts.push(formatVerdicts(verdicts(scores, { seed, resamples: 10_000 })));
-    } else parts.push("stage 1: verdicts once every algorithm has finished runs on 1a and 1b");
-    return parts.join("\n\n");
-  } finally {
-    db.close();
-  }
+  return runs.map((r) => ({
+    algo: r.algo as AlgoId,
+    cell: { lr: Number(r.config.lr), timeLimit: Number(r.config.timeLimit) },
+    seed: r.seed,
+    final: runFinal(metrics.get(r.id) ?? []),
+  }));
 }
 
 /** The paths of a campaign directory. */

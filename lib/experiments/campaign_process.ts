@@ -23,6 +23,7 @@ import {
   runCampaign,
   type RunCampaignOptions,
 } from "./campaign.ts";
+import { runSteps } from "./campaign_data.ts";
 import type { TrainerBackend } from "./runner.ts";
 
 /**
@@ -122,11 +123,7 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
 
 function latestSteps(db: ResultsDb, runs: RunRecord[]): number {
   const m = db.metricsOf(runs.map((r) => r.id));
-  return runs.reduce((a, r) => {
-    if (r.status === "finished") return a + r.totalSteps;
-    const pts = m.get(r.id) ?? [];
-    return a + (pts.length ? pts[pts.length - 1].envStep : 0);
-  }, 0);
+  return runs.reduce((a, run) => a + runSteps({ run, points: m.get(run.id) ?? [] }), 0);
 }
 
 function doneSteps(dir: string): number {

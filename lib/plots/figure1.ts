@@ -93,6 +93,8 @@ export interface PanelInput {
   reference?: { value: number; label: string };
   /** The runs (several per algorithm: one per seed). */
   runs: readonly RunCurve[];
+  /** Title of the y axis (default "average return (last 100 episodes)"). */
+  yTitle?: string;
   /** Figure width in pixels (default 720). */
   width?: number;
   /** Figure height in pixels (default 440). */
@@ -205,7 +207,7 @@ export function figure1Panel(input: PanelInput): PlotlyFigure {
       zeroline: false,
     },
     yaxis: {
-      title: { text: "average return (last 100 episodes)", standoff: 8 },
+      title: { text: input.yTitle ?? "average return (last 100 episodes)", standoff: 8 },
       automargin: true,
       zeroline: false,
     },

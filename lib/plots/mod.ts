@@ -35,3 +35,4 @@ export {
   type WriteFigureOptions,
 } from "./export.ts";
 export * from "./lines.ts";
+export * from "./metrics.ts";

@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-import type { ResultsDb, RunRecord } from "./db.ts";
+import type { MetricRecord, ResultsDb, RunRecord } from "./db.ts";
 
 /** One CSV field: quoted when needed; null, undefined and non-finite numbers become empty. */
 export function csvField(value: unknown): string {
@@ -104,33 +104,37 @@ export const METRIC_COLUMNS = [
   "eval_length",
 ] as const;
 
+/** The columns of {@link metricFields}: those of {@link METRIC_COLUMNS} after the run's. */
+export const METRIC_FIELD_COLUMNS: readonly string[] = METRIC_COLUMNS.slice(4);
+
+/** A point's values in {@link METRIC_FIELD_COLUMNS} order. */
+export function metricFields(p: MetricRecord): unknown[] {
+  return [
+    p.envStep,
+    p.avgReturn,
+    p.episodes,
+    p.epsilon,
+    p.lossQ,
+    p.lossU,
+    p.trainedSteps,
+    p.wallSeconds,
+    p.sharePositive,
+    p.shareNegative,
+    p.shareZero,
+    p.shareTruncated,
+    p.avgLength,
+    p.evalReturn,
+    p.evalLength,
+  ];
+}
+
 /** Every metric point of the given runs (default: all runs) as CSV, one line per point. */
 export function metricsCsv(db: ResultsDb, runs: readonly RunRecord[] = db.listRuns()): string {
   const byRun = db.metricsOf(runs.map((r) => r.id));
   const rows: unknown[][] = [];
   for (const r of runs) {
     for (const p of byRun.get(r.id) ?? []) {
-      rows.push([
-        r.id,
-        r.env,
-        r.algo,
-        r.seed,
-        p.envStep,
-        p.avgReturn,
-        p.episodes,
-        p.epsilon,
-        p.lossQ,
-        p.lossU,
-        p.trainedSteps,
-        p.wallSeconds,
-        p.sharePositive,
-        p.shareNegative,
-        p.shareZero,
-        p.shareTruncated,
-        p.avgLength,
-        p.evalReturn,
-        p.evalLength,
-      ]);
+      rows.push([r.id, r.env, r.algo, r.seed, ...metricFields(p)]);
     }
   }
   return toCsv(METRIC_COLUMNS, rows);

@@ -4,7 +4,6 @@ import { ResultsDb } from "../../lib/results/db.ts";
 import {
   CAMPAIGN_SETTINGS,
   campaignFiles,
-  campaignReport,
   type CellRow,
   formatSelection,
   gateOpen,
@@ -16,8 +15,9 @@ import {
   stage0Grid,
   stage0Rows,
   stage1Grid,
-  stage1Scores,
 } from "../../lib/experiments/campaign.ts";
+import { loadCampaign } from "../../lib/experiments/campaign_data.ts";
+import { campaignReport, stage1Scores } from "../../lib/experiments/campaign_verdicts.ts";
 import {
   campaignStatus,
   runningPid,
@@ -101,7 +101,7 @@ Deno.test("selectionTable: per algorithm the best cell by the mean over the 2 se
       .score,
     0.45,
   );
-  assert.match(formatSelection(t), /\| dqn \| 0\.0001 \| 100 \| 0\.500 \| 2 \| yes \|/);
+  assert.match(formatSelection(t), /\| dqn \| 0\.0001 \| 100 \| 0\.500 \| 2\/2 \| yes \|/);
   // A missing seed is an error naming the cell.
   assert.throws(() => selectionTable(rows(() => 0).slice(1)), {
     message: /dqn at lr 0.0001, time limit 1000 has 1 finished runs; expected 2/,
@@ -147,7 +147,7 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
   if (outcome === "done") {
     assert.match(report, /adqn outperforms dqn in final performance/);
     const d = ResultsDb.open(f.db);
-    const sc = stage1Scores(d);
+    const sc = stage1Scores(loadCampaign(d));
     d.close();
     for (const a of ALGO_IDS) assert.deepEqual(sc[a]!.map((x) => x.length), [5, 5]);
   }
