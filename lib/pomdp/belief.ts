@@ -12,8 +12,9 @@
  * With this convention Σ_o Pr(o, continued | b, a) + Pr(ended | b, a) = 1 and every value
  * Q(b, a) = R(b, a) + γ Σ_o Pr(o, continued | b, a) V(b') is exact (the ended branch is worth 0).
  *
- * These functions are deliberately dense and simple (no precomputed tables): the belief-space
- * oracle of `lib/solvers/belief_vi.ts` uses them as an independent check of the history trees.
+ * These functions are deliberately simple (dense beliefs read straight off the model's rows, no
+ * tables of their own): the belief-space oracle of `lib/solvers/belief_vi.ts` uses them as an
+ * independent check of the history trees.
  *
  * @example Listening once in the tiger problem
  * ```ts
