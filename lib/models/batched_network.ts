@@ -14,6 +14,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { type Blas, openBlas } from "../nn/blas.ts";
 import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
 import { hostMatMul } from "../nn/gru.ts";
 import {
@@ -34,7 +35,6 @@ import {
   type RowGroups,
   rowGroups,
   scaleGroups,
-  transposeFor,
 } from "../nn/grouped_ops.ts";
 import { readRun } from "../nn/batched_adam.ts";
 import type { ActCache, NetworkLayout, PreparedSequence, Weights } from "./layout.ts";
@@ -345,8 +345,8 @@ export class BatchedNetwork {
   /**
    * One acting step for each request (any subset of runs, each at most once or more): the
    * single-run `NetworkLayout.act` computation, run by run, on host copies of the weights
-   * (`caches[run]` from {@link BatchedNetwork.actCache}). On the BLAS backends the products are the
-   * same `sgemm` calls the single-run network makes, so Q values are bit-identical to its.
+   * (`caches[run]` from {@link BatchedNetwork.actCache}). On the BLAS backends each one-row
+   * product is one `sgemv` call; elsewhere a tfjs product.
    */
   actMany(
     caches: readonly (RunActCache | undefined)[],
@@ -354,8 +354,9 @@ export class BatchedNetwork {
   ): { q: Float32Array; hidden: Float32Array }[] {
     const L = this.layout;
     const A = L.numActions, H = L.hidden, K3 = 3 * H;
-    const gemm = gemmFor(tf.engine().backendName);
-    const native = isBlasBackend(tf.engine().backendName);
+    // One row per product: `sgemv`, not `sgemm` with m = 1, whose blocking overhead dominates at one
+    // row on OpenBLAS's Haswell/Zen kernels (53 against 9 µs per step on the Heaven-Hell-3 model).
+    const blas = isBlasBackend(tf.engine().backendName) ? openBlas() : null;
     // Scratch reused across steps: a typed array over 64 bytes has its own backing store, and
     // allocating one costs about 1.5 µs, as much as the recurrent product itself.
     const scratch = this.#actScratch ??= {
@@ -397,8 +398,8 @@ export class BatchedNetwork {
       const gi32 = scratch.gi32;
       gi32.set(gi); // rounds each sum to float32, as the single-run Float32Array.from(gi)
       const mul = (a: Float32Array, rows: number) => {
-        if (native) { // one row: the state of this single step
-          gemm(false, false, rows, K3, H, 1, a, H, cache.wh, K3, 0, scratch.gh, K3);
+        if (blas !== null) { // one row: the state of this single step, a · wh = whᵀ · aᵀ
+          blas.sgemv(true, H, K3, 1, cache.wh, K3, a, 0, scratch.gh);
           return scratch.gh;
         }
         return tf.tidy(() => {
@@ -412,23 +413,9 @@ export class BatchedNetwork {
       let y: Float32Array = h;
       cache.head.forEach((layer, i) => {
         const out = scratch.head[i];
-        if (native) { // the fused product of fast_backend: row bias first, sgemm with beta 1
+        if (blas !== null) { // bias first, then out += wᵀ · y (beta 1)
           out.set(layer.b);
-          gemm(
-            false,
-            false,
-            1,
-            layer.outSize,
-            layer.inSize,
-            1,
-            y,
-            layer.inSize,
-            layer.w,
-            layer.outSize,
-            1,
-            out,
-            layer.outSize,
-          );
+          blas.sgemv(true, layer.inSize, layer.outSize, 1, layer.w, layer.outSize, y, 1, out);
           if (i + 1 < cache.head.length) reluInPlace(out);
         } else {
           const yy = tf.tidy(() =>
@@ -509,17 +496,16 @@ function mlp(
 class RecurrentProducts {
   readonly #wh: Float32Array;
   readonly #H: number;
-  readonly #native: boolean;
+  /** The native BLAS on the BLAS backends, else null (products through tfjs). */
+  readonly #blas: Blas | null;
   readonly #gemm = gemmFor(tf.engine().backendName);
-  readonly #transpose = transposeFor(tf.engine().backendName);
   #tensors: (tf.Tensor2D | undefined)[] = [];
   #transposed: (tf.Tensor2D | undefined)[] = [];
-  #hostT: (Float32Array | undefined)[] = [];
 
   constructor(wh: tf.Tensor3D) {
     this.#H = wh.shape[1];
     this.#wh = wh.dataSync() as Float32Array;
-    this.#native = isBlasBackend(tf.engine().backendName);
+    this.#blas = isBlasBackend(tf.engine().backendName) ? openBlas() : null;
   }
 
   #slice(k: number): Float32Array {
@@ -540,11 +526,13 @@ class RecurrentProducts {
   /** a [rows, H] · wh_k [H, 3H]. */
   mul(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
-    if (this.#native) {
-      const w = this.#slice(k);
+    if (this.#blas !== null) {
+      const w = this.#slice(k), blas = this.#blas;
       return (a, rows) => {
         const out = this.#out(rows * H3);
-        this.#gemm(false, false, rows, H3, H, 1, a, H, w, H3, 0, out, H3);
+        // One sequence per run (the reference's one episode per step) is a matrix-vector product.
+        if (rows === 1) blas.sgemv(true, H, H3, 1, w, H3, a, 0, out);
+        else this.#gemm(false, false, rows, H3, H, 1, a, H, w, H3, 0, out, H3);
         return out;
       };
     }
@@ -556,16 +544,12 @@ class RecurrentProducts {
   /** a [rows, 3H] · wh_kᵀ [3H, H]. */
   mulT(k: number): RowProduct {
     const H = this.#H, H3 = 3 * H;
-    if (this.#native) {
-      // An explicitly transposed copy and a plain product: keeps the committed fingerprints.
-      if (this.#hostT[k] === undefined) {
-        this.#hostT[k] = new Float32Array(H * H3);
-        this.#transpose(this.#slice(k), H, H3, this.#hostT[k]!);
-      }
-      const wT = this.#hostT[k]!;
+    if (this.#blas !== null) {
+      const w = this.#slice(k), blas = this.#blas;
       return (a, rows) => {
         const out = this.#out(rows * H);
-        this.#gemm(false, false, rows, H, H3, 1, a, H3, wT, H, 0, out, H);
+        if (rows === 1) blas.sgemv(false, H, H3, 1, w, H3, a, 0, out); // wh_k · aᵀ
+        else this.#gemm(false, true, rows, H, H3, 1, a, H3, w, H3, 0, out, H);
         return out;
       };
     }

@@ -14,12 +14,13 @@
  * - `AdqnGroupedSum`: s_k = Σ_{rows of k} x → [K, ·].
  *
  * On the native-BLAS backends (lib/nn/fast_backend.ts) each group's product is one `sgemm` call
- * with exactly the arguments that backend uses for the single-run network's 2-D product (bias
- * written first, explicit transposes for xᵀ·g), and the sums accumulate in float32 in row order
- * as the wasm `Sum` kernel does; so a run's gradients are bit-identical to those of the
- * 2-D products (lib/nn/dense.ts) on `wasm-blas`. On the other backends the products use a
- * plain JavaScript loop (correct, slow, not bit-identical to XNNPACK): batched training is meant for
- * the BLAS backends.
+ * (transposed operands passed as transpose flags, which cost nothing there) and each group's
+ * 2-D row sum one `sgemv` with a vector of ones; the forward products are the 2-D products of
+ * lib/nn/dense.ts, so a run's values equal those of `dense` on `wasm-blas` exactly, and its
+ * gradients to float32 rounding (OpenBLAS orders the sums of the transposed products and of
+ * `sgemv` its own way). On the other backends the products use a plain JavaScript loop over
+ * explicitly transposed copies (correct, slow, not bit-identical to XNNPACK): batched training is
+ * meant for the BLAS backends.
  *
  * @module
  */
@@ -245,9 +246,7 @@ function scratchOf(size: number): Float32Array {
 
 /**
  * Write the transpose of the rows × cols row-major matrix `a` into `out` (cols × rows), in tiles.
- * Products with a transposed operand go through such a copy: native `sgemm` with a transpose flag
- * is not always bit-identical to the plain product of the transposed copy that the single-run
- * network computes (OpenBLAS's small-matrix kernels differ).
+ * The JavaScript product loop reads a transposed operand faster as such a copy.
  */
 export function transposeInto(
   a: Float32Array,
@@ -286,7 +285,7 @@ function groupedMatMulKernel(
   args: KernelArgs,
   storage: Storage,
   gemm: Gemm,
-  transpose: Transpose,
+  transpose: Transpose | null,
 ): tf.TensorInfo {
   const { x, w, bias } = args.inputs as {
     x: tf.TensorInfo;
@@ -328,26 +327,15 @@ function groupedMatMulKernel(
       beta = 1;
     }
     let wg = wv.subarray(g * wSize, (g + 1) * wSize);
-    if (transB) { // an explicit transpose, then a plain product (as the single-run dense layer)
+    const xg = xv.subarray(r0 * inner, (r0 + rows) * inner);
+    if (transB && transpose !== null) { // an explicit transpose, then a plain product
       const t = scratchOf(wSize);
       transpose(wg, n, inner, t);
       wg = t;
     }
-    gemm(
-      false,
-      false,
-      rows,
-      n,
-      inner,
-      1,
-      xv.subarray(r0 * inner, (r0 + rows) * inner),
-      inner,
-      wg,
-      n,
-      beta,
-      c,
-      n,
-    );
+    if (transB && transpose === null) {
+      gemm(false, true, rows, n, inner, 1, xg, inner, wg, inner, beta, c, n);
+    } else gemm(false, false, rows, n, inner, 1, xg, inner, wg, n, beta, c, n);
     if (b !== null && !biasFirst) { // the product, then the bias added (tfjs's unfused path)
       for (let r = 0; r < rows; r++) {
         const o = r * n;
@@ -363,7 +351,7 @@ function groupedOuterKernel(
   args: KernelArgs,
   storage: Storage,
   gemm: Gemm,
-  transpose: Transpose,
+  transpose: Transpose | null,
 ): tf.TensorInfo {
   const { x, g } = args.inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
   const [R, m] = x.shape;
@@ -375,7 +363,7 @@ function groupedOuterKernel(
   const K = offsets.length - 1;
   const out = storage.alloc(args.backend, [K, m, n]);
   const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);
-  const xT = scratchOf(m * maxRows);
+  const xT = transpose === null ? null : scratchOf(m * maxRows);
   const xv = storage.values(args.backend, x), gv = storage.values(args.backend, g);
   const d = out.view;
   for (let k = 0; k < K; k++) {
@@ -385,14 +373,19 @@ function groupedOuterKernel(
       c.fill(0);
       continue;
     }
-    // Explicit transpose, then a plain product (the single-run dense layer's dw = xᵀ · g).
-    transpose(xv.subarray(r0 * m, (r0 + rows) * m), rows, m, xT);
-    gemm(false, false, m, n, rows, 1, xT, rows, gv.subarray(r0 * n, (r0 + rows) * n), n, 0, c, n);
+    const xg = xv.subarray(r0 * m, (r0 + rows) * m), gg = gv.subarray(r0 * n, (r0 + rows) * n);
+    if (xT === null) gemm(true, false, m, n, rows, 1, xg, m, gg, n, 0, c, n);
+    else {
+      transpose!(xg, rows, m, xT);
+      gemm(false, false, m, n, rows, 1, xT, rows, gg, n, 0, c, n);
+    }
   }
   return out.info;
 }
 
-function groupedSumKernel(args: KernelArgs, storage: Storage): tf.TensorInfo {
+let ones = new Float32Array(0);
+
+function groupedSumKernel(args: KernelArgs, storage: Storage, blas: Blas | null): tf.TensorInfo {
   const { x } = args.inputs as { x: tf.TensorInfo };
   const R = x.shape[0];
   const n = x.shape.length === 1 ? 1 : x.shape[1];
@@ -401,6 +394,15 @@ function groupedSumKernel(args: KernelArgs, storage: Storage): tf.TensorInfo {
   const out = storage.alloc(args.backend, x.shape.length === 1 ? [K] : [K, n]);
   const xv = storage.values(args.backend, x);
   const s = out.view;
+  if (blas !== null && n > 1) { // s_k = 1ᵀ · x_k, one matrix-vector product per group
+    const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);
+    if (ones.length < maxRows) ones = new Float32Array(maxRows).fill(1);
+    for (let k = 0; k < K; k++) {
+      const r0 = offsets[k], rows = offsets[k + 1] - r0;
+      blas.sgemv(true, rows, n, 1, xv.subarray(r0 * n), n, ones, 0, s.subarray(k * n, (k + 1) * n));
+    }
+    return out.info;
+  }
   s.fill(0);
   // Row by row into float32 accumulators: each column is summed in row order with float32
   // rounding after every addition, as the wasm Sum kernel does.
@@ -424,7 +426,10 @@ export function ensureGroupedKernels(backendName: string = tf.getBackend()): voi
   if (registered.has(backendName)) return;
   const storage = storageOf(backendName);
   const gemm = gemmFor(backendName);
-  const transpose = transposeFor(backendName);
+  // Native sgemm takes transposed operands as flags; the JavaScript loop reads them faster as
+  // an explicitly transposed copy.
+  const blas = isBlasBackend(backendName) ? openBlas() : null;
+  const transpose = blas !== null ? null : transposeFor(backendName);
   tf.registerKernel({
     kernelName: GROUPED_MATMUL,
     backendName,
@@ -438,7 +443,7 @@ export function ensureGroupedKernels(backendName: string = tf.getBackend()): voi
   tf.registerKernel({
     kernelName: GROUPED_SUM,
     backendName,
-    kernelFunc: (args) => groupedSumKernel(args as KernelArgs, storage),
+    kernelFunc: (args) => groupedSumKernel(args as KernelArgs, storage, blas),
   });
   registered.add(backendName);
 }

@@ -5,10 +5,12 @@
  * for training and for acting.
  *
  * Layout: sequences are time-major and flattened (row `t·batch + b`), gate blocks r, z, n along
- * the 3H axis; intermediate sums are in float64 and stored as float32.
+ * the 3H axis; intermediate sums are in float64 and stored as float32. The gate nonlinearities are
+ * ./fast_math.ts's (absolute error ≤ 1e-8, below float32's resolution of the gates).
  *
  * @module
  */
+import { fastSigmoid, fastTanh } from "./fast_math.ts";
 
 /**
  * `a` [rows, cols] times the recurrent weights (or their transpose), as a row-major host array.
@@ -90,9 +92,9 @@ export function gruForwardHost(
         const ghr = (gh === null ? 0 : gh[ghOff + j]) + bh[j];
         const ghz = (gh === null ? 0 : gh[ghOff + H + j]) + bh[H + j];
         const ghn = (gh === null ? 0 : gh[ghOff + 2 * H + j]) + bh[2 * H + j];
-        const r = 1 / (1 + Math.exp(-(gi[giOff + j] + ghr)));
-        const z = 1 / (1 + Math.exp(-(gi[giOff + H + j] + ghz)));
-        const n = Math.tanh(gi[giOff + 2 * H + j] + r * ghn);
+        const r = fastSigmoid(gi[giOff + j] + ghr);
+        const z = fastSigmoid(gi[giOff + H + j] + ghz);
+        const n = fastTanh(gi[giOff + 2 * H + j] + r * ghn);
         const hp = hPrev === null ? 0 : hPrev[pOff + j];
         hs[hOff + j] = n + z * (hp - n);
         if (trace !== null) {
