@@ -67,8 +67,15 @@ export interface CampaignRun {
 
 /** The campaign's runs, loaded once. */
 export interface CampaignData {
-  /** Every run of a stage, ordered by stage, panel, algorithm, seed. */
+  /** Every run of a stage, ordered by stage, panel, algorithm, cell, seed. */
   runs: CampaignRun[];
+  /** The database's other runs (of no stage: other labels or seeds), by id. */
+  others: RunRecord[];
+}
+
+/** Campaign data without any run (no database yet). */
+export function emptyCampaign(): CampaignData {
+  return { runs: [], others: [] };
 }
 
 /** The panel named by a run's label ("paper:1a" → "1a"), or null. */
@@ -94,7 +101,8 @@ export function runStage(run: RunRecord): StageId | null {
 
 /** Load the campaign's runs and their points from its database (one query for the points). */
 export function loadCampaign(db: ResultsDb): CampaignData {
-  const runs = db.listRuns().filter((r) => runStage(r) !== null);
+  const all = db.listRuns();
+  const runs = all.filter((r) => runStage(r) !== null);
   const metrics = db.metricsOf(runs.map((r) => r.id));
   const algoIndex = (a: string) => ALGO_IDS.indexOf(a as AlgoId);
   const out = runs.map((run): CampaignRun => ({
@@ -110,12 +118,12 @@ export function loadCampaign(db: ResultsDb): CampaignData {
     algoIndex(a.algo) - algoIndex(b.algo) ||
     a.cell.lr - b.cell.lr || b.cell.timeLimit - a.cell.timeLimit || a.run.seed - b.run.seed
   );
-  return { runs: out };
+  return { runs: out, others: all.filter((r) => runStage(r) === null) };
 }
 
 /** {@link loadCampaign} on the database at `path`, opened read-only; no runs when it is absent. */
 export function loadCampaignFile(path: string): CampaignData {
-  if (!existsSync(path)) return { runs: [] };
+  if (!existsSync(path)) return emptyCampaign();
   const db = ResultsDb.open(path, { readOnly: true });
   try {
     return loadCampaign(db);

@@ -18,6 +18,7 @@
 import { basename, dirname, join } from "node:path";
 import { existsSync } from "../files.ts";
 import { METRIC_FIELD_COLUMNS, metricFields, toCsv } from "../results/csv.ts";
+import type { RunRecord } from "../results/db.ts";
 import { ALGO_IDS } from "../train/agent.ts";
 import { FIGURES } from "./presets.ts";
 import {
@@ -131,26 +132,42 @@ function countedText(cs: readonly Counted[], unknown: string): string {
     .join("; ");
 }
 
-/** The budget lines: protocol or reduced (a budget other than 2M steps per run is named). */
+/**
+ * The budget lines: every run of the database (stage or not) without the protocol's 2M steps is
+ * named by label and steps; runs outside the stages are listed too.
+ */
 function budgetLines(data: CampaignData): string[] {
-  const reduced = data.runs.filter((r) => r.run.totalSteps !== PROTOCOL_STEPS);
-  if (reduced.length === 0) {
-    return [`Every run has the protocol's budget: ${n(PROTOCOL_STEPS)} environment steps.`];
+  const all = [...data.runs.map((r) => r.run), ...data.others];
+  const byLabel = (runs: readonly RunRecord[]) => {
+    const m = new Map<string, number[]>();
+    for (const r of runs) {
+      const key = r.label || "(no label)";
+      m.set(key, [...(m.get(key) ?? []), r.totalSteps]);
+    }
+    return [...m].sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) =>
+      `- ${label}: ${s.length} run${s.length === 1 ? "" : "s"} of ${
+        [...new Set(s)].sort((a, b) => a - b).map(n).join(", ")
+      } steps`
+    );
+  };
+  const reduced = all.filter((r) => r.totalSteps !== PROTOCOL_STEPS);
+  const lines = reduced.length === 0
+    ? [`Every run has the protocol's budget: ${n(PROTOCOL_STEPS)} environment steps.`]
+    : [
+      `**Reduced budget**: ${reduced.length} of ${all.length} runs do not have the protocol's ` +
+      `${n(PROTOCOL_STEPS)} environment steps; they are not the paper's protocol:`,
+      "",
+      ...byLabel(reduced),
+    ];
+  if (data.others.length > 0) {
+    lines.push(
+      "",
+      `Runs in the database outside the two stages (not counted above): ${data.others.length}`,
+      "",
+      ...byLabel(data.others),
+    );
   }
-  const byLabel = new Map<string, Set<number>>();
-  for (const r of reduced) {
-    const key = r.run.label || "(no label)";
-    if (!byLabel.has(key)) byLabel.set(key, new Set());
-    byLabel.get(key)!.add(r.run.totalSteps);
-  }
-  return [
-    `**Reduced budget**: ${reduced.length} of ${data.runs.length} runs do not have the ` +
-    `protocol's ${n(PROTOCOL_STEPS)} environment steps; they are not the paper's protocol:`,
-    "",
-    ...[...byLabel].sort(([a], [b]) => a.localeCompare(b)).map(([label, s]) =>
-      `- ${label}: ${[...s].sort((a, b) => a - b).map(n).join(", ")} steps per run`
-    ),
-  ];
+  return lines;
 }
 
 /** The README of the published folder, from the database's contents only. */

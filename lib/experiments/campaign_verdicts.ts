@@ -7,7 +7,7 @@
  * @example
  * ```ts
  * import { scopedVerdicts } from "./campaign_verdicts.ts";
- * const pending = scopedVerdicts({ runs: [] }, "1a");
+ * const pending = scopedVerdicts({ runs: [], others: [] }, "1a");
  * console.log(pending.every((c) => c.result === null)); // true: no stage-1 run yet
  * ```
  * @module

@@ -24,6 +24,8 @@ export interface FixtureRun {
   totalSteps?: number;
   /** Training seconds recorded when it finishes (default: the last point's). */
   wallSeconds?: number;
+  /** Label (default "paper:<figure>"). */
+  label?: string;
 }
 
 /** The logging period of the fixture runs. */
@@ -90,7 +92,7 @@ export function buildCampaignDb(path: string, runs: readonly FixtureRun[]): void
         hash: `${r.figure}-${r.algo}-${r.lr}-${r.timeLimit}-${r.totalSteps ?? 2_000_000}`,
         seed: r.seed,
         config,
-        label: `paper:${r.figure}`,
+        label: r.label ?? `paper:${r.figure}`,
       });
       if (r.status === "new") return;
       const owner = {
