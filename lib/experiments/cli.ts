@@ -580,6 +580,8 @@ export interface ReproduceArgs {
   leaseTimeoutMs: number;
   /** Keep checkpoints of finished runs. */
   keepCheckpoints: boolean;
+  /** Start runs whose checkpoint is corrupt over, keeping the file aside. */
+  restartCorrupt: boolean;
   /** Render PNG files. */
   png: boolean;
   /** Overrides applied to every run after the preset's (--set). */
@@ -590,8 +592,8 @@ export interface ReproduceArgs {
 export const REPRODUCE_USAGE = `Usage: deno task reproduce --figure <1a|1b|1c|1d|1e|all|list>
        [--preset quick|paper] [--seeds N] [--workers N] [--db path] [--out dir]
        [--checkpoint-dir dir] [--backend auto|wasm-blas|wasm|cpu] [--batch N|auto]
-       [--lease-timeout seconds] [--keep-checkpoints] [--skip-png] [--write-committed]
-       [--set key=value ...]
+       [--lease-timeout seconds] [--keep-checkpoints] [--restart-corrupt] [--skip-png]
+       [--write-committed] [--set key=value ...]
 
 Trains every run of the panels (5 algorithms × seeds) in parallel worker processes (default one per
 core), resumable after a kill at any moment (rerun the same command), then writes
@@ -602,6 +604,8 @@ workers finish together, e.g. 10 for 5 algorithms × 20 seeds on 2 workers, else
 run at a time); --backend auto uses wasm-blas (OpenBLAS through FFI) when it loads, else wasm.
 --set overrides a training setting of every run (e.g. --set totalSteps=50000): these are other runs
 than the preset's, and their figure files get a suffix naming the overrides.
+--restart-corrupt: a run whose checkpoint is corrupt keeps it as <file>.corrupt-<time> and starts
+over from scratch (without it such a run fails, saying so).
 A --db committed to git is read-only unless --write-committed is given.
 Presets:${
   PRESET_IDS.map((p) => `\n  ${p.padEnd(6)} ${PRESETS[p].seeds} seeds; ${PRESETS[p].description}`)
@@ -623,6 +627,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
     "batch": { type: "string" },
     "lease-timeout": { type: "string" },
     "keep-checkpoints": { type: "boolean" },
+    "restart-corrupt": { type: "boolean" },
     "write-committed": { type: "boolean" },
     "skip-png": { type: "boolean" },
     "set": { type: "string", multiple: true },
@@ -654,6 +659,7 @@ export function parseReproduceArgs(args: string[]): ReproduceArgs {
       : intFlag("batch", v.batch, 1, 1000)!,
     leaseTimeoutMs: leaseFlag(v["lease-timeout"]),
     keepCheckpoints: v["keep-checkpoints"] === true,
+    restartCorrupt: v["restart-corrupt"] === true,
     png: v["skip-png"] !== true,
     extra,
   };
@@ -689,6 +695,7 @@ export async function reproduceMain(
       batch: a.batch,
       leaseTimeoutMs: a.leaseTimeoutMs,
       keepCheckpoints: a.keepCheckpoints,
+      restartCorrupt: a.restartCorrupt,
       png: a.png,
       extra: a.extra,
       signal: abort.signal,

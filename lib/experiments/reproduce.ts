@@ -116,6 +116,11 @@ export interface ReproduceOptions {
   leaseTimeoutMs?: number;
   /** Keep checkpoints of finished runs. */
   keepCheckpoints?: boolean;
+  /**
+   * A run whose checkpoint does not decode starts over from scratch, the damaged file kept as
+   * `<checkpoint>.corrupt-<time>` (default false: the run fails, saying what to do).
+   */
+  restartCorrupt?: boolean;
   /** Render PNG files (default true). */
   png?: boolean;
   /** How to start a worker (default {@link defaultWorkerCommand}). */
@@ -300,6 +305,7 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         String(options.batch ?? "auto"),
         ...(autoBatch === undefined ? [] : ["--auto-batch", String(autoBatch)]),
         ...(options.keepCheckpoints ? ["--keep-checkpoints"] : []),
+        ...(options.restartCorrupt ? ["--restart-corrupt"] : []),
       ];
       const { command, args: full } = workerCommand(args);
       const child = new Deno.Command(command, {

@@ -104,6 +104,8 @@ export interface WorkerOptions {
   checkpointDir?: string;
   /** Keep checkpoints of finished runs. */
   keepCheckpoints?: boolean;
+  /** Start a run whose checkpoint is corrupt over from scratch, keeping the file aside. */
+  restartCorrupt?: boolean;
   /** Lease timeout in ms. */
   leaseTimeoutMs?: number;
   /** Heartbeat period in ms (default 10000). */
@@ -274,6 +276,7 @@ export async function runWorker(
       owner,
       checkpointDir: options.checkpointDir,
       keepCheckpoint: options.keepCheckpoints,
+      restartCorrupt: options.restartCorrupt,
       leaseTimeoutMs: options.leaseTimeoutMs,
       heartbeatMs: options.heartbeatMs,
       signal: options.signal,
@@ -344,6 +347,8 @@ export interface WorkerArgs {
   autoBatch?: number;
   /** Keep checkpoints of finished runs. */
   keepCheckpoints: boolean;
+  /** Start runs with a corrupt checkpoint over, keeping the file aside. */
+  restartCorrupt: boolean;
   /** Parent pid to watch (stop when it is gone). */
   parentPid?: number;
 }
@@ -361,6 +366,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
       "lease-timeout": { type: "string" },
       "backend": { type: "string" },
       "keep-checkpoints": { type: "boolean" },
+      "restart-corrupt": { type: "boolean" },
       "parent-pid": { type: "string" },
       "batch": { type: "string" },
       "auto-batch": { type: "string" },
@@ -403,6 +409,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     leaseTimeoutSeconds: lease,
     backend,
     keepCheckpoints: values["keep-checkpoints"] ?? false,
+    restartCorrupt: values["restart-corrupt"] ?? false,
     parentPid: parent,
     batch: batchText === "auto" ? "auto" : batchNumber,
     ...(autoBatch === undefined ? {} : { autoBatch }),
@@ -464,6 +471,7 @@ export async function workerMain(
       backend: parsed.backend,
       checkpointDir: parsed.checkpointDir,
       keepCheckpoints: parsed.keepCheckpoints,
+      restartCorrupt: parsed.restartCorrupt,
       leaseTimeoutMs: parsed.leaseTimeoutSeconds * 1000,
       signal: abort.signal,
       onEvent: (e) => {

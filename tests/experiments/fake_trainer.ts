@@ -9,6 +9,7 @@ import type { TrainConfig } from "../../lib/train/config.ts";
 import type { MetricPoint, TrainOptions, TrainResult } from "../../lib/train/loop.ts";
 import type { Trainer } from "../../lib/experiments/runner.ts";
 import type { WorkerCommand } from "../../lib/experiments/reproduce.ts";
+import { CORRUPT_CHECKPOINT_ADVICE } from "../../lib/train/checkpoint.ts";
 
 /** Options of the fake. */
 export interface FakeOptions {
@@ -100,7 +101,17 @@ export function fakeTrainer(options: FakeOptions = {}): Trainer {
     };
     if (opts.checkpointPath) {
       try {
-        const saved = JSON.parse(Deno.readTextFileSync(opts.checkpointPath));
+        const text = Deno.readTextFileSync(opts.checkpointPath);
+        let saved;
+        try {
+          saved = JSON.parse(text);
+        } catch (e) {
+          // As the real trainer does on a damaged file: the error says what to do.
+          throw new Error(
+            `corrupt or unreadable checkpoint ${opts.checkpointPath}: ${(e as Error).message}. ` +
+              CORRUPT_CHECKPOINT_ADVICE,
+          );
+        }
         if (saved.seed !== c.seed || saved.totalSteps !== c.totalSteps) {
           throw new Error(`checkpoint ${opts.checkpointPath} belongs to another run`);
         }
