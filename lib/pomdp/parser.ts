@@ -50,6 +50,7 @@
  */
 import { makeModel, type TabularPOMDP } from "./model.ts";
 import { RewardLog, RowLog } from "./tables.ts";
+import { Lexer, type Token } from "./lexer.ts";
 
 /** Options of {@link parsePOMDP}. */
 export interface ParsePOMDPOptions {
@@ -70,11 +71,6 @@ export class PomdpParseError extends Error {
     this.source = source;
     this.line = line;
   }
-}
-
-interface Token {
-  text: string;
-  line: number;
 }
 
 const STATEMENTS = [
@@ -137,9 +133,15 @@ function gib(bytes: number): string {
  * Fail with the sizes, rather than a bare `RangeError`, when the per-(action, state) tables of a
  * model with |S| = S, |A| = A, |O| = O cannot be allocated (or indexed with 32-bit integers).
  */
-function checkModelSize(source: string, line: number, S: number, A: number, O: number): void {
+function checkModelSize(
+  source: string,
+  line: number,
+  S: number,
+  A: number,
+  O: number,
+  limit: number,
+): void {
   const bytes = A * S * BYTES_PER_PAIR + (S + A + O) * 56;
-  const limit = maxModelBytes();
   if (bytes > limit || A * S >= 2 ** 31 - 1 || (S + 1) * (O + 1) >= 2 ** 31) {
     throw new PomdpParseError(
       source,
@@ -149,20 +151,6 @@ function checkModelSize(source: string, line: number, S: number, A: number, O: n
         `${gib(limit)}, half of this machine's memory (4 GiB where unknown), and 2^31 rows`,
     );
   }
-}
-
-function tokenize(text: string): Token[] {
-  const tokens: Token[] = [];
-  const lines = text.split(/\r\n|\r|\n/);
-  for (let i = 0; i < lines.length; i++) {
-    let line = lines[i];
-    const hash = line.indexOf("#");
-    if (hash >= 0) line = line.slice(0, hash);
-    const re = /:|[^\s:]+/g;
-    let m: RegExpExecArray | null;
-    while ((m = re.exec(line)) !== null) tokens.push({ text: m[0], line: i + 1 });
-  }
-  return tokens;
 }
 
 function quote(t: Token | undefined): string {
@@ -184,7 +172,6 @@ interface Tables {
 }
 
 class Parser {
-  private pos = 0;
   private discount: number | undefined;
   private isCost = false;
   private seenValues = false;
@@ -206,29 +193,35 @@ class Parser {
   private startLine = 0;
   /** Entries logged so far (T, O and R), for the memory guard. */
   private written = 0;
+  /** {@link maxModelBytes}, read once (asking the system per statement is slow). */
+  private limit = 0;
 
-  constructor(private readonly tokens: Token[], private readonly source: string) {}
+  private readonly lex: Lexer;
+
+  constructor(text: string, private readonly source: string) {
+    this.lex = new Lexer(text);
+  }
 
   private fail(token: Token | undefined, message: string): never {
-    const line = token?.line ?? (this.tokens.length ? this.tokens[this.tokens.length - 1].line : 0);
+    const line = token?.line ?? this.lex.finalLine();
     throw new PomdpParseError(this.source, line, message);
   }
 
   private peek(offset = 0): Token | undefined {
-    return this.tokens[this.pos + offset];
+    return this.lex.peek(offset);
   }
 
   private next(what: string): Token {
-    const t = this.tokens[this.pos];
+    const t = this.lex.peek();
     if (t === undefined) this.fail(undefined, `expected ${what}, found end of file`);
-    this.pos++;
+    this.lex.advance();
     return t;
   }
 
   private expectColon(after: string): void {
     const t = this.peek();
     if (t?.text !== ":") this.fail(t, `expected ':' after ${after}, found ${quote(t)}`);
-    this.pos++;
+    this.lex.advance();
   }
 
   /** Whether a statement starts at token offset `i` from the current position. */
@@ -244,7 +237,7 @@ class Parser {
   }
 
   parse(): TabularPOMDP {
-    while (this.pos < this.tokens.length) this.statement();
+    while (!this.lex.done()) this.statement();
     return this.finish();
   }
 
@@ -262,7 +255,7 @@ class Parser {
       }
       this.fail(t, `expected a statement (${STATEMENTS.join(":, ")}:), found ${quote(t)}`);
     }
-    this.pos++;
+    this.lex.advance();
     switch (t.text) {
       case "discount":
         return this.parseDiscount(t);
@@ -321,7 +314,7 @@ class Parser {
       this.fail(t, `${kind} given twice`);
     }
     const list: Token[] = [];
-    while (this.pos < this.tokens.length && !this.statementAt()) {
+    while (!this.lex.done() && !this.statementAt()) {
       // A ':' can never be part of a name list: the list ended and an unknown statement began.
       if (this.peek(1)?.text === ":" || this.peek()?.text === ":") this.unknownStatement(list, t);
       list.push(this.next("a name"));
@@ -397,7 +390,8 @@ class Parser {
     const count = (kind: "states" | "actions" | "observations") =>
       this[kind]?.length ?? this.counts[kind]!;
     const S = count("states"), A = count("actions"), O = count("observations");
-    checkModelSize(this.source, t.line, S, A, O);
+    this.limit = maxModelBytes();
+    checkModelSize(this.source, t.line, S, A, O, this.limit);
     for (const kind of ["states", "actions", "observations"] as const) {
       this[kind] ??= Array.from({ length: this.counts[kind]! }, (_, i) => String(i));
     }
@@ -422,7 +416,7 @@ class Parser {
    */
   private entries(t: Token, n: number): void {
     this.written += n;
-    const bytes = this.written * BYTES_PER_ENTRY, limit = maxModelBytes();
+    const bytes = this.written * BYTES_PER_ENTRY, limit = this.limit;
     if (bytes > limit) {
       const m = this.model!;
       this.fail(
@@ -460,7 +454,7 @@ class Parser {
         const where = tok === undefined ? "end of file" : `${quote(tok)} (line ${tok.line})`;
         this.fail(stmt, `${what}: expected ${count} numbers, found ${i} before ${where}`);
       }
-      this.pos++;
+      this.lex.advance();
       out[i] = prob ? this.toProb(tok, what) : this.toNumber(tok, what);
     }
     const extra = this.peek();
@@ -504,7 +498,7 @@ class Parser {
   private keywordHere(...words: string[]): string | undefined {
     const t = this.peek()?.text;
     if (t !== undefined && words.includes(t)) {
-      this.pos++;
+      this.lex.advance();
       return t;
     }
     return undefined;
@@ -521,7 +515,7 @@ class Parser {
     if (mode) {
       const chosen = new Uint8Array(S);
       let any = false;
-      while (this.pos < this.tokens.length && !this.statementAt()) {
+      while (!this.lex.done() && !this.statementAt()) {
         for (const s of this.ref("state")) chosen[s] = 1;
         any = true;
       }
@@ -591,10 +585,10 @@ class Parser {
       }
       return;
     }
-    this.pos++;
+    this.lex.advance();
     const ss = this.ref("state");
     if (this.atColon()) {
-      this.pos++;
+      this.lex.advance();
       const s2s = this.ref("state");
       const p = this.toProb(this.next("a probability"), "T entry");
       const all = s2s.length === S && p === 0; // `T: a : s : * 0` clears the rows
@@ -681,10 +675,10 @@ class Parser {
       }
       return;
     }
-    this.pos++;
+    this.lex.advance();
     const s2s = this.ref("state");
     if (this.atColon()) {
-      this.pos++;
+      this.lex.advance();
       const os = this.ref("observation");
       const p = this.toProb(this.next("a probability"), "O entry");
       const all = os.length === O && p === 0;
@@ -729,7 +723,7 @@ class Parser {
         `after 'R: <action>' expected ':' and a start state, found ${quote(this.peek())}`,
       );
     }
-    this.pos++;
+    this.lex.advance();
     const ss = this.ref("state");
     const rows = as.length * ss.length;
     const each = (f: (row: number) => void) => {
@@ -747,7 +741,7 @@ class Parser {
       });
       return;
     }
-    this.pos++;
+    this.lex.advance();
     const s2s = this.ref("state");
     const nextOf = (list: number[]) => (list.length === S ? [-1] : list);
     if (!this.atColon()) {
@@ -763,7 +757,7 @@ class Parser {
       });
       return;
     }
-    this.pos++;
+    this.lex.advance();
     const os = this.ref("observation");
     const v = this.toNumber(this.next("a reward"), "R entry");
     const next = nextOf(s2s), obs = os.length === O ? [-1] : os;
@@ -880,5 +874,5 @@ function nonzeros(x: Float64Array): number {
  */
 export function parsePOMDP(text: string, options: ParsePOMDPOptions = {}): TabularPOMDP {
   const source = options.source ?? "<pomdp>";
-  return new Parser(tokenize(text), source).parse();
+  return new Parser(text, source).parse();
 }
