@@ -273,7 +273,7 @@ export class BatchedAgent {
       const steps = hbs.map((h) => h?.steps ?? 0);
       const preps = hbs.map((h) => (h === null ? null : layout.prepare(h, (h.steps + 1) * B)));
       const x = this.#net.toTensors(preps, steps, B);
-      const out = this.#net.forward(this.#online, x, { grad: false, u: true, taped: false });
+      const out = this.#net.forward(this.#online, x, { grad: false, u: true });
       const q = out.q.dataSync() as Float32Array;
       const u = out.u ? out.u.dataSync() as Float32Array : null;
       this.#net.disposeInputs(x);

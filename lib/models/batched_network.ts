@@ -32,6 +32,7 @@ import {
   gemmFor,
   groupedDense,
   groupedOuter,
+  jsGemm,
   type RowGroups,
   rowGroups,
   scaleGroups,
@@ -262,26 +263,23 @@ export class BatchedNetwork {
    *
    * @param options.grad Record gradients through the GRU (false for target networks).
    * @param options.u Also compute U (when the network has one).
-   * @param options.taped Round as the single-run network does inside a gradient computation
-   *   (default true; false: as when acting or evaluating, see `GroupedDenseOptions.taped`).
    */
   forward(
     W: StackedWeights,
     x: GroupedInputs,
-    options: { grad: boolean; u: boolean; taped?: boolean },
+    options: { grad: boolean; u: boolean },
   ): GroupedOutputs {
     const L = this.layout;
-    const taped = options.taped ?? true;
     const hist = this.history(W, x, options.grad);
     const depth = L.config.headHidden.length;
-    const q = mlp(W, "q", hist, depth, x.groups, true, taped);
+    const q = mlp(W, "q", hist, depth, x.groups, true);
     const out: GroupedOutputs = { hist, q };
     if (options.u && L.state !== null && this.#segments.state !== null) {
       if (x.state === null) throw new Error("batched network: U needs state inputs");
       const phiS = encode(this.#segments.state, x.state, W, x.groups);
       const uIn = L.uKind === "history" ? tf.concat([hist, phiS], 1) : phiS;
       const dataOnly = L.uKind === "state" && L.state.params.length === 0;
-      out.u = mlp(W, "u", uIn, depth, x.groups, !dataOnly, taped);
+      out.u = mlp(W, "u", uIn, depth, x.groups, !dataOnly);
     }
     return out;
   }
@@ -345,8 +343,8 @@ export class BatchedNetwork {
   /**
    * One acting step for each request (any subset of runs, each at most once or more): the
    * single-run `NetworkLayout.act` computation, run by run, on host copies of the weights
-   * (`caches[run]` from {@link BatchedNetwork.actCache}). On the BLAS backends each one-row
-   * product is one `sgemv` call; elsewhere a tfjs product.
+   * (`caches[run]` from {@link BatchedNetwork.actCache}). Each one-row product is one `sgemv` call
+   * on the BLAS backends, a JavaScript loop elsewhere.
    */
   actMany(
     caches: readonly (RunActCache | undefined)[],
@@ -354,9 +352,16 @@ export class BatchedNetwork {
   ): { q: Float32Array; hidden: Float32Array }[] {
     const L = this.layout;
     const A = L.numActions, H = L.hidden, K3 = 3 * H;
-    // One row per product: `sgemv`, not `sgemm` with m = 1, whose blocking overhead dominates at one
-    // row on OpenBLAS's Haswell/Zen kernels (53 against 9 µs per step on the Heaven-Hell-3 model).
+    // One-row products y ← wᵀ·x + beta·y (w [inSize, outSize] row-major). On the BLAS backends
+    // `sgemv`: `sgemm` with m = 1 pays blocking overhead that dominates at one row on OpenBLAS's
+    // Haswell/Zen kernels (53 against 9 µs per step on the Heaven-Hell-3 model). Elsewhere a
+    // JavaScript loop: a tfjs product would copy the host weights in every step (about 6× slower).
     const blas = isBlasBackend(tf.engine().backendName) ? openBlas() : null;
+    const rowTimes: RowTimes = blas !== null
+      ? (x, w, inSize, outSize, beta, y) =>
+        blas.sgemv(true, inSize, outSize, 1, w, outSize, x, beta, y)
+      : (x, w, inSize, outSize, beta, y) =>
+        jsGemm(false, false, 1, outSize, inSize, 1, x, inSize, w, outSize, beta, y, outSize);
     // Scratch reused across steps: a typed array over 64 bytes has its own backing store, and
     // allocating one costs about 1.5 µs, as much as the recurrent product itself.
     const scratch = this.#actScratch ??= {
@@ -397,15 +402,9 @@ export class BatchedNetwork {
       }
       const gi32 = scratch.gi32;
       gi32.set(gi); // rounds each sum to float32, as the single-run Float32Array.from(gi)
-      const mul = (a: Float32Array, rows: number) => {
-        if (blas !== null) { // one row: the state of this single step, a · wh = whᵀ · aᵀ
-          blas.sgemv(true, H, K3, 1, cache.wh, K3, a, 0, scratch.gh);
-          return scratch.gh;
-        }
-        return tf.tidy(() => {
-          const y = tf.matMul(tf.tensor2d(a, [rows, H]), tf.tensor2d(cache.wh, [H, K3]));
-          return y.dataSync() as Float32Array;
-        });
+      const mul = (a: Float32Array) => { // one row: the state of this single step
+        rowTimes(a, cache.wh, H, K3, 0, scratch.gh);
+        return scratch.gh;
       };
       const h = new Float32Array(H);
       gruForwardHost(gi32, 1, 1, H, mul, cache.fold.bh, req.hidden, null, h);
@@ -413,21 +412,9 @@ export class BatchedNetwork {
       let y: Float32Array = h;
       cache.head.forEach((layer, i) => {
         const out = scratch.head[i];
-        if (blas !== null) { // bias first, then out += wᵀ · y (beta 1)
-          out.set(layer.b);
-          blas.sgemv(true, layer.inSize, layer.outSize, 1, layer.w, layer.outSize, y, 1, out);
-          if (i + 1 < cache.head.length) reluInPlace(out);
-        } else {
-          const yy = tf.tidy(() =>
-            tf.fused.matMul({
-              a: tf.tensor2d(y, [1, layer.inSize]),
-              b: tf.tensor2d(layer.w, [layer.inSize, layer.outSize]),
-              bias: tf.tensor1d(layer.b),
-              activation: i + 1 < cache.head.length ? "relu" : "linear",
-            }).dataSync() as Float32Array
-          );
-          out.set(yy);
-        }
+        out.set(layer.b); // bias first, then out += wᵀ · y (beta 1)
+        rowTimes(y, layer.w, layer.inSize, layer.outSize, 1, out);
+        if (i + 1 < cache.head.length) reluInPlace(out);
         y = out;
       });
       return { q: y.slice(), hidden: h };
@@ -436,6 +423,16 @@ export class BatchedNetwork {
 
   #actScratch?: { gi: Float64Array; gi32: Float32Array; gh: Float32Array; head: Float32Array[] };
 }
+
+/** y ← wᵀ·x + beta·y for one row x [inSize] and w [inSize, outSize] row-major. */
+type RowTimes = (
+  x: Float32Array,
+  w: Float32Array,
+  inSize: number,
+  outSize: number,
+  beta: number,
+  y: Float32Array,
+) => void;
 
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -474,7 +471,6 @@ function mlp(
   numHidden: number,
   groups: RowGroups,
   inputGrad: boolean,
-  taped: boolean,
 ): tf.Tensor2D {
   let y = x;
   for (let i = 0; i <= numHidden; i++) {
@@ -483,7 +479,7 @@ function mlp(
       W[`${name}.${i}.w`] as tf.Tensor3D,
       W[`${name}.${i}.b`] as tf.Tensor2D,
       groups,
-      { activation: i < numHidden ? "relu" : "linear", inputGrad: i > 0 || inputGrad, taped },
+      { activation: i < numHidden ? "relu" : "linear", inputGrad: i > 0 || inputGrad },
     );
   }
   return y;

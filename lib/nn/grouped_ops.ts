@@ -28,6 +28,7 @@ import * as tf from "@tensorflow/tfjs";
 import { type Blas, openBlas } from "./blas.ts";
 import { customDense } from "./dense.ts";
 import { isBlasBackend, reluInPlace } from "./fast_backend.ts";
+import { wasmGroupedMatMul, wasmGroupedOuter } from "./grouped_wasm.ts";
 
 /** Kernel name of the grouped product. */
 export const GROUPED_MATMUL = "AdqnGroupedMatMul";
@@ -294,7 +295,6 @@ function groupedMatMulKernel(
   };
   const transB = (args.attrs?.transB ?? false) as boolean;
   const relu = args.attrs?.activation === "relu";
-  const biasFirst = (args.attrs?.biasFirst ?? true) as boolean;
   const [R, inner] = x.shape;
   const K = w.shape[0];
   const n = transB ? w.shape[1] : w.shape[2];
@@ -322,7 +322,7 @@ function groupedMatMulKernel(
     const c = y.subarray(r0 * n, (r0 + rows) * n);
     let beta = 0;
     const b = bv === null ? null : bv.subarray(g * n, (g + 1) * n);
-    if (b !== null && biasFirst) { // bias first, then accumulate (fast_backend's fused product)
+    if (b !== null) { // bias first, then accumulate (as fast_backend's fused product)
       for (let r = 0; r < rows; r++) c.set(b, r * n);
       beta = 1;
     }
@@ -336,12 +336,6 @@ function groupedMatMulKernel(
     if (transB && transpose === null) {
       gemm(false, true, rows, n, inner, 1, xg, inner, wg, inner, beta, c, n);
     } else gemm(false, false, rows, n, inner, 1, xg, inner, wg, n, beta, c, n);
-    if (b !== null && !biasFirst) { // the product, then the bias added (tfjs's unfused path)
-      for (let r = 0; r < rows; r++) {
-        const o = r * n;
-        for (let j = 0; j < n; j++) c[o + j] += b[j];
-      }
-    }
     if (relu) reluInPlace(c);
   }
   return out.info;
@@ -462,20 +456,24 @@ export function groupedMatMulRaw(
   w: tf.Tensor3D,
   bias: tf.Tensor | null,
   groups: RowGroups,
-  options: { transB?: boolean; activation?: "linear" | "relu"; biasFirst?: boolean } = {},
+  options: { transB?: boolean; activation?: "linear" | "relu" } = {},
 ): tf.Tensor2D {
+  if (tf.engine().backendName === "wasm") { // plain wasm: tfjs's own products (./grouped_wasm.ts)
+    const relu = options.activation === "relu";
+    return wasmGroupedMatMul(x, w, bias, groups.offsets, options.transB ?? false, relu);
+  }
   const inputs: tf.NamedTensorMap = { x, w };
   if (bias !== null) inputs.bias = bias;
   return run(GROUPED_MATMUL, inputs, {
     offsets: [...groups.offsets],
     transB: options.transB ?? false,
     activation: options.activation ?? "linear",
-    biasFirst: options.biasFirst ?? true,
   }) as tf.Tensor2D;
 }
 
 /** d_k = x[rows of k]ᵀ · g[rows of k] for every group: x [R, m], g [R, n] → [K, m, n]. */
 export function groupedOuter(x: tf.Tensor2D, g: tf.Tensor2D, groups: RowGroups): tf.Tensor3D {
+  if (tf.engine().backendName === "wasm") return wasmGroupedOuter(x, g, groups.offsets);
   return run(GROUPED_OUTER, { x, g }, { offsets: [...groups.offsets] }) as tf.Tensor3D;
 }
 
@@ -502,13 +500,6 @@ export interface GroupedDenseOptions {
   activation?: "linear" | "relu";
   /** Whether gradients flow back into `x` (default true; false when x is data). */
   inputGrad?: boolean;
-  /**
-   * Mirror the single-run `dense` as called while gradients are recorded (default true): tfjs then
-   * does not fuse a ReLU layer's product, so its bias is added after the product; a linear layer
-   * and any layer outside a gradient computation (acting) add it first. The two orders round
-   * differently once the product's inner dimension spans several BLAS blocks.
-   */
-  taped?: boolean;
 }
 
 /**
@@ -538,14 +529,13 @@ export function groupedDense(
 ): tf.Tensor2D {
   const relu = (options.activation ?? "linear") === "relu";
   const act = relu ? "relu" : "linear";
-  const biasFirst = !(relu && (options.taped ?? true));
   return customDense(x, w, b, {
     relu,
     inputGrad: options.inputGrad ?? true,
     // Saving copies a tensor on wasm; a weight that is a variable outlives the backward pass, so
     // it is read from the closure instead.
     saveWeight: !(w instanceof tf.Variable),
-    forward: (xv, wv, bv) => groupedMatMulRaw(xv, wv, bv, groups, { activation: act, biasFirst }),
+    forward: (xv, wv, bv) => groupedMatMulRaw(xv, wv, bv, groups, { activation: act }),
     dx: (g, wv) => groupedMatMulRaw(g, wv, null, groups, { transB: true }),
     dw: (g, xv) => groupedOuter(xv, g, groups),
     db: (g) => groupedSumRaw(g, groups),

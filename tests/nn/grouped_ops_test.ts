@@ -2,8 +2,8 @@
  * The grouped products of lib/nn/grouped_ops.ts against the plain dense layer, group by group. On
  * the `wasm-blas` backend (when OpenBLAS loads) the values agree exactly and the gradients to
  * float32 rounding (sgemm with transpose flags and sgemv sum in OpenBLAS's order, `dense` through
- * tfjs's transpose and Sum kernels); on plain `wasm` the grouped products are plain JavaScript
- * loops and everything agrees to float32 rounding.
+ * tfjs's transpose and Sum kernels); on plain `wasm` the grouped products are tfjs products per
+ * group (lib/nn/grouped_wasm.ts) and everything agrees to float32 rounding.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
@@ -112,7 +112,6 @@ Deno.test("`groupedDense()` computes each group's rows with its own weights, val
             groups,
             {
               activation,
-              taped: false,
             },
           );
           assertSameArrays(
