@@ -53,8 +53,8 @@ export interface RewardTable {
   value: Float64Array;
 }
 
-/** A finite POMDP with sparse tables; rows of T and R are indexed a·|S| + s, rows of O a·|S| + s'. */
-export interface TabularPOMDP {
+/** What every tabular POMDP has besides its T, O and R tables. */
+export interface POMDPSpaces {
   /** State names (length |S|). */
   states: string[];
   /** Action names (length |A|). */
@@ -67,6 +67,12 @@ export interface TabularPOMDP {
   values: "reward";
   /** Initial belief b0(s), length |S|. */
   start: Float64Array;
+  /** reset[a*|S| + s] = 1 where taking a in s ends the episode (episodic models). */
+  reset: Uint8Array;
+}
+
+/** A finite POMDP with sparse tables; rows of T and R are indexed a·|S| + s, rows of O a·|S| + s'. */
+export interface TabularPOMDP extends POMDPSpaces {
   /** T(s' | s, a) in row a·|S| + s; rows of reset pairs are empty. */
   T: SparseRows;
   /** O(o | a, s') in row a·|S| + s'. */
@@ -75,36 +81,22 @@ export interface TabularPOMDP {
   R: RewardTable;
   /** R(s, a) = Σ_{s',o} T(s'|s,a) O(o|a,s') R(s,a,s',o) at a·|S| + s (see {@link expectedReward}). */
   expectedR: Float64Array;
-  /** reset[a*|S| + s] = 1 where taking a in s ends the episode (episodic models). */
-  reset: Uint8Array;
 }
 
 /** A finite POMDP with dense row-major tables, for building and checking small models. */
-export interface DensePOMDP {
-  /** State names (length |S|). */
-  states: string[];
-  /** Action names (length |A|). */
-  actions: string[];
-  /** Observation names (length |O|). */
-  observations: string[];
-  /** Discount factor. */
-  discount: number;
-  /** Always rewards. */
-  values: "reward";
-  /** Initial belief b0(s), length |S|. */
-  start: Float64Array;
+export interface DensePOMDP extends POMDPSpaces {
   /** T[(a*|S| + s)*|S| + s'] = Pr(s' | s, a). Rows of reset pairs are all zero. */
   T: Float64Array;
   /** O[(a*|S| + s')*|O| + o] = Pr(o | a, s'). */
   O: Float64Array;
   /** R[((a*|S| + s)*|S| + s')*|O| + o]: reward of the full transition. */
   R: Float64Array;
-  /** reset[a*|S| + s] = 1 where taking a in s ends the episode. */
-  reset: Uint8Array;
 }
 
 /** Sizes of a tabular POMDP. */
-export function sizes(m: TabularPOMDP | DensePOMDP): { S: number; A: number; O: number } {
+export function sizes(
+  m: Pick<POMDPSpaces, "states" | "actions" | "observations">,
+): { S: number; A: number; O: number } {
   return { S: m.states.length, A: m.actions.length, O: m.observations.length };
 }
 
@@ -172,7 +164,7 @@ export type ModelParts = Omit<TabularPOMDP, "expectedR" | "values">;
 
 /** Throw a clear error unless every table of `parts` has the length its sizes call for. */
 export function checkShapes(parts: ModelParts): void {
-  const { S, A, O } = sizes(parts as TabularPOMDP);
+  const { S, A, O } = sizes(parts);
   const rows = A * S;
   const expect = (name: string, got: number, want: number) => {
     if (got !== want) {
@@ -200,7 +192,7 @@ export function checkShapes(parts: ModelParts): void {
  */
 export function makeModel(parts: ModelParts): TabularPOMDP {
   checkShapes(parts);
-  const { S, A } = sizes(parts as TabularPOMDP);
+  const { S, A } = sizes(parts);
   const rows = A * S;
   const m: TabularPOMDP = { ...parts, values: "reward", expectedR: new Float64Array(rows) };
   const { T, O: Ob } = m;
