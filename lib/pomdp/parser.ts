@@ -48,29 +48,16 @@
  * ```
  * @module
  */
-import { makeModel, type TabularPOMDP } from "./model.ts";
-import { RewardLog, RowLog } from "./tables.ts";
+import type { TabularPOMDP } from "./model.ts";
+import { ModelBuilder, PomdpParseError, type RowForm } from "./builder.ts";
 import { Lexer, type Token } from "./lexer.ts";
+
+export { maxModelBytes, PomdpParseError } from "./builder.ts";
 
 /** Options of {@link parsePOMDP}. */
 export interface ParsePOMDPOptions {
   /** Name of the text's origin (a file path), used in error messages. Default `"<pomdp>"`. */
   source?: string;
-}
-
-/** A syntax or semantic error in a `.pomdp` text; the message starts with `source:line:`. */
-export class PomdpParseError extends Error {
-  /** The `source` option of the parse that failed. */
-  readonly source: string;
-  /** 1-based line number of the offending token (0 when the error concerns the whole file). */
-  readonly line: number;
-  /** Build the error; the message is prefixed with `source:line: `. */
-  constructor(source: string, line: number, message: string) {
-    super(`${source}:${line > 0 ? line : "end"}: ${message}`);
-    this.name = "PomdpParseError";
-    this.source = source;
-    this.line = line;
-  }
 }
 
 const STATEMENTS = [
@@ -105,71 +92,11 @@ export const RESERVED_WORDS: readonly string[] = [
 ];
 const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const INTEGER_RE = /^\d+$/;
-/** pomdp-solve's tolerance on probability sums (its `EPSILON 0.00001`). */
-const TOLERANCE = 1e-5;
-
-/**
- * The most bytes the tables of one model may take while parsing: half of this machine's memory
- * (4 GiB where that cannot be read, e.g. without `--allow-sys`).
- */
-export function maxModelBytes(): number {
-  try {
-    return Deno.systemMemoryInfo().total / 2;
-  } catch {
-    return 4 * 2 ** 30;
-  }
-}
-
-/** Bytes per (action, state) pair of the per-row tables (row starts, marks, lines, rewards). */
-const BYTES_PER_PAIR = 48;
-/** Bytes per logged T/O entry (row, column, value) and per R entry (row, s', o, value). */
-const BYTES_PER_ENTRY = 20;
-
-function gib(bytes: number): string {
-  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
-}
-
-/**
- * Fail with the sizes, rather than a bare `RangeError`, when the per-(action, state) tables of a
- * model with |S| = S, |A| = A, |O| = O cannot be allocated (or indexed with 32-bit integers).
- */
-function checkModelSize(
-  source: string,
-  line: number,
-  S: number,
-  A: number,
-  O: number,
-  limit: number,
-): void {
-  const bytes = A * S * BYTES_PER_PAIR + (S + A + O) * 56;
-  if (bytes > limit || A * S >= 2 ** 31 - 1 || (S + 1) * (O + 1) >= 2 ** 31) {
-    throw new PomdpParseError(
-      source,
-      line,
-      `model too large: ${S} states, ${A} actions and ${O} observations need ` +
-        `|A|·|S| = ${A * S} rows of sparse tables, ${gib(bytes)} before any entry; the limit is ` +
-        `${gib(limit)}, half of this machine's memory (4 GiB where unknown), and 2^31 rows`,
-    );
-  }
-}
-
 function quote(t: Token | undefined): string {
   return t === undefined ? "end of file" : `'${t.text}'`;
 }
 
 type Space = "state" | "action" | "observation";
-
-/** The tables being built: the start vector, reset marks and logs of T, O and R writes. */
-interface Tables {
-  S: number;
-  A: number;
-  O: number;
-  start: Float64Array;
-  tLog: RowLog;
-  oLog: RowLog;
-  rLog: RewardLog;
-  reset: Uint8Array;
-}
 
 class Parser {
   private discount: number | undefined;
@@ -185,17 +112,7 @@ class Parser {
   };
   /** Counts given as `states: N` (names made once the sizes are checked). */
   private counts: Partial<Record<"states" | "actions" | "observations", number>> = {};
-  private model: Tables | undefined;
-  private startSet = false;
-  /** Last line that wrote each T row / O row (for validation messages); 0 = never. */
-  private lineT = new Int32Array(0);
-  private lineO = new Int32Array(0);
-  private startLine = 0;
-  /** Entries logged so far (T, O and R), for the memory guard. */
-  private written = 0;
-  /** {@link maxModelBytes}, read once (asking the system per statement is slow). */
-  private limit = 0;
-
+  private model: ModelBuilder | undefined;
   private readonly lex: Lexer;
 
   constructor(text: string, private readonly source: string) {
@@ -377,7 +294,7 @@ class Parser {
   }
 
   /** The tables, allocated when the first start/T/O/R entry arrives (the preamble is complete). */
-  private need(t: Token): Tables {
+  private need(t: Token): ModelBuilder {
     if (this.model) return this.model;
     for (const kind of ["states", "actions", "observations"] as const) {
       if (this[kind] === undefined && this.counts[kind] === undefined) {
@@ -389,43 +306,17 @@ class Parser {
     }
     const count = (kind: "states" | "actions" | "observations") =>
       this[kind]?.length ?? this.counts[kind]!;
-    const S = count("states"), A = count("actions"), O = count("observations");
-    this.limit = maxModelBytes();
-    checkModelSize(this.source, t.line, S, A, O, this.limit);
+    this.model = new ModelBuilder(
+      this.source,
+      t.line,
+      count("states"),
+      count("actions"),
+      count("observations"),
+    );
     for (const kind of ["states", "actions", "observations"] as const) {
       this[kind] ??= Array.from({ length: this.counts[kind]! }, (_, i) => String(i));
     }
-    this.lineT = new Int32Array(A * S);
-    this.lineO = new Int32Array(A * S);
-    this.model = {
-      S,
-      A,
-      O,
-      start: new Float64Array(S),
-      tLog: new RowLog(A * S, S),
-      oLog: new RowLog(A * S, O),
-      rLog: new RewardLog(A * S, O),
-      reset: new Uint8Array(A * S),
-    };
     return this.model;
-  }
-
-  /**
-   * Count the entries a statement is about to write, and fail naming the sizes before the log
-   * outgrows {@link maxModelBytes} (e.g. `T: * uniform` on a huge model).
-   */
-  private entries(t: Token, n: number): void {
-    this.written += n;
-    const bytes = this.written * BYTES_PER_ENTRY, limit = this.limit;
-    if (bytes > limit) {
-      const m = this.model!;
-      this.fail(
-        t,
-        `model too large: with ${m.S} states, ${m.A} actions and ${m.O} observations the ` +
-          `entries given up to this '${t.text}:' statement (${this.written}) need ${gib(bytes)}; ` +
-          `the limit is ${gib(limit)}, half of this machine's memory (4 GiB where unknown)`,
-      );
-    }
   }
 
   // ---------------------------------------------------------------- values and references
@@ -547,9 +438,7 @@ class Parser {
         start.set(this.numbers(S, "start distribution", true, t));
       }
     }
-    m.start = start;
-    this.startSet = true;
-    this.startLine = t.line;
+    m.setStart(start, t.line);
   }
 
   // ---------------------------------------------------------------- T
@@ -559,31 +448,11 @@ class Parser {
     this.expectColon("T");
     const S = m.S;
     const as = this.ref("action");
-    const touch = (row: number) => {
-      m.reset[row] = 0;
-      this.lineT[row] = t.line;
-    };
     if (!this.atColon()) {
-      const kw = this.keywordHere("identity", "uniform");
-      let mat: Float64Array | undefined;
-      if (kw === undefined) {
-        this.matrixStart("T: <action>", "identity", "uniform");
-        mat = this.numbers(S * S, `T matrix (${S}x${S})`, true, t);
-      }
-      const perAction = kw === "identity" ? S : kw === "uniform" ? S * S : nonzeros(mat!);
-      this.entries(t, as.length * perAction);
-      for (const a of as) {
-        for (let s = 0; s < S; s++) {
-          const row = a * S + s;
-          touch(row);
-          if (kw === "identity") {
-            m.tLog.clear(row);
-            m.tLog.set(row, s, 1);
-          } else if (kw === "uniform") this.uniformRow(m.tLog, row, S);
-          else m.tLog.setRow(row, mat!.subarray(s * S, s * S + S));
-        }
-      }
-      return;
+      const kw = this.keywordHere("identity", "uniform") as RowForm | undefined;
+      if (kw !== undefined) return m.tMatrix(as, kw, t.line);
+      this.matrixStart("T: <action>", "identity", "uniform");
+      return m.tMatrix(as, this.numbers(S * S, `T matrix (${S}x${S})`, true, t), t.line);
     }
     this.lex.advance();
     const ss = this.ref("state");
@@ -591,43 +460,12 @@ class Parser {
       this.lex.advance();
       const s2s = this.ref("state");
       const p = this.toProb(this.next("a probability"), "T entry");
-      const all = s2s.length === S && p === 0; // `T: a : s : * 0` clears the rows
-      if (!all) this.entries(t, as.length * ss.length * s2s.length);
-      for (const a of as) {
-        for (const s of ss) {
-          const row = a * S + s;
-          if (all) m.tLog.clear(row);
-          else for (const s2 of s2s) m.tLog.set(row, s2, p);
-          touch(row);
-        }
-      }
-      return;
+      return m.tEntry(as, ss, s2s, p, t.line);
     }
-    const kw = this.keywordHere("uniform", "reset");
-    let vec: Float64Array | undefined;
-    if (kw === undefined) {
-      this.matrixStart("T: <action> : <state>", "uniform", "reset");
-      vec = this.numbers(S, `T row (${S} numbers)`, true, t);
-    }
-    this.entries(t, kw === "uniform" ? as.length * ss.length * S : 0);
-    for (const a of as) {
-      for (const s of ss) {
-        const row = a * S + s;
-        touch(row);
-        if (kw === "reset") {
-          m.tLog.clear(row);
-          m.reset[row] = 1;
-        } else if (kw === "uniform") this.uniformRow(m.tLog, row, S);
-        else m.tLog.setRow(row, vec!);
-      }
-    }
-    if (vec) this.entries(t, as.length * ss.length * nonzeros(vec));
-  }
-
-  /** Set row `row` of `log` to 1/n in each of its n columns. */
-  private uniformRow(log: RowLog, row: number, n: number): void {
-    log.clear(row);
-    for (let j = 0; j < n; j++) log.set(row, j, 1 / n);
+    const kw = this.keywordHere("uniform", "reset") as "uniform" | "reset" | undefined;
+    if (kw !== undefined) return m.tRow(as, ss, kw, t.line);
+    this.matrixStart("T: <action> : <state>", "uniform", "reset");
+    m.tRow(as, ss, this.numbers(S, `T row (${S} numbers)`, true, t), t.line);
   }
 
   /** Before reading numbers of a row/matrix form: a clear error if a non-number follows. */
@@ -651,29 +489,13 @@ class Parser {
     const S = m.S, O = m.O;
     const as = this.ref("action");
     if (!this.atColon()) {
-      const kw = this.keywordHere("identity", "uniform");
-      let mat: Float64Array | undefined;
+      const kw = this.keywordHere("identity", "uniform") as RowForm | undefined;
       if (kw === "identity" && S !== O) {
         this.fail(t, `O: 'identity' needs as many observations as states (${O} vs ${S})`);
       }
-      if (kw === undefined) {
-        this.matrixStart("O: <action>", "identity", "uniform");
-        mat = this.numbers(S * O, `O matrix (${S}x${O})`, true, t);
-      }
-      const perAction = kw === "identity" ? S : kw === "uniform" ? S * O : nonzeros(mat!);
-      this.entries(t, as.length * perAction);
-      for (const a of as) {
-        for (let s2 = 0; s2 < S; s2++) {
-          const row = a * S + s2;
-          this.lineO[row] = t.line;
-          if (kw === "identity") {
-            m.oLog.clear(row);
-            m.oLog.set(row, s2, 1);
-          } else if (kw === "uniform") this.uniformRow(m.oLog, row, O);
-          else m.oLog.setRow(row, mat!.subarray(s2 * O, s2 * O + O));
-        }
-      }
-      return;
+      if (kw !== undefined) return m.oMatrix(as, kw, t.line);
+      this.matrixStart("O: <action>", "identity", "uniform");
+      return m.oMatrix(as, this.numbers(S * O, `O matrix (${S}x${O})`, true, t), t.line);
     }
     this.lex.advance();
     const s2s = this.ref("state");
@@ -681,33 +503,11 @@ class Parser {
       this.lex.advance();
       const os = this.ref("observation");
       const p = this.toProb(this.next("a probability"), "O entry");
-      const all = os.length === O && p === 0;
-      if (!all) this.entries(t, as.length * s2s.length * os.length);
-      for (const a of as) {
-        for (const s2 of s2s) {
-          const row = a * S + s2;
-          if (all) m.oLog.clear(row);
-          else for (const o of os) m.oLog.set(row, o, p);
-          this.lineO[row] = t.line;
-        }
-      }
-      return;
+      return m.oEntry(as, s2s, os, p, t.line);
     }
-    const uniform = this.keywordHere("uniform") !== undefined;
-    let vec: Float64Array | undefined;
-    if (!uniform) {
-      this.matrixStart("O: <action> : <state>", "uniform");
-      vec = this.numbers(O, `O row (${O} numbers)`, true, t);
-    }
-    this.entries(t, as.length * s2s.length * (uniform ? O : nonzeros(vec!)));
-    for (const a of as) {
-      for (const s2 of s2s) {
-        const row = a * S + s2;
-        this.lineO[row] = t.line;
-        if (uniform) this.uniformRow(m.oLog, row, O);
-        else m.oLog.setRow(row, vec!);
-      }
-    }
+    if (this.keywordHere("uniform")) return m.oRow(as, s2s, "uniform", t.line);
+    this.matrixStart("O: <action> : <state>", "uniform");
+    m.oRow(as, s2s, this.numbers(O, `O row (${O} numbers)`, true, t), t.line);
   }
 
   // ---------------------------------------------------------------- R
@@ -725,74 +525,23 @@ class Parser {
     }
     this.lex.advance();
     const ss = this.ref("state");
-    const rows = as.length * ss.length;
-    const each = (f: (row: number) => void) => {
-      for (const a of as) for (const s of ss) f(a * S + s);
-    };
     if (!this.atColon()) {
       this.matrixStart("R: <action> : <state>");
-      const mat = this.numbers(S * O, `R matrix (${S}x${O})`, false, t);
-      this.entries(t, rows * (1 + nonzeros(mat)));
-      each((row) => {
-        m.rLog.set(row, -1, -1, 0); // the whole row is given: what is not written below is 0
-        for (let i = 0; i < S * O; i++) {
-          if (!Object.is(mat[i], 0)) m.rLog.set(row, Math.floor(i / O), i % O, mat[i]);
-        }
-      });
-      return;
+      return m.rMatrix(as, ss, this.numbers(S * O, `R matrix (${S}x${O})`, false, t), t.line);
     }
     this.lex.advance();
     const s2s = this.ref("state");
-    const nextOf = (list: number[]) => (list.length === S ? [-1] : list);
     if (!this.atColon()) {
       this.matrixStart("R: <action> : <state> : <state>");
-      const vec = this.numbers(O, `R row (${O} numbers)`, false, t);
-      const next = nextOf(s2s);
-      this.entries(t, rows * next.length * (1 + nonzeros(vec)));
-      each((row) => {
-        for (const s2 of next) {
-          m.rLog.set(row, s2, -1, 0);
-          for (let o = 0; o < O; o++) if (!Object.is(vec[o], 0)) m.rLog.set(row, s2, o, vec[o]);
-        }
-      });
-      return;
+      return m.rRow(as, ss, s2s, this.numbers(O, `R row (${O} numbers)`, false, t), t.line);
     }
     this.lex.advance();
     const os = this.ref("observation");
     const v = this.toNumber(this.next("a reward"), "R entry");
-    const next = nextOf(s2s), obs = os.length === O ? [-1] : os;
-    this.entries(t, rows * next.length * obs.length);
-    each((row) => {
-      for (const s2 of next) for (const o of obs) m.rLog.set(row, s2, o, v);
-    });
+    m.rEntry(as, ss, s2s, os, v, t.line);
   }
 
-  // ---------------------------------------------------------------- validation
-
-  /**
-   * Check that `values[from .. to)` sums to 1 within {@link TOLERANCE} and divide it by its sum (as
-   * pomdp-solve accepts such rows, and beliefs then stay normalised); else fail at `line`.
-   */
-  private normalise(
-    values: Float64Array,
-    from: number,
-    to: number,
-    line: number,
-    what: () => string,
-  ): void {
-    let sum = 0;
-    for (let i = from; i < to; i++) sum += values[i];
-    if (Math.abs(sum - 1) > TOLERANCE) {
-      throw new PomdpParseError(
-        this.source,
-        line,
-        `${what()} sums to ${sum}; expected 1 (within ${TOLERANCE})` +
-          (line === 0 && what() !== "start distribution" ? " (this row was never given)" : ""),
-      );
-    }
-    // Float rounding alone (|sum - 1| of a few ulps) is left as written, so exact models stay exact.
-    if (Math.abs(sum - 1) > 1e-12) { for (let i = from; i < to; i++) values[i] /= sum; }
-  }
+  // ---------------------------------------------------------------- the model
 
   private finish(): TabularPOMDP {
     if (this.model === undefined) {
@@ -803,51 +552,12 @@ class Parser {
       }
     }
     const m = this.need({ text: "end of file", line: 0 });
-    const { S, A } = m;
-    const states = this.states!, actions = this.actions!;
-    if (!this.startSet) m.start.fill(1 / S); // pomdp-solve's default: uniform
-    this.normalise(m.start, 0, S, this.startLine, () => "start distribution");
-    const T = m.tLog.resolve(), O = m.oLog.resolve();
-    for (let i = 0; i < A * S; i++) {
-      const a = Math.floor(i / S), s = i - a * S;
-      if (m.reset[i]) continue;
-      this.normalise(
-        T.value,
-        T.ptr[i],
-        T.ptr[i + 1],
-        this.lineT[i],
-        () => `transition row T(· | action ${actions[a]}, state ${states[s]})`,
-      );
-    }
-    for (let i = 0; i < A * S; i++) {
-      const a = Math.floor(i / S), s2 = i - a * S;
-      this.normalise(
-        O.value,
-        O.ptr[i],
-        O.ptr[i + 1],
-        this.lineO[i],
-        () => `observation row O(· | action ${actions[a]}, next state ${states[s2]})`,
-      );
-    }
-    return makeModel({
-      states,
-      actions,
-      observations: this.observations!,
-      discount: this.discount!,
-      start: m.start,
-      T,
-      O,
-      R: m.rLog.resolve(this.isCost),
-      reset: m.reset,
-    });
+    return m.finish(
+      { states: this.states!, actions: this.actions!, observations: this.observations! },
+      this.discount!,
+      this.isCost,
+    );
   }
-}
-
-/** Number of entries of `x` that are not +0 (written to a table). */
-function nonzeros(x: Float64Array): number {
-  let n = 0;
-  for (let i = 0; i < x.length; i++) if (!Object.is(x[i], 0)) n++;
-  return n;
 }
 
 /**
