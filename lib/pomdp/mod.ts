@@ -1,6 +1,6 @@
 /**
- * Tabular POMDPs: the dense model, the Cassandra `.pomdp` parser and writer, and the Heaven-Hell
- * generator.
+ * Tabular POMDPs: the sparse model (and dense builders for small ones), the Cassandra `.pomdp`
+ * parser and writer, beliefs, history trees, and the Heaven-Hell and random-model generators.
  *
  * @module
  */
