@@ -16,6 +16,7 @@
  * @module
  */
 import { reward, sampleRow, type TabularPOMDP } from "../pomdp/model.ts";
+import { sampleIndex } from "../rng.ts";
 
 /** One sampled transition; `next` and `observation` are -1 when the episode ended. */
 export interface SampledStep {
@@ -34,35 +35,17 @@ export class PomdpSampler {
   /** The model being simulated. */
   readonly model: TabularPOMDP;
   #S: number;
-  #start: Int32Array;
-  #startP: Float64Array;
   #out: SampledStep = { next: -1, observation: -1, reward: 0, ended: false };
 
-  /** Precompute the support of the start distribution of `model`. */
+  /** A sampler of `model` (its sparse rows are sampled in place). */
   constructor(model: TabularPOMDP) {
     this.model = model;
     this.#S = model.states.length;
-    const st: number[] = [], sp: number[] = [];
-    for (let s = 0; s < this.#S; s++) {
-      if (model.start[s] > 0) {
-        st.push(s);
-        sp.push(model.start[s]);
-      }
-    }
-    this.#start = Int32Array.from(st);
-    this.#startP = Float64Array.from(sp);
   }
 
   /** Draw s0 from the start distribution. */
   start(rng: () => number): number {
-    const n = this.#start.length;
-    if (n === 0) throw new Error("PomdpSampler: the start distribution has no positive entry");
-    let u = rng();
-    for (let k = 0; k < n; k++) {
-      u -= this.#startP[k];
-      if (u < 0) return this.#start[k];
-    }
-    return this.#start[n - 1]; // rounding: the mass sums to slightly under 1
+    return sampleIndex(rng, this.model.start);
   }
 
   /**
