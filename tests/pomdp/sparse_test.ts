@@ -224,4 +224,6 @@ Deno.test("a generated 2,653-state, 103-observation model (auvnavigation2d-sized
   assert.equal(reward(m, 3, 5, S - 2, 1), 100);
   assert.equal(reward(m, 0, S - 1, 7, 0), 10);
   assert.equal(m.expectedR[2 * S + 100], -3);
+  // The writer keeps it sparse too: its text parses back to the same tables.
+  assert.deepStrictEqual(parsePOMDP(formatPOMDP(m)), m);
 });
