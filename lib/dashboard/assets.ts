@@ -60,7 +60,8 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => "&#" + c.charCodeA
 const fmt = (x, d = 3) => (x === null || x === undefined || !Number.isFinite(x) ? "" : Number(x).toFixed(d));
 const count = (n) => n >= 1e6 ? (n / 1e6).toFixed(2) + "M" : n >= 1e4 ? (n / 1e3).toFixed(1) + "k" : String(Math.round(n));
 const COLUMNS = [
-  ["id", "run"], ["label", "panel"], ["algo", "algorithm"], ["seed", "seed"], ["status", "status"],
+  ["id", "run"], ["label", "panel"], ["algo", "algorithm"], ["seed", "seed"], ["lr", "lr"],
+  ["timeLimit", "time limit"], ["status", "status"],
   ["envSteps", "steps"], ["lastReturn", "avg return"], ["epsilon", "ε"], ["backend", "backend"],
   ["codeVersion", "code"], ["attempts", "attempts"], ["error", "error"],
 ];

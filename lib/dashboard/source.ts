@@ -49,6 +49,10 @@ export interface RunSummary {
   backend: string;
   /** Code version of the last claim. */
   codeVersion: string | null;
+  /** Learning rate of its configuration (null when absent). */
+  lr: number | null;
+  /** Episode time limit of its configuration (null when absent). */
+  timeLimit: number | null;
   /** Times claimed. */
   attempts: number;
   /** Error text of a failed run. */
@@ -92,6 +96,7 @@ export class DashboardSource {
       `SELECT r.id, r.label, r.env, r.algo, r.seed, r.status, r.env_steps, r.total_steps,
          r.machine, r.code_version, r.attempts, r.error, r.heartbeat_ms,
          json_extract(r.config, '$.logEvery') AS log_every,
+         json_extract(r.config, '$.lr') AS lr, json_extract(r.config, '$.timeLimit') AS time_limit,
          m.avg_return, m.epsilon
        FROM runs r LEFT JOIN metrics m ON m.run_id = r.id
          AND m.env_step = (SELECT MAX(env_step) FROM metrics WHERE run_id = r.id)
@@ -115,6 +120,8 @@ export class DashboardSource {
         epsilon: orNull(r.epsilon),
         backend,
         codeVersion: r.code_version === null ? null : String(r.code_version),
+        lr: orNull(r.lr),
+        timeLimit: orNull(r.time_limit),
         attempts: Number(r.attempts),
         error: r.error === null ? null : String(r.error),
         logEvery: Number(r.log_every) || 1,

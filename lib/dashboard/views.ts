@@ -18,6 +18,7 @@ import {
 } from "../experiments/presets.ts";
 import type { AlgoId } from "../train/mod.ts";
 import { RateMeter } from "../experiments/progress.ts";
+import { runStage } from "../experiments/campaign_data.ts";
 import type { DashboardSource, RunSeries, RunSummary } from "./source.ts";
 
 /** Campaign progress over every run in the database. */
@@ -75,6 +76,16 @@ function seedTraces(runs: readonly RunSummary[], metrics: Map<number, CurvePoint
   });
 }
 
+/**
+ * The overview panel of a run: its label ("paper:1a"), and for a stage-0 run of the Figure 1
+ * campaign (selection seeds) also its grid cell, so that each cell of the selection is a panel of
+ * its own and never averaged with the others or with stage 1; undefined for other labels.
+ */
+export function panelKey(r: RunSummary): string | undefined {
+  if (!parseLabel(r.label)) return undefined;
+  return runStage(r) === 0 ? `${r.label} stage 0: lr ${r.lr}, time limit ${r.timeLimit}` : r.label;
+}
+
 /** The Figure 1 panels present in the database, in panel then preset order. */
 export function overviewPanels(
   source: DashboardSource,
@@ -84,22 +95,27 @@ export function overviewPanels(
 ): OverviewPanel[] {
   const groups = new Map<string, RunSummary[]>();
   for (const r of runs) {
-    if (!parseLabel(r.label)) continue;
-    if (!groups.has(r.label)) groups.set(r.label, []);
-    groups.get(r.label)!.push(r);
+    const key = panelKey(r);
+    if (key === undefined) continue;
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(r);
   }
+  const labelOf = (key: string) => parseLabel(groups.get(key)![0].label)!;
   const keys = [...groups.keys()].sort((a, b) => {
-    const pa = parseLabel(a)!, pb = parseLabel(b)!;
-    return pa.figure.localeCompare(pb.figure) || pa.preset.localeCompare(pb.preset);
+    const pa = labelOf(a), pb = labelOf(b);
+    return pa.figure.localeCompare(pb.figure) || pa.preset.localeCompare(pb.preset) ||
+      a.localeCompare(b);
   });
-  const metrics = source.curvesOf(db, runs.filter((r) => groups.has(r.label)).map((r) => r.id));
+  const metrics = source.curvesOf(db, runs.filter((r) => panelKey(r)).map((r) => r.id));
   return keys.map((key) => {
-    const { preset, figure } = parseLabel(key)!;
+    const { preset, figure } = labelOf(key);
     const group = groups.get(key)!;
+    const cell = key.includes(" stage 0: ") ? `, ${key.split(" stage 0: ")[1]}` : "";
     const fig = figure1Panel({
       id: figure,
       title: FIGURES[figure].title,
-      subtitle: `preset ${preset}, ${new Set(group.map((r) => r.seed)).size} seed(s)`,
+      subtitle: `preset ${preset}${cell ? ` (campaign stage 0${cell})` : ""}, ` +
+        `${new Set(group.map((r) => r.seed)).size} seed(s)`,
       reference: FIGURES[figure].reference,
       width: 560,
       height: 380,

@@ -90,7 +90,7 @@ function labelFigure(label: string): FigureId | null {
  * The stage of a stored run: 0 for Heaven-Hell-3 runs on a selection seed (1000, 1001), 1 for
  * runs of panels 1a and 1b on seeds 0–4, null for any other run.
  */
-export function runStage(run: RunRecord): StageId | null {
+export function runStage(run: Pick<RunRecord, "label" | "seed">): StageId | null {
   const figure = labelFigure(run.label);
   if (figure === STAGE0.figure && STAGE0.seeds.includes(run.seed)) return 0;
   if (figure && STAGE1.figures.includes(figure) && run.seed >= 0 && run.seed < STAGE1.seeds) {
@@ -348,9 +348,11 @@ export function campaignPanelInput(
   return {
     id: curves.source === "stage 0" ? undefined : figure,
     title: spec.title,
-    subtitle: `paper protocol campaign, ${curves.source}: ${seeds} seed${
-      seeds === 1 ? "" : "s"
-    }; mean ± 1 standard error over seeds`,
+    subtitle: curves.source === "none"
+      ? "paper protocol campaign: no run has logged a point yet"
+      : `paper protocol campaign, ${curves.source}: ${seeds} seed${
+        seeds === 1 ? "" : "s"
+      }; mean ± 1 standard error over seeds`,
     reference: spec.reference,
     runs: curves.runs.map((r) => ({
       algo: r.algo,

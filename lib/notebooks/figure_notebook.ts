@@ -25,6 +25,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FIGURE_IDS, type FigureId, FIGURES } from "../experiments/presets.ts";
 import { FIGURE_CLAIMS } from "./figure_report.ts";
+import { CAMPAIGN_SETTINGS, GATE_RETURN, STAGE0, STAGE1 } from "../experiments/campaign.ts";
+import { MIN_VERDICT_SEEDS } from "../experiments/campaign_verdicts.ts";
+import { OPTIMAL_LEVEL } from "../experiments/verdicts.ts";
 import { checkoutPath } from "../checkout.ts";
 import { joinText, type Notebook, type NotebookCell, readNotebook } from "./runner.ts";
 
@@ -41,7 +44,10 @@ export function notebookDir(): string {
   return checkoutPath(new URL("../../notebooks", import.meta.url), "the figure notebook generator");
 }
 
-/** The ids of the cells every figure notebook has, in order (markdown and code). */
+/**
+ * The ids of the cells of the figure notebooks without a campaign (1c, 1d, 1e), in order
+ * (markdown and code); see {@link figureNotebookCells} for 1a and 1b.
+ */
 export const FIGURE_NOTEBOOK_CELLS: readonly string[] = [
   "title",
   "claim",
@@ -56,6 +62,37 @@ export const FIGURE_NOTEBOOK_CELLS: readonly string[] = [
   "rerun",
   "rerun-figure",
 ];
+
+/** The panels whose notebooks also show the paper-protocol campaign (lib/experiments/campaign.ts). */
+export const CAMPAIGN_FIGURES: readonly FigureId[] = ["1a", "1b"];
+
+/** The cells the campaign's panels add after "setup" and after "figure", in order. */
+export const CAMPAIGN_NOTEBOOK_CELLS: Readonly<{ afterSetup: string[]; afterFigure: string[] }> =
+  Object.freeze({
+    afterSetup: ["campaign-md", "campaign"],
+    afterFigure: [
+      "selection-md",
+      "selection",
+      "outcomes-md",
+      "outcomes",
+      "evaluation-md",
+      "evaluation",
+      "campaign-verdict-md",
+      "campaign-verdict",
+    ],
+  });
+
+/** The ids of the cells of one panel's notebook, in order. */
+export function figureNotebookCells(figure: FigureId): string[] {
+  if (!CAMPAIGN_FIGURES.includes(figure)) return [...FIGURE_NOTEBOOK_CELLS];
+  return FIGURE_NOTEBOOK_CELLS.flatMap((id) =>
+    id === "setup"
+      ? [id, ...CAMPAIGN_NOTEBOOK_CELLS.afterSetup]
+      : id === "figure"
+      ? [id, ...CAMPAIGN_NOTEBOOK_CELLS.afterFigure]
+      : [id]
+  );
+}
 
 /** What differs between the panels' notebooks besides the panel id. */
 export interface FigurePanelText {
@@ -164,25 +201,31 @@ export interface TemplateCell {
   id: string;
   /** Source text. */
   source: string;
+  /** The panels whose notebooks have this cell; absent: every panel's. */
+  figures?: string[];
 }
 
 /**
- * Parse a template: cells start at lines `%% markdown <id>` or `%% code <id>`; trailing blank
- * lines of a cell are dropped.
+ * Parse a template: cells start at lines `%% markdown <id>` or `%% code <id>`, optionally followed
+ * by the panels whose notebooks have the cell (`%% code campaign 1a 1b`); trailing blank lines of a
+ * cell are dropped. Two cells may share an id only when their panel lists are disjoint (one
+ * variant of a cell per panel).
  */
 export function parseTemplate(text: string): TemplateCell[] {
   const cells: TemplateCell[] = [];
-  let current: { cellType: "markdown" | "code"; id: string; lines: string[] } | undefined;
+  let current: { cell: Omit<TemplateCell, "source">; lines: string[] } | undefined;
   const flush = () => {
     if (!current) return;
     while (current.lines.length && current.lines.at(-1)!.trim() === "") current.lines.pop();
-    cells.push({ cellType: current.cellType, id: current.id, source: current.lines.join("\n") });
+    cells.push({ ...current.cell, source: current.lines.join("\n") });
   };
   for (const [i, line] of text.replace(/\r\n/g, "\n").split("\n").entries()) {
-    const header = line.match(/^%% (markdown|code) ([A-Za-z0-9_-]+)\s*$/);
+    const header = line.match(/^%% (markdown|code) ([A-Za-z0-9_-]+)((?: [0-9a-z]+)*)\s*$/);
     if (header) {
       flush();
-      current = { cellType: header[1] as "markdown" | "code", id: header[2], lines: [] };
+      const figures = header[3].trim() ? header[3].trim().split(" ") : undefined;
+      const cell = { cellType: header[1] as "markdown" | "code", id: header[2] };
+      current = { cell: figures ? { ...cell, figures } : cell, lines: [] };
     } else if (current) {
       current.lines.push(line);
     } else if (line.trim() !== "") {
@@ -190,9 +233,12 @@ export function parseTemplate(text: string): TemplateCell[] {
     }
   }
   flush();
-  const ids = cells.map((c) => c.id);
-  const duplicate = ids.find((id, i) => ids.indexOf(id) !== i);
-  if (duplicate) throw new Error(`template cell id "${duplicate}" is used twice`);
+  const overlap = (a: TemplateCell, b: TemplateCell) =>
+    !a.figures || !b.figures || a.figures.some((f) => b.figures!.includes(f));
+  const duplicate = cells.find((c, i) =>
+    cells.slice(0, i).some((d) => d.id === c.id && overlap(c, d))
+  );
+  if (duplicate) throw new Error(`template cell id "${duplicate.id}" is used twice`);
   return cells;
 }
 
@@ -211,6 +257,21 @@ export function figurePlaceholders(figure: FigureId): Record<string, string> {
     CHECKS: checks.join("\n"),
     REFERENCE: spec.reference ? `the ${spec.reference.label}` : "absent (no reference value)",
     PRESET: "quick",
+    PANEL_SOURCE: CAMPAIGN_FIGURES.includes(figure)
+      ? "from the paper-protocol campaign's database `data/fig1-paper/results.sqlite` once it " +
+        "has stage-1 points of this panel (else from the quick preset's\n" +
+        "`data/fig1-quick/results.sqlite`), with the campaign's selection table, outcome shares, " +
+        "greedy\nevaluation and verdicts"
+      : "from the committed results database `data/fig1-quick/results.sqlite`",
+    SELECTION_LRS: [...new Set(STAGE0.cells.map((c) => c.lr))].join(", "),
+    SELECTION_LIMITS: [...new Set(STAGE0.cells.map((c) => c.timeLimit))].join(", "),
+    SELECTION_SEEDS: STAGE0.seeds.join(" and "),
+    PANEL_SEEDS: `0–${STAGE1.seeds - 1}`,
+    GATE_RETURN: String(GATE_RETURN),
+    EVAL_EVERY: String(CAMPAIGN_SETTINGS.evalEvery).replace(/\B(?=(\d{3})+(?!\d))/g, ","),
+    EVAL_EPISODES: String(CAMPAIGN_SETTINGS.evalEpisodes),
+    OPTIMAL_LEVEL: String(OPTIMAL_LEVEL),
+    MIN_VERDICT_SEEDS: String(MIN_VERDICT_SEEDS),
     RERUN_STEPS: formatNumber(text.rerunSteps),
     RERUN_DECAY: formatNumber(Math.floor(text.rerunSteps / 2)),
   };
@@ -282,7 +343,8 @@ export async function renderFigureNotebook(
   }
   const text = template ?? await Deno.readTextFile(figureNotebookTemplate());
   const values = figurePlaceholders(figure);
-  const cells: FigureNotebookCell[] = parseTemplate(text).map((cell) => {
+  const mine = parseTemplate(text).filter((c) => !c.figures || c.figures.includes(figure));
+  const cells: FigureNotebookCell[] = mine.map((cell) => {
     const source = sourceLines(fillPlaceholders(cell.source, values));
     return cell.cellType === "code"
       ? { cell_type: "code", execution_count: null, id: cell.id, metadata: {}, outputs: [], source }

@@ -74,6 +74,12 @@ export interface MetricFigureInput {
  * steps: one panel per outcome of {@link OUTCOMES}, side by side, one legend.
  */
 export function outcomeSharesFigure(input: MetricFigureInput): PlotlyFigure {
+  if (!input.runs.some((r) => r.points.length > 0)) {
+    // Plotly draws no subplot without a trace: one empty panel says it instead.
+    const empty = figure1Panel({ ...input, runs: [], yTitle: "share of the last 100 episodes" });
+    (empty.layout.yaxis as Record<string, unknown>).range = [-0.02, 1.02];
+    return withNote(empty, "no logged point yet");
+  }
   const panels = OUTCOMES.map(({ key, title }) =>
     figure1Panel({
       title,
@@ -89,17 +95,17 @@ export function outcomeSharesFigure(input: MetricFigureInput): PlotlyFigure {
     const axis = fig.layout[`yaxis${i === 0 ? "" : i + 1}`] as Record<string, unknown>;
     axis.range = [-0.02, 1.02];
   }
-  if (!input.runs.some((r) => r.points.length > 0)) return withNote(fig, "no logged point yet");
+  // Room for the subtitle above the panels' own titles.
+  if (input.subtitle) fig.layout.margin = { ...(fig.layout.margin as object), t: 120 };
   return fig;
 }
 
 /** The greedy evaluation's mean return against environment steps (a Figure 1 panel). */
 export function evaluationFigure(
-  input: MetricFigureInput & Pick<PanelInput, "reference" | "id">,
+  input: MetricFigureInput & Pick<PanelInput, "reference">,
 ): PlotlyFigure {
   const runs = metricCurves(input.runs, "evalReturn");
   const fig = figure1Panel({
-    id: input.id,
     title: input.title,
     subtitle: input.subtitle,
     reference: input.reference,

@@ -8,10 +8,12 @@
 import assert from "assert";
 import { join } from "node:path";
 import {
+  CAMPAIGN_FIGURES,
   compareSources,
   FIGURE_NOTEBOOK_CELLS,
   FIGURE_PANEL_TEXT,
   type FigureNotebook,
+  figureNotebookCells,
   figureNotebookPath,
   figureNotebookTemplate,
   fillPlaceholders,
@@ -34,10 +36,30 @@ function cell(nb: FigureNotebook, id: string): string {
   return joinText(found.source);
 }
 
-Deno.test("`renderFigureNotebook()` makes one notebook per panel with the same cells", () => {
+Deno.test("`renderFigureNotebook()` makes one notebook per panel; 1a and 1b add the campaign's cells", () => {
   assert.deepEqual([...notebooks.keys()], ["1a", "1b", "1c", "1d", "1e"]);
+  assert.deepEqual(CAMPAIGN_FIGURES, ["1a", "1b"]);
   for (const [id, nb] of notebooks) {
-    assert.deepEqual(nb.cells.map((c) => c.id), FIGURE_NOTEBOOK_CELLS, id);
+    assert.deepEqual(nb.cells.map((c) => c.id), figureNotebookCells(id as "1a"), id);
+    const extra = nb.cells.map((c) => c.id).filter((c) => !FIGURE_NOTEBOOK_CELLS.includes(c));
+    assert.deepEqual(
+      extra,
+      CAMPAIGN_FIGURES.includes(id as "1a")
+        ? [
+          "campaign-md",
+          "campaign",
+          "selection-md",
+          "selection",
+          "outcomes-md",
+          "outcomes",
+          "evaluation-md",
+          "evaluation",
+          "campaign-verdict-md",
+          "campaign-verdict",
+        ]
+        : [],
+      id,
+    );
     assert.equal(nb.nbformat, 4);
     assert.equal((nb.metadata?.kernelspec as { name: string }).name, "deno");
     for (const c of nb.cells) {
@@ -198,8 +220,19 @@ Deno.test("`parseTemplate()` and `fillPlaceholders()` reject malformed templates
   );
   assert.deepEqual(sourceLines("a\nb\n\nc"), ["a\n", "b\n", "\n", "c"]);
   assert.deepEqual(sourceLines(""), []);
-  // The real template parses into the documented cells.
+  // A cell may have variants for disjoint sets of panels, never for overlapping ones.
+  assert.deepEqual(parseTemplate("%% code a 1a 1b\nx;\n%% code a 1c\ny;\n%% code b\nz;"), [
+    { cellType: "code", id: "a", source: "x;", figures: ["1a", "1b"] },
+    { cellType: "code", id: "a", source: "y;", figures: ["1c"] },
+    { cellType: "code", id: "b", source: "z;" },
+  ]);
+  assert.throws(() => parseTemplate("%% code a 1a 1b\n%% code a 1b\n"), /"a" is used twice/);
+  assert.throws(() => parseTemplate("%% code a\n%% code a 1b\n"), /"a" is used twice/);
+  // The real template parses into the documented cells of every panel.
   const cells = parseTemplate(await Deno.readTextFile(figureNotebookTemplate()));
-  assert.deepEqual(cells.map((c) => c.id), FIGURE_NOTEBOOK_CELLS);
+  for (const id of FIGURE_IDS) {
+    const mine = cells.filter((c) => !c.figures || c.figures.includes(id)).map((c) => c.id);
+    assert.deepEqual(mine, figureNotebookCells(id), id);
+  }
   await assert.rejects(renderFigureNotebook("2a" as never), /unknown figure "2a"/);
 });
