@@ -30,6 +30,10 @@ import { TRAINER_BACKENDS, type TrainerBackend } from "../lib/experiments/runner
 const USAGE =
   "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B] [--to FILE]";
 
+/** The notebooks that show the campaign read the committed snapshot: their outputs follow it. */
+const NOTEBOOKS_HINT = "to show it in the notebooks, re-execute them: " +
+  "deno task notebooks notebooks/figure_1a.ipynb notebooks/figure_1b.ipynb";
+
 function parse(args: string[]) {
   const [command, ...rest] = args;
   const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string } = {
@@ -75,8 +79,10 @@ async function main(args: string[]): Promise<number> {
     snapshotDb(o.dir, o.to);
     console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);
     for (const path of publishCampaign(o.to)) console.log(`wrote ${path}`);
+    console.log(NOTEBOOKS_HINT);
   } else if (command === "publish") {
     for (const path of publishCampaign(o.to)) console.log(`wrote ${path}`);
+    console.log(NOTEBOOKS_HINT);
   } else if (command === "run") {
     const outcome = await runInForeground({ dir: o.dir, workers: o.workers, backend: o.backend });
     return outcome === "failed" ? 1 : outcome === "stopped" ? 130 : 0;
