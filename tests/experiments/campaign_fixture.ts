@@ -122,6 +122,19 @@ export function buildCampaignDb(path: string, runs: readonly FixtureRun[]): void
   }
 }
 
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** Run `deno task campaign <args>` in a subprocess: exit code, stdout and stderr. */
+export async function runCampaignTask(
+  ...args: string[]
+): Promise<{ code: number; out: string; err: string }> {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}tasks/campaign.ts`, ...args],
+  }).output();
+  const d = new TextDecoder();
+  return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
+}
+
 /** `n` copies of `v`. */
 export function repeat(v: number, n: number): number[] {
   return Array(n).fill(v);

@@ -18,9 +18,8 @@ import {
   fixtureStart,
   partialCampaign,
   repeat,
+  runCampaignTask,
 } from "./campaign_fixture.ts";
-
-const ROOT = new URL("../../", import.meta.url).pathname;
 
 function csvLines(path: string): string[][] {
   const text = Deno.readTextFileSync(path);
@@ -153,13 +152,7 @@ Deno.test("publishCampaign: the same database gives the same bytes; reduced budg
 
 Deno.test("`deno task campaign snapshot` publishes beside the snapshot; `publish` rewrites from it", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-publish-cli-" });
-  const run = async (...args: string[]) => {
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}tasks/campaign.ts`, ...args],
-    }).output();
-    const d = new TextDecoder();
-    return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
-  };
+  const run = runCampaignTask;
   try {
     buildCampaignDb(campaignFiles(dir).db, partialCampaign());
     const to = `${dir}/published/results.sqlite`;

@@ -27,6 +27,7 @@ import {
 } from "../../lib/experiments/campaign_process.ts";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import { fakeWorkerCommand } from "./fake_trainer.ts";
+import { runCampaignTask } from "./campaign_fixture.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TINY = { totalSteps: 2_000, logEvery: 200, prepopulateSteps: 100 };
@@ -223,13 +224,7 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
 
 Deno.test("`deno task campaign`: status of an empty dir; bad input is a clear error, exit 2", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-cli-" });
-  const run = async (...args: string[]) => {
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--config", `${ROOT}deno.json`, `${ROOT}tasks/campaign.ts`, ...args],
-    }).output();
-    const d = new TextDecoder();
-    return { code: o.code, out: d.decode(o.stdout), err: d.decode(o.stderr) };
-  };
+  const run = runCampaignTask;
   const st = await run("status", "--dir", dir);
   assert.equal(st.code, 0, st.err);
   assert.match(st.out, /not running/);
