@@ -278,9 +278,34 @@ export function leadingCells(selection: readonly SelectionEntry[]): Record<AlgoI
 
 const sameCell = (a: Cell, b: Cell) => a.lr === b.lr && a.timeLimit === b.timeLimit;
 
+/**
+ * Each algorithm's leading stage-0 cell for the notebooks' curves: {@link leadingCells}; for an
+ * algorithm without a finished run yet, the cell whose started runs score best so far (mean over
+ * them of the mean of their last 10 logged returns), so that the first hours of the campaign
+ * show something; null for an algorithm without a logged point.
+ */
+export function stage0Leaders(data: CampaignData): Record<AlgoId, Cell | null> {
+  const out = leadingCells(campaignSelection(data));
+  for (const algo of ALGO_IDS) {
+    if (out[algo]) continue;
+    let best: { cell: Cell; score: number } | null = null;
+    for (const cell of STAGE0.cells) {
+      const finals = data.runs.filter((r) =>
+        r.stage === 0 && r.algo === algo && sameCell(r.cell, cell)
+      )
+        .map((r) => runFinal(r.points)).filter(Number.isFinite);
+      if (finals.length === 0) continue;
+      const score = finals.reduce((a, b) => a + b, 0) / finals.length;
+      if (!best || score > best.score) best = { cell, score };
+    }
+    out[algo] = best?.cell ?? null;
+  }
+  return out;
+}
+
 /** The runs behind one set of curves, and where they come from. */
 export interface CampaignCurves {
-  /** "stage 1" (the panel's runs), "stage 0" (selection runs at each algorithm's leading cell), or "none". */
+  /** "stage 1" (the panel's runs), "stage 0" (selection runs at each algorithm's leading cell, {@link stage0Leaders}), or "none". */
   source: "stage 1" | "stage 0" | "none";
   /** What they are, in words. */
   description: string;
@@ -318,7 +343,7 @@ export function campaignCurves(
     };
   }
   if (fallback) {
-    const lead = leadingCells(campaignSelection(data));
+    const lead = stage0Leaders(data);
     const s0 = data.runs.filter((r) =>
       r.stage === 0 && lead[r.algo] && sameCell(r.cell, lead[r.algo]!)
     );

@@ -13,6 +13,7 @@ import {
   runStage,
   seedsTable,
   selectionRows,
+  stage0Leaders,
   stageSummaries,
   unfinishedRuns,
 } from "../../lib/experiments/campaign_data.ts";
@@ -121,10 +122,17 @@ Deno.test("the selection so far: scores over finished seeds, n/2 seeds, nothing 
     const lead = leadingCells(table);
     assert.deepEqual(lead.adqn, { lr: 3e-4, timeLimit: 100 });
     assert.equal(lead["adqn-vr"], null, "no finished run yet");
-    // Until stage 1 has points, the curves come from stage 0 at the leading cells: ADQN's one run.
+    // Until stage 1 has points, the curves come from stage 0 at the leading cells: ADQN's one run
+    // at (3e-4, 100); without a finished run, the cell of the best started ones: ADQN-VR's running
+    // run at (1e-4, 100) and DQN's released one at (1e-4, 1000).
     const curves = campaignCurves(data, "1b");
     assert.equal(curves.source, "stage 0");
-    assert.deepEqual(curves.runs.map((r) => [r.algo, r.run.seed]), [["adqn", 1000]]);
+    assert.deepEqual(curves.runs.map((r) => [r.algo, r.cell.lr, r.cell.timeLimit, r.run.seed]), [
+      ["dqn", 1e-4, 1000, 1001],
+      ["adqn", 3e-4, 100, 1000],
+      ["adqn-vr", 1e-4, 100, 1000],
+    ]);
+    assert.deepEqual(stage0Leaders(data)["adqn-state"], null, "registered, no point");
     assert.equal(campaignPanelInput(curves, "1b").title, "Heaven-Hell-3");
     assert.equal(campaignCurves(data, "1a", false).source, "none");
     assert.deepEqual(seedsTable(data, "1a")[1], {

@@ -124,7 +124,8 @@ Deno.test({
       assert.match(text(none, "campaign-verdict"), /pending \(finished seeds: adqn 0\/5, dqn 0\/5/);
 
       // Stage 0 under way: its progress, the unfinished runs, the selection so far, and the
-      // stage-0 curves at the leading cells (ADQN's one run at (3e-4, 100)).
+      // stage-0 curves at the leading cells (ADQN at (3e-4, 100); DQN and ADQN-VR, without a
+      // finished run, at the cell of their started runs).
       assert.match(text(partial, "campaign"), /partial\.sqlite: 6 runs of the campaign/);
       assert.match(text(partial, "campaign"), /3\/40/);
       assert.match(text(partial, "campaign"), /Started but unfinished runs \(2\)/);
@@ -135,7 +136,7 @@ Deno.test({
       assert.match(text(partial, "figure"), /Shown: the quick preset's panel/);
       assert.match(text(partial, "selection"), /0\.750\s*│?\s*2\/2|0\.750.*2\/2/);
       assert.match(text(partial, "outcomes"), /Shown: stage 0 \(selection on Heaven-Hell-3/);
-      assert.deepEqual(names(figures(partial, "outcomes")[0]), ["ADQN"]);
+      assert.deepEqual(names(figures(partial, "outcomes")[0]), ["DQN", "ADQN", "ADQN-VR"]);
       const ev = figures(partial, "evaluation")[0];
       const mean = ev.data.find((t) => String(t.name).startsWith("ADQN ("))!;
       // Evaluations at the odd points only: steps 200k, 400k, ... 1.4M of the 15-point run.
