@@ -225,6 +225,66 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name:
+    "`openBlas()` sgemv computes hand-worked matrix-vector products, both orientations, with beta and offsets",
+  ignore,
+  fn() {
+    const lib = blas!;
+    // A = [[1,2,3],[4,5,6]]: A·[1,1,1] = [6,15]; Aᵀ·[1,10] = [41,52,63].
+    const a = Float32Array.of(1, 2, 3, 4, 5, 6);
+    const y = new Float32Array(2);
+    lib.sgemv(false, 2, 3, 1, a, 3, Float32Array.of(1, 1, 1), 0, y);
+    assert.deepEqual([...y], [6, 15]);
+    const yt = Float32Array.of(1, 1, 1);
+    lib.sgemv(true, 2, 3, 2, a, 3, Float32Array.of(1, 10), 1, yt); // 2·Aᵀx + y
+    assert.deepEqual([...yt], [83, 105, 127]);
+    // A inside a wider buffer (stride 4, from element 2); y written at offset 1.
+    const wide = Float32Array.of(9, 9, 1, 2, 3, 9, 4, 5, 6, 9);
+    const out = new Float32Array(4);
+    lib.sgemv(false, 2, 3, 1, wide.subarray(2), 4, Float32Array.of(1, 0, -1), 0, out.subarray(1));
+    assert.deepEqual([...out], [0, -2, -2, 0]);
+    // No columns: y = beta·y.
+    const z = Float32Array.of(3, 4);
+    lib.sgemv(false, 2, 0, 1, new Float32Array(0), 1, new Float32Array(0), 0.5, z);
+    assert.deepEqual([...z], [1.5, 2]);
+    assert.throws(
+      () => lib.sgemv(false, 2, 3, 1, a, 3, new Float32Array(2), 0, y),
+      /x needs a Float32Array of at least 3 values/,
+    );
+    assert.throws(
+      () => lib.sgemv(true, 2, 3, 1, a, 3, new Float32Array(2), 0, y),
+      /y needs a Float32Array of at least 3 values/,
+    );
+  },
+});
+
+Deno.test({
+  name:
+    "`wasm-blas`: tf.clone shares the data (no copy), and each reference outlives the other's dispose",
+  ignore,
+  async fn() {
+    const before = tf.engine().backendName as string | null;
+    const status = await enableBlasBackend("wasm-blas");
+    assert.ok(status.ok, status.reason);
+    try {
+      const x = tf.tensor1d([1, 2, 3]);
+      const dataIds = tf.engine().backend.numDataIds();
+      const y = tf.clone(x);
+      assert.equal(tf.engine().backend.numDataIds(), dataIds); // same data, one more reference
+      x.dispose();
+      assert.deepEqual([...y.dataSync()], [1, 2, 3]);
+      const z = tf.clone(y);
+      y.dispose();
+      assert.deepEqual([...z.dataSync()], [1, 2, 3]);
+      z.dispose();
+      assert.equal(tf.engine().backend.numDataIds(), dataIds - 1);
+    } finally {
+      if (before) await tf.setBackend(before);
+    }
+  },
+});
+
 const canProbe = (["run", "write"] as const).every((name) =>
   Deno.permissions.querySync({ name }).state === "granted"
 );
