@@ -18,9 +18,9 @@
  * 2-D row sum one `sgemv` with a vector of ones; the forward products are the 2-D products of
  * lib/nn/dense.ts, so a run's values equal those of `dense` on `wasm-blas` exactly, and its
  * gradients to float32 rounding (OpenBLAS orders the sums of the transposed products and of
- * `sgemv` its own way). On the other backends the products use a plain JavaScript loop over
- * explicitly transposed copies (correct, slow, not bit-identical to XNNPACK): batched training is
- * meant for the BLAS backends.
+ * `sgemv` its own way). On plain `wasm` the products and outer products are tfjs's own products,
+ * one per group (./grouped_wasm.ts: the wasm SIMD kernel, about 8× faster than a JavaScript loop);
+ * on `cpu` they are a plain JavaScript loop over explicitly transposed copies (correct, slow).
  *
  * @module
  */
