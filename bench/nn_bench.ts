@@ -8,7 +8,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { makeEnv } from "../lib/envs/mod.ts";
 import { makeAgent } from "../lib/models/batched_agent.ts";
-import { groupedGruNoGrad, groupedGruRecurrence } from "../lib/models/batched_network.ts";
+import { groupedGruNoGrad, groupedGruRecurrence } from "../lib/models/batched_gru.ts";
 import { initBackend } from "../lib/nn/backend.ts";
 import { dense } from "../lib/nn/dense.ts";
 import { rowGroups } from "../lib/nn/grouped_ops.ts";

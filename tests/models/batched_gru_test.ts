@@ -5,7 +5,7 @@ import { gruSequenceReference } from "../../lib/nn/gru.ts";
 import { rowGroups } from "../../lib/nn/grouped_ops.ts";
 import { makeRng } from "../../lib/rng.ts";
 import { normalArray } from "../../lib/nn/init.ts";
-import { groupedGruNoGrad, groupedGruRecurrence } from "../../lib/models/batched_network.ts";
+import { groupedGruNoGrad, groupedGruRecurrence } from "../../lib/models/batched_gru.ts";
 
 await initBackend("wasm");
 
