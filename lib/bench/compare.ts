@@ -389,14 +389,24 @@ export interface BenchMachine {
   loadAfter: number[];
   /** Deno version. */
   deno: string;
+  /** CPU model (Linux: /proc/cpuinfo), when known. */
+  cpu?: string;
+  /**
+   * The kernels OpenBLAS picked for this CPU (`openblas_get_corename`), when OpenBLAS is loaded.
+   * The rates depend on it: OpenBLAS 0.3.21 runs AMD Zen 5 on its Haswell kernels, whose one-row
+   * `sgemm` is 4× slower than its SkylakeX kernels' on the same CPU.
+   */
+  blasKernels?: string;
 }
 
-/** The machine line: cores, load averages before and after, Deno and PyTorch versions. */
+/** The machine line: cores, CPU, BLAS kernels, load averages before and after, Deno and PyTorch. */
 export function formatMachine(m: BenchMachine, torch: TorchColumn[]): string {
   const la = (x: number[]) => x.map((v) => v.toFixed(2)).join(" ");
   const tv = torch.find((t) => t.run.ok);
   const torchText = tv?.run.ok ? `PyTorch ${tv.run.report.torch}` : "PyTorch absent";
-  return `machine: ${m.cores} cores, load average ${la(m.loadBefore)} before, ` +
+  const cpu = m.cpu === undefined ? "" : ` (${m.cpu})`;
+  const blas = m.blasKernels === undefined ? "" : `OpenBLAS kernels ${m.blasKernels}, `;
+  return `machine: ${m.cores} cores${cpu}, ${blas}load average ${la(m.loadBefore)} before, ` +
     `${la(m.loadAfter)} after; Deno ${m.deno}; ${torchText}`;
 }
 

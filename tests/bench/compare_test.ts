@@ -9,6 +9,7 @@ import {
   formatCompareTable,
   formatComparison,
   formatFigureEstimate,
+  formatMachine,
   formatRate,
   formatRatio,
   formatWallTime,
@@ -352,6 +353,20 @@ Deno.test("`formatComparison()` explains pending and skipped columns", () => {
   );
   assert.match(text, /ours: needs the K=20 rows/);
   assert.match(text, /PyTorch: not measured/);
+});
+
+Deno.test("`formatMachine()` names the CPU and OpenBLAS's kernels when known, and leaves them out otherwise", () => {
+  const base = { cores: 2, loadBefore: [1, 0.5, 0.25], loadAfter: [2, 1, 0.5], deno: "2.9.6" };
+  assert.equal(
+    formatMachine({ ...base, cpu: "AMD EPYC", blasKernels: "Haswell" }, []),
+    "machine: 2 cores (AMD EPYC), OpenBLAS kernels Haswell, load average 1.00 0.50 0.25 before, " +
+      "2.00 1.00 0.50 after; Deno 2.9.6; PyTorch absent",
+  );
+  assert.equal(
+    formatMachine(base, []),
+    "machine: 2 cores, load average 1.00 0.50 0.25 before, 2.00 1.00 0.50 after; Deno 2.9.6; " +
+      "PyTorch absent",
+  );
 });
 
 /** Whether Debian's Python has PyTorch (without importing it). */
