@@ -11,15 +11,6 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import {
-  adqnLoss,
-  adqnStateLoss,
-  adqnStateVrLoss,
-  adqnVrLoss,
-  dqnLoss,
-  type LossTensors,
-  type VrInputs,
-} from "../losses/losses.ts";
 import { requireBackend } from "../nn/ready.ts";
 import { scoped } from "../nn/scope.ts";
 import type { Seed } from "../rng.ts";
@@ -36,12 +27,8 @@ import {
 import { BatchedAdam, readRun, setRun } from "../nn/batched_adam.ts";
 import { makeSnapshot, readSnapshot } from "./snapshot.ts";
 import { type ActRequest, BatchedNetwork, type StackedWeights } from "./batched_network.ts";
-import {
-  ensureGroupedKernels,
-  groupedSum,
-  groupedSumRaw,
-  type RowGroups,
-} from "../nn/grouped_ops.ts";
+import { ensureGroupedKernels } from "../nn/grouped_ops.ts";
+import { groupedLoss, groupedTd } from "./grouped_loss.ts";
 import { packEpisodes } from "./episode_batch.ts";
 import { NetworkLayout, uKindOf } from "./layout.ts";
 import { type ModelConfig, resolveModelConfig } from "./presets.ts";
@@ -408,7 +395,6 @@ export class BatchedAgent {
       throw new Error(`trainStep: invalid gamma ${gamma}; expected a number in [0, 1]`);
     }
     const net = this.#net, layout = net.layout;
-    const K = this.size;
     const boot = options.bootstrapOnTruncation ?? false;
     const hbs = batches.map((b) => (b === null ? null : packEpisodes(layout, b, boot)));
     const B = hbs.find((h) => h !== null)!.batch;
@@ -421,40 +407,9 @@ export class BatchedAgent {
     const preps = hbs.map((h) => (h === null ? null : layout.prepare(h, (h.steps + 1) * B)));
     const xOnline = net.toTensors(preps, steps, B);
     const xTarget = net.toTensors(preps, steps.map((s, k) => (hbs[k] === null ? 0 : s + 1)), B);
-    // Per-step data of the online rows, and where each row's next/current step sits among the
-    // target rows.
-    const R = xOnline.groups.offsets[K];
-    const actions = new Int32Array(R), rewards = new Float32Array(R);
-    const continues = new Float32Array(R), mask = new Float32Array(R);
-    const nextRow = new Int32Array(R), sameRow = new Int32Array(R);
-    const counts = new Float32Array(K);
-    hbs.forEach((h, k) => {
-      if (h === null) return;
-      const o = xOnline.groups.offsets[k], ot = xTarget.groups.offsets[k];
-      const N = h.steps * B;
-      actions.set(h.actions, o);
-      rewards.set(h.rewards, o);
-      continues.set(h.continues, o);
-      mask.set(h.mask, o);
-      for (let j = 0; j < N; j++) {
-        nextRow[o + j] = ot + B + j;
-        sameRow[o + j] = ot + j;
-      }
-      counts[k] = N;
-    });
-    for (let k = 0; k < K; k++) counts[k] = Math.max(counts[k], 1);
     const hasU = layout.uKind !== "none";
     const vr = this.algo === "adqn-vr" || this.algo === "adqn-state-vr";
-    const groups = xOnline.groups;
-    const td: GroupedTd = {
-      actions: tf.tensor1d(actions, "int32"),
-      rewards: tf.tensor1d(rewards),
-      continues: tf.tensor1d(continues),
-      mask: B > 1 ? tf.tensor1d(mask) : undefined,
-      counts: tf.tensor1d(counts),
-      gamma,
-      groups,
-    };
+    const { td, nextRow, sameRow } = groupedTd(hbs, xOnline.groups, xTarget.groups, B, gamma);
     let losses: tf.Tensor1D[] = [];
     try {
       const tgt = net.forward(this.#target, xTarget, { grad: false, u: hasU });
@@ -494,53 +449,4 @@ export class BatchedAgent {
       net.disposeInputs(xTarget);
     }
   }
-}
-
-/** Per-step data of the grouped rows. */
-interface GroupedTd {
-  actions: tf.Tensor1D;
-  rewards: tf.Tensor1D;
-  continues: tf.Tensor1D;
-  /** Row mask when each run trains on more than one episode (else undefined: plain means). */
-  mask?: tf.Tensor1D;
-  /** Per-run divisor of the plain mean: max(rows, 1). */
-  counts: tf.Tensor1D;
-  gamma: number;
-  groups: RowGroups;
-}
-
-interface GroupedLossInputs extends GroupedTd {
-  q: tf.Tensor2D;
-  targetQNext: tf.Tensor2D;
-  u?: tf.Tensor2D;
-  targetUNext?: tf.Tensor2D;
-  targetU?: tf.Tensor2D;
-}
-
-/** The loss of each algorithm (lib/losses), reduced per run. */
-const LOSSES: Record<AlgoId, (x: VrInputs) => LossTensors<tf.Tensor1D>> = {
-  "dqn": dqnLoss,
-  "adqn": adqnLoss,
-  "adqn-vr": adqnVrLoss,
-  "adqn-state": adqnStateLoss,
-  "adqn-state-vr": adqnStateVrLoss,
-};
-
-/**
- * The loss of `algo` (lib/losses/losses.ts) over grouped rows, one value per run ([K] vectors):
- * every mean is taken within each run's group.
- */
-function groupedLoss(
-  algo: AlgoId,
-  x: GroupedLossInputs,
-): LossTensors<tf.Tensor1D> {
-  const { mask, counts, groups } = x;
-  const reduce = (values: tf.Tensor1D): tf.Tensor1D => {
-    if (mask === undefined) return tf.div(groupedSum(values, groups), counts);
-    return tf.div(
-      groupedSum(tf.mul(values, mask) as tf.Tensor1D, groups),
-      tf.maximum(groupedSumRaw(mask, groups), 1),
-    );
-  };
-  return LOSSES[algo]({ ...x, mask: undefined, reduce } as VrInputs);
 }
