@@ -3,13 +3,15 @@
 // API, tests/experiments/campaign_fixture.ts): what each state shows, and that every state gives
 // every cell the same kinds of output (so that a notebook executed before a snapshot is committed
 // still compares equal, kind for kind, with one executed after). The generated notebook is run
-// from a temporary copy whose CAMPAIGN_DB_PATH names the fixture; the rerun cells (training) are
-// left out here, tests/notebooks/notebooks_test.ts executes the committed notebooks whole.
+// from a temporary copy whose CAMPAIGN_DB_PATH names the fixture, with our runner (and on the
+// partial database also with stock `jupyter nbconvert --execute`, compared); the rerun cells
+// (training) are left out here, tests/notebooks/notebooks_test.ts executes the committed notebooks
+// whole.
 //
 // Needs Debian's jupyter-client; without it these tests are skipped with a warning.
 
 import assert from "assert";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   findJupyterPython,
@@ -27,24 +29,37 @@ import {
   completeCampaign,
   partialCampaign,
 } from "../experiments/campaign_fixture.ts";
+import { hasNbconvert, stockExecute } from "./stock.ts";
 
-const NOTEBOOK_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "notebooks");
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DB_LINE = 'const CAMPAIGN_DB_PATH = "../data/fig1-paper/results.sqlite";';
 const python = await findJupyterPython();
 if (!python) console.warn(`SKIPPING campaign notebook tests: ${MISSING_JUPYTER_MESSAGE}`);
 
-/** Execute the campaign's cells of `figure`'s notebook on the database at `db`. */
-async function execute(figure: "1a" | "1b", db: string, dir: string): Promise<Notebook> {
+/**
+ * `figure`'s notebook without its rerun cells, reading the campaign database `db`, written into
+ * `dir` with its relative paths ("../lib/...", "../data/...") made absolute so it runs from there.
+ */
+async function prepare(figure: "1a" | "1b", db: string, dir: string): Promise<string> {
   const nb = await renderFigureNotebook(figure);
   nb.cells = nb.cells.filter((c) => !c.id.startsWith("rerun"));
   const campaign = nb.cells.find((c) => c.id === "campaign")!;
   const source = joinText(campaign.source);
   assert.ok(source.includes(DB_LINE), "the campaign cell reads the committed snapshot");
   campaign.source = source.replace(DB_LINE, `const CAMPAIGN_DB_PATH = ${JSON.stringify(db)};`);
-  const path = join(dir, `figure_${figure}.ipynb`);
+  for (const c of nb.cells) {
+    if (c.cell_type === "code") c.source = joinText(c.source).replaceAll('"../', `"${ROOT}/`);
+  }
+  const path = join(dir, `figure_${figure}-${basename(db, ".sqlite")}.ipynb`);
   await Deno.writeTextFile(path, notebookJson(nb));
-  const output = join(dir, `figure_${figure}.out.ipynb`);
-  const run = await runNotebook(path, { output, cwd: NOTEBOOK_DIR, timeoutSeconds: 300 });
+  return path;
+}
+
+/** Execute the campaign's cells of `figure`'s notebook on the database at `db` (our runner). */
+async function execute(figure: "1a" | "1b", db: string, dir: string): Promise<Notebook> {
+  const path = await prepare(figure, db, dir);
+  const output = path.replace(/\.ipynb$/, ".out.ipynb");
+  const run = await runNotebook(path, { output, cwd: dir, timeoutSeconds: 300 });
   const failure = run.failure ??
     run.errors.map((e) => `cell ${e.position}: ${e.ename}: ${e.evalue}`).join("\n");
   assert.ok(
@@ -99,7 +114,12 @@ Deno.test({
   name: "notebooks 1a/1b: the campaign's cells with no, a partial and a complete database",
   ignore: !python,
   async fn() {
-    const dir = await Deno.makeTempDir({ prefix: "campaign-notebooks-" });
+    // Inside the checkout (git-ignored scratch/), so that the kernel finds deno.json's imports.
+    await Deno.mkdir(join(ROOT, "scratch"), { recursive: true });
+    const dir = await Deno.makeTempDir({
+      dir: join(ROOT, "scratch"),
+      prefix: "campaign-notebooks-",
+    });
     try {
       buildCampaignDb(join(dir, "partial.sqlite"), partialCampaign());
       buildCampaignDb(join(dir, "complete.sqlite"), completeCampaign());
@@ -184,6 +204,20 @@ Deno.test({
       // Every state gives every cell the same kinds of output.
       assert.deepEqual(kinds(partial), kinds(none));
       assert.deepEqual(kinds(complete), kinds(none));
+      // Stock nbconvert keeps the same outputs as our runner on a partial database.
+      if (await hasNbconvert()) {
+        const path = await prepare("1a", join(dir, "partial.sqlite"), dir);
+        const stock = await stockExecute(path, join(dir, "stock"), dir);
+        // Displays in the same order; text streams of the same kinds (a client may split a
+        // cell's text or receive it around a display in another order).
+        const shape = (nb: Notebook) =>
+          kinds(nb).map((k) => ({
+            displays: k.filter((x) => !x.startsWith("stream:")),
+            streams: [...new Set(k.filter((x) => x.startsWith("stream:")))].sort(),
+          }));
+        assert.deepEqual(shape(stock), shape(partial));
+        assert.match(text(stock, "campaign"), /partial\.sqlite: 6 runs of the campaign/);
+      } else console.warn("SKIPPING the stock nbconvert part: jupyter-nbconvert not found");
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

@@ -29,6 +29,7 @@ import {
   runNotebook,
 } from "../../lib/notebooks/mod.ts";
 import { findChromium } from "../../lib/plots/export.ts";
+import { hasNbconvert, stockExecute } from "./stock.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NOTEBOOK_DIR = join(ROOT, "notebooks");
@@ -139,50 +140,12 @@ for (const path of notebooks) {
 // sent what they displayed (flushDisplay in lib/notebooks/display.ts), so stock nbconvert must keep
 // every output our runner keeps.
 
-/** Whether stock `jupyter nbconvert` is installed (Debian `jupyter-nbconvert`). */
-async function hasNbconvert(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command("jupyter-nbconvert", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
 const nbconvert = await hasNbconvert();
 if (!nbconvert) {
   console.warn(
     "SKIPPING stock nbconvert tests: jupyter-nbconvert not found " +
       "(apt-get install -y --no-install-recommends jupyter-nbconvert jupyter-client)",
   );
-}
-
-/** Execute `path` with stock nbconvert into `dir`; returns the executed notebook. */
-async function stockExecute(path: string, dir: string): Promise<Notebook> {
-  const out = await new Deno.Command("jupyter-nbconvert", {
-    args: [
-      "--to",
-      "notebook",
-      "--execute",
-      "--ExecutePreprocessor.kernel_name=deno",
-      "--ExecutePreprocessor.timeout=600",
-      "--output-dir",
-      dir,
-      path,
-    ],
-    cwd: dirname(path),
-    env: {
-      JUPYTER_PATH: [join(ROOT, "jupyter"), Deno.env.get("JUPYTER_PATH")].filter(Boolean).join(":"),
-    },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const log = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
-  assert.ok(out.success, `jupyter nbconvert --execute ${basename(path)} failed:\n${log}`);
-  return await readNotebook(join(dir, basename(path)));
 }
 
 /** The rich outputs of a cell in order: "display_data:application/vnd.plotly.v1+json,...". */
