@@ -12,7 +12,8 @@
 import * as tf from "@tensorflow/tfjs";
 import { type Blas, openBlas } from "../nn/blas.ts";
 import { isBlasBackend } from "../nn/fast_backend.ts";
-import { gemmFor, groupedOuter, type RowGroups, rowGroups } from "../nn/grouped_ops.ts";
+import { groupedOuter, type RowGroups, rowGroups } from "../nn/grouped_ops.ts";
+import { gemmFor } from "../nn/host_gemm.ts";
 import { hostMatMul } from "../nn/gru.ts";
 import {
   gruBackwardHost,

@@ -16,8 +16,10 @@
 import * as tf from "@tensorflow/tfjs";
 import { readRun } from "../nn/batched_adam.ts";
 import { openBlas } from "../nn/blas.ts";
-import { isBlasBackend, reluInPlace } from "../nn/fast_backend.ts";
-import { groupedDense, jsGemm, type RowGroups, scaleGroups } from "../nn/grouped_ops.ts";
+import { reluInPlace } from "../nn/activations.ts";
+import { isBlasBackend } from "../nn/fast_backend.ts";
+import { groupedDense, type RowGroups, scaleGroups } from "../nn/grouped_ops.ts";
+import { jsGemm } from "../nn/host_gemm.ts";
 import { gruForwardHost } from "../nn/gru_host.ts";
 import { scoped } from "../nn/scope.ts";
 import { makeRng, type Seed } from "../rng.ts";

@@ -10,7 +10,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Tensor, Variable } from "./tensors.ts";
-import { hostView } from "./grouped_ops.ts";
+import { hostView } from "./storage.ts";
 import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
 
 /** Hyper-parameters of {@link BatchedAdam}. */

@@ -23,7 +23,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import "@tensorflow/tfjs-backend-wasm";
+import { activationKernel, applyInPlace } from "./activations.ts";
 import { type Blas, blasError, openBlas, type OpenBlasOptions } from "./blas.ts";
+import { planProduct, runProduct, sizeOf } from "./blas_product.ts";
+import { type Storage, storageOf, type WasmBackendLike } from "./storage.ts";
 
 /** The native-product backends and the tfjs backend each one extends. */
 export const BLAS_BACKENDS = { "wasm-blas": "wasm", "cpu-blas": "cpu" } as const;
@@ -62,71 +65,6 @@ interface KernelArgs {
   backend: unknown;
   attrs?: tf.NamedAttrMap;
 }
-
-/** How the kernels reach a base backend's float32 storage. */
-interface Storage {
-  /** The float32 values of `t` (a view, valid until the next allocation), or null. */
-  values(backend: unknown, t: tf.TensorInfo): Float32Array | null;
-  /**
-   * A new float32 output and a view of its values (not necessarily zeroed: every product writes
-   * all of its output, with beta = 0 unless a bias was written first).
-   */
-  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; view: Float32Array };
-  /** Free an intermediate result. */
-  dispose(backend: unknown, t: tf.TensorInfo): void;
-}
-
-/** The `cpu` backend keeps each tensor's values in a typed array. */
-const cpuStorage: Storage = {
-  values(backend, t) {
-    if (t.dtype !== "float32") return null;
-    const v = (backend as CpuBackendLike).data.get(t.dataId).values;
-    return v instanceof Float32Array ? v : null;
-  },
-  alloc(backend, shape) {
-    const view = new Float32Array(sizeOf(shape));
-    return { info: (backend as CpuBackendLike).makeTensorInfo(shape, "float32", view), view };
-  },
-  dispose(backend, t) {
-    (backend as CpuBackendLike).disposeIntermediateTensorInfo(t);
-  },
-};
-
-/** The `wasm` backend keeps each tensor in its WebAssembly heap. */
-const wasmStorage: Storage = {
-  values(backend, t) {
-    if (t.dtype !== "float32") return null;
-    return (backend as WasmBackendLike).typedArrayFromHeap(t) as Float32Array;
-  },
-  alloc(backend, shape) {
-    const b = backend as WasmBackendLike;
-    const info = b.makeOutput(shape, "float32");
-    return { info, view: b.typedArrayFromHeap(info) as Float32Array };
-  },
-  dispose(backend, t) {
-    (backend as WasmBackendLike).disposeData(t.dataId);
-  },
-};
-
-/** The parts of tfjs's `MathBackendCPU` used here. */
-interface CpuBackendLike {
-  data: { get(dataId: unknown): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
-}
-
-/** The parts of tfjs's `BackendWasm` used here. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-  disposeData(dataId: unknown): boolean;
-  incRef(dataId: unknown): void;
-}
-
-const STORAGE: Record<BlasBackendName, Storage> = {
-  "wasm-blas": wasmStorage,
-  "cpu-blas": cpuStorage,
-};
 
 let blas: Blas | null = null;
 const stats: BlasKernelStats = { sgemmCalls: 0, fallbacks: 0 };
@@ -224,7 +162,7 @@ export function registerBlasBackend(
         tf.registerKernel({ ...config, backendName: name });
       }
     }
-    const storage = STORAGE[name];
+    const storage = storageOf(name);
     tf.registerKernel({
       kernelName: tf.BatchMatMul,
       backendName: name,
@@ -315,7 +253,7 @@ function batchMatMulKernel(
     stats.fallbacks++;
     return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  runProduct(blas, plan, av, bv, out.view, null);
+  stats.sgemmCalls += runProduct(blas, plan, av, bv, out.view, null);
   return out.info;
 }
 
@@ -357,7 +295,7 @@ function fusedMatMulKernel(
     stats.fallbacks++;
     return fallback(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   }
-  runProduct(blas, plan, av, bv, out.view, biasValues);
+  stats.sgemmCalls += runProduct(blas, plan, av, bv, out.view, biasValues);
   const biasPending = bias !== undefined && !rowBias;
   if (!biasPending && applyInPlace(out.view, activation, attrs.leakyreluAlpha ?? 0.2)) {
     return out.info;
@@ -383,83 +321,6 @@ function isRowBias(shape: number[], n: number): boolean {
   return size === 1 || (shape.length > 0 && shape[shape.length - 1] === n && size === n);
 }
 
-/**
- * ReLU in place, branch-free: every value with its sign bit set (negatives, -0) becomes +0. A
- * compare-and-branch loop mispredicts on about half of the values of a layer's pre-activations and
- * runs 8× slower (5 ns against 0.6 ns per value on the 2-core reference machine).
- *
- * @example
- * ```ts
- * import { reluInPlace } from "./fast_backend.ts";
- * const v = Float32Array.of(-2, 0.5, -0, 3);
- * reluInPlace(v);
- * console.log(Array.from(v)); // [0, 0.5, 0, 3]
- * ```
- */
-export function reluInPlace(v: Float32Array): void {
-  const bits = new Int32Array(v.buffer, v.byteOffset, v.length);
-  const n = bits.length;
-  for (let i = 0; i < n; i++) {
-    const x = bits[i];
-    bits[i] = x & ~(x >> 31); // x >> 31 is all ones exactly when the sign bit is set
-  }
-}
-
-/** Apply an activation in place; false when it must go through a kernel (prelu, unknown). */
-function applyInPlace(v: Float32Array, activation: string, alpha: number): boolean {
-  switch (activation) {
-    case "linear":
-      return true;
-    case "relu":
-      reluInPlace(v);
-      return true;
-    case "relu6":
-      for (let i = 0; i < v.length; i++) v[i] = v[i] < 0 ? 0 : v[i] > 6 ? 6 : v[i];
-      return true;
-    case "leakyrelu":
-      for (let i = 0; i < v.length; i++) if (v[i] < 0) v[i] = alpha * v[i];
-      return true;
-    case "elu":
-      for (let i = 0; i < v.length; i++) if (v[i] < 0) v[i] = Math.exp(v[i]) - 1;
-      return true;
-    case "sigmoid":
-      for (let i = 0; i < v.length; i++) v[i] = 1 / (1 + Math.exp(-v[i]));
-      return true;
-    default:
-      return false;
-  }
-}
-
-function activationKernel(
-  activation: string,
-  x: tf.TensorInfo,
-  preluWeights: tf.TensorInfo | undefined,
-  attrs: { leakyreluAlpha?: number },
-): { name: string; inputs: tf.NamedTensorInfoMap; attrs: tf.NamedAttrMap } {
-  switch (activation) {
-    case "prelu":
-      if (preluWeights === undefined) {
-        throw new Error("fused matMul: activation prelu needs preluActivationWeights");
-      }
-      return { name: tf.Prelu, inputs: { x, alpha: preluWeights }, attrs: {} };
-    case "relu":
-      return { name: tf.Relu, inputs: { x }, attrs: {} };
-    case "relu6":
-      return { name: tf.Relu6, inputs: { x }, attrs: {} };
-    case "elu":
-      return { name: tf.Elu, inputs: { x }, attrs: {} };
-    case "sigmoid":
-      return { name: tf.Sigmoid, inputs: { x }, attrs: {} };
-    case "leakyrelu":
-      return { name: tf.LeakyRelu, inputs: { x }, attrs: { alpha: attrs.leakyreluAlpha ?? 0.2 } };
-    default:
-      throw new Error(
-        `fused matMul: activation "${activation}" is not implemented; expected linear, relu, ` +
-          `relu6, elu, sigmoid, leakyrelu or prelu`,
-      );
-  }
-}
-
 function runKernel(
   backendName: string,
   name: string,
@@ -474,143 +335,4 @@ function runKernel(
     backend: backend as tf.KernelBackend,
     attrs,
   }) as tf.TensorInfo;
-}
-
-/** Sizes of op(A)·op(B) over broadcast batch dimensions. */
-interface ProductPlan {
-  shape: number[];
-  m: number;
-  n: number;
-  k: number;
-  transA: boolean;
-  transB: boolean;
-  outer: number[];
-  aOuter: number[];
-  bOuter: number[];
-}
-
-function planProduct(
-  aShape: number[],
-  bShape: number[],
-  transA: boolean,
-  transB: boolean,
-): ProductPlan {
-  const ra = aShape.length, rb = bShape.length;
-  if (ra < 2 || rb < 2) {
-    throw new Error(`matMul: operands must have rank >= 2, got shapes [${aShape}] and [${bShape}]`);
-  }
-  const m = transA ? aShape[ra - 1] : aShape[ra - 2];
-  const k = transA ? aShape[ra - 2] : aShape[ra - 1];
-  const kb = transB ? bShape[rb - 1] : bShape[rb - 2];
-  const n = transB ? bShape[rb - 2] : bShape[rb - 1];
-  if (k !== kb) {
-    throw new Error(
-      `Error in matMul: inner shapes (${k}) and (${kb}) of Tensors with shapes ${aShape} and ` +
-        `${bShape} and transposeA=${transA} and transposeB=${transB} must match.`,
-    );
-  }
-  const aOuter = aShape.slice(0, -2), bOuter = bShape.slice(0, -2);
-  const outer = broadcastShape(aOuter, bOuter, aShape, bShape);
-  return { shape: [...outer, m, n], m, n, k, transA, transB, outer, aOuter, bOuter };
-}
-
-/**
- * op(A)·op(B) into `out`, overwriting it (or, with `rowBias`, onto that row written into every
- * output row first).
- */
-function runProduct(
-  lib: Blas,
-  plan: ProductPlan,
-  av: Float32Array,
-  bv: Float32Array,
-  out: Float32Array,
-  rowBias: Float32Array | null,
-): void {
-  const { m, n, k, transA, transB, outer, aOuter, bOuter } = plan;
-  if (out.length === 0) return;
-  const batch = sizeOf(outer), batchA = sizeOf(aOuter), batchB = sizeOf(bOuter);
-  let beta = 0;
-  if (rowBias !== null) {
-    beta = 1;
-    if (rowBias.length === 1) out.fill(rowBias[0]);
-    else for (let row = 0; row < batch * m; row++) out.set(rowBias, row * n);
-  }
-  const lda = transA ? m : k, ldb = transB ? k : n;
-  const aMat = m * k, bMat = k * n, cMat = m * n;
-  if (batchB === 1 && !transA && batchA === batch) {
-    // Shared B and stacked, untransposed A: one product of (batch·m)×k by k×n.
-    lib.sgemm(false, transB, batch * m, n, k, 1, av, lda, bv, ldb, beta, out, n);
-    stats.sgemmCalls++;
-    return;
-  }
-  const aIndex = batchIndex(outer, aOuter), bIndex = batchIndex(outer, bOuter);
-  for (let i = 0; i < batch; i++) {
-    const ai = aIndex[i] * aMat, bi = bIndex[i] * bMat;
-    lib.sgemm(
-      transA,
-      transB,
-      m,
-      n,
-      k,
-      1,
-      av.subarray(ai, ai + aMat),
-      lda,
-      bv.subarray(bi, bi + bMat),
-      ldb,
-      beta,
-      out.subarray(i * cMat, (i + 1) * cMat),
-      n,
-    );
-  }
-  stats.sgemmCalls += batch;
-}
-
-function sizeOf(shape: number[]): number {
-  let s = 1;
-  for (const d of shape) s *= d;
-  return s;
-}
-
-/** Numpy broadcast of two batch shapes (right-aligned; 1 stretches), with tfjs's error text. */
-function broadcastShape(a: number[], b: number[], aFull: number[], bFull: number[]): number[] {
-  const rank = Math.max(a.length, b.length);
-  const out = new Array<number>(rank);
-  for (let i = 0; i < rank; i++) {
-    const da = a[a.length - rank + i] ?? 1, db = b[b.length - rank + i] ?? 1;
-    if (da !== db && da !== 1 && db !== 1) {
-      throw new Error(
-        `Operands could not be broadcast together with shapes ${aFull} and ${bFull}.`,
-      );
-    }
-    out[i] = da === 1 ? db : da;
-  }
-  return out;
-}
-
-/** For each flat index of `outer`, the flat index into the broadcast operand of shape `dims`. */
-function batchIndex(outer: number[], dims: number[]): Int32Array {
-  const total = sizeOf(outer);
-  const index = new Int32Array(total);
-  if (sizeOf(dims) === 1) return index;
-  const rank = outer.length, offset = rank - dims.length;
-  // Stride of each output axis in the operand (0 where the operand has 1 or lacks the axis).
-  const strides = new Array<number>(rank).fill(0);
-  let s = 1;
-  for (let i = dims.length - 1; i >= 0; i--) {
-    strides[i + offset] = dims[i] === 1 ? 0 : s;
-    s *= dims[i];
-  }
-  const counter = new Array<number>(rank).fill(0);
-  let current = 0;
-  for (let flat = 0; flat < total; flat++) {
-    index[flat] = current;
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      counter[axis]++;
-      current += strides[axis];
-      if (counter[axis] < outer[axis]) break;
-      current -= strides[axis] * counter[axis];
-      counter[axis] = 0;
-    }
-  }
-  return index;
 }

@@ -25,10 +25,13 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { reluInPlace } from "./activations.ts";
 import { type Blas, openBlas } from "./blas.ts";
 import { customDense } from "./dense.ts";
-import { isBlasBackend, reluInPlace } from "./fast_backend.ts";
+import { isBlasBackend } from "./fast_backend.ts";
 import { wasmGroupedMatMul, wasmGroupedOuter } from "./grouped_wasm.ts";
+import { type Gemm, gemmFor, type Transpose, transposeFor } from "./host_gemm.ts";
+import { floatValues, HOST_STORAGE_BACKENDS, type Storage, storageOf } from "./storage.ts";
 
 /** Kernel name of the grouped product. */
 export const GROUPED_MATMUL = "AdqnGroupedMatMul";
@@ -38,7 +41,7 @@ export const GROUPED_OUTER = "AdqnGroupedOuter";
 export const GROUPED_SUM = "AdqnGroupedSum";
 
 /** Backends the grouped kernels support (they need host-addressable float32 storage). */
-export const GROUPED_BACKENDS = ["wasm", "wasm-blas", "cpu", "cpu-blas"] as const;
+export const GROUPED_BACKENDS = HOST_STORAGE_BACKENDS;
 
 /**
  * A split of R rows into K consecutive groups: group k holds rows `offsets[k]..offsets[k+1]-1`.
@@ -74,198 +77,11 @@ export function groupOfRows(groups: RowGroups): Int32Array {
   return out;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Storage access (as lib/nn/fast_backend.ts does for its product kernels).
-
-interface Storage {
-  /** A view of `t`'s float32 values (valid until the next allocation on this backend). */
-  values(backend: unknown, t: tf.TensorInfo): Float32Array;
-  /** A new float32 output (not zeroed) and a view of its values. */
-  alloc(backend: unknown, shape: number[]): { info: tf.TensorInfo; view: Float32Array };
-}
-
-interface WasmLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-interface CpuLike {
-  data: { get(dataId: unknown): { values?: unknown } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
-
-function checkFloat(t: tf.TensorInfo): void {
-  if (t.dtype !== "float32") {
-    throw new Error(`grouped ops: expected a float32 tensor, got ${t.dtype} [${t.shape}]`);
-  }
-}
-
-const wasmStorage: Storage = {
-  values(backend, t) {
-    checkFloat(t);
-    return (backend as WasmLike).typedArrayFromHeap(t) as Float32Array;
-  },
-  alloc(backend, shape) {
-    const b = backend as WasmLike;
-    const info = b.makeOutput(shape, "float32");
-    return { info, view: b.typedArrayFromHeap(info) as Float32Array };
-  },
-};
-
-const cpuStorage: Storage = {
-  values(backend, t) {
-    checkFloat(t);
-    const v = (backend as CpuLike).data.get(t.dataId).values;
-    if (!(v instanceof Float32Array)) {
-      throw new Error(`grouped ops: tensor [${t.shape}] has no float32 values on the cpu backend`);
-    }
-    return v;
-  },
-  alloc(backend, shape) {
-    const view = new Float32Array(shape.reduce((a, b) => a * b, 1));
-    return { info: (backend as CpuLike).makeTensorInfo(shape, "float32", view), view };
-  },
-};
-
-function storageOf(backendName: string): Storage {
-  if (backendName === "wasm" || backendName === "wasm-blas") return wasmStorage;
-  if (backendName === "cpu" || backendName === "cpu-blas") return cpuStorage;
-  throw new Error(
-    `grouped ops: backend "${backendName}" is not supported; batched training needs one of ` +
-      `${GROUPED_BACKENDS.join(", ")}`,
-  );
-}
-
-/**
- * A read-only view of a tensor's float32 values in the current backend's memory, valid until the
- * next tensor allocation. Cheaper than `dataSync()` (no copy of the whole tensor) when only a part
- * is read: copy what you need out of it at once.
- */
-export function hostView(t: tf.Tensor): Float32Array {
-  const engine = tf.engine();
-  const backend = engine.backend;
-  return storageOf(engine.backendName).values(backend, t);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Products.
-
-/** The `sgemm` signature of lib/nn/blas.ts (row-major). */
-export type Gemm = Blas["sgemm"];
-
-/**
- * A plain JavaScript `sgemm` (row-major, C ← alpha·op(A)·op(B) + beta·C) for backends without a
- * native BLAS. Accumulates each product term into C in float32, in order of the inner index.
- */
-export const jsGemm: Gemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) => {
-  for (let i = 0; i < m; i++) {
-    const ci = i * ldc;
-    if (beta === 0) c.fill(0, ci, ci + n);
-    else if (beta !== 1) { for (let j = 0; j < n; j++) c[ci + j] *= beta; }
-    for (let p = 0; p < k; p++) {
-      const av = alpha * (transA ? a[p * lda + i] : a[i * lda + p]);
-      if (av === 0) continue;
-      if (transB) {
-        for (let j = 0; j < n; j++) c[ci + j] += av * b[j * ldb + p];
-      } else {
-        const bp = p * ldb;
-        for (let j = 0; j < n; j++) c[ci + j] += av * b[bp + j];
-      }
-    }
-  }
-};
-
-/** A row-major transpose: `out` (cols × rows) ← `a` (rows × cols). */
-export type Transpose = (a: Float32Array, rows: number, cols: number, out: Float32Array) => void;
-
-let nativeTranspose: Transpose | null | undefined;
-
-/**
- * OpenBLAS's `cblas_somatcopy` (an exact, fast out-of-place transpose) from the library that
- * lib/nn/blas.ts loaded, or null when it is unavailable.
- */
-function openTranspose(blas: Blas): Transpose | null {
-  if (nativeTranspose !== undefined) return nativeTranspose;
-  nativeTranspose = null;
-  try {
-    const lib = Deno.dlopen(blas.path, {
-      cblas_somatcopy: {
-        parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32"],
-        result: "void",
-      },
-    });
-    const f = lib.symbols.cblas_somatcopy;
-    nativeTranspose = (a, rows, cols, out) => {
-      if (a.length < rows * cols || out.length < rows * cols) {
-        throw new Error(`transpose: buffers too small for ${rows}×${cols}`);
-      }
-      if (rows * cols > 0) f(101, 112, rows, cols, 1, a, cols, out, rows); // row-major, transposed
-    };
-  } catch {
-    nativeTranspose = null;
-  }
-  return nativeTranspose;
-}
-
-const transposes = new Map<string, Transpose>();
-const gemms = new Map<string, Gemm>();
-
-/**
- * The transpose the grouped kernels use on `backendName`: native or {@link transposeInto}.
- * Resolved once per backend name (looking the library up costs a permission query).
- */
-export function transposeFor(backendName: string): Transpose {
-  let t = transposes.get(backendName);
-  if (t === undefined) {
-    const blas = isBlasBackend(backendName) ? openBlas() : null;
-    t = (blas === null ? null : openTranspose(blas)) ?? transposeInto;
-    transposes.set(backendName, t);
-  }
-  return t;
-}
-
-/**
- * The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}.
- * Resolved once per backend name, like {@link transposeFor}.
- */
-export function gemmFor(backendName: string): Gemm {
-  let g = gemms.get(backendName);
-  if (g === undefined) {
-    const blas = isBlasBackend(backendName) ? openBlas() : null;
-    g = blas === null ? jsGemm : blas.sgemm.bind(blas);
-    gemms.set(backendName, g);
-  }
-  return g;
-}
-
 let scratch = new Float32Array(1 << 16);
 
 function scratchOf(size: number): Float32Array {
   if (scratch.length < size) scratch = new Float32Array(Math.max(size, scratch.length * 2));
   return scratch;
-}
-
-/**
- * Write the transpose of the rows × cols row-major matrix `a` into `out` (cols × rows), in tiles.
- * The JavaScript product loop reads a transposed operand faster as such a copy.
- */
-export function transposeInto(
-  a: Float32Array,
-  rows: number,
-  cols: number,
-  out: Float32Array,
-): void {
-  const TILE = 32;
-  for (let i0 = 0; i0 < rows; i0 += TILE) {
-    const i1 = Math.min(rows, i0 + TILE);
-    for (let j0 = 0; j0 < cols; j0 += TILE) {
-      const j1 = Math.min(cols, j0 + TILE);
-      for (let i = i0; i < i1; i++) {
-        const src = i * cols;
-        for (let j = j0; j < j1; j++) out[j * rows + i] = a[src + j];
-      }
-    }
-  }
 }
 
 interface KernelArgs {
@@ -312,8 +128,9 @@ function groupedMatMulKernel(
     throw new Error(`${GROUPED_MATMUL}: bias [${bias.shape}] does not fit w [${w.shape}]`);
   }
   const out = storage.alloc(args.backend, [R, n]);
-  const xv = storage.values(args.backend, x), wv = storage.values(args.backend, w);
-  const bv = bias === undefined ? null : storage.values(args.backend, bias);
+  const read = (t: tf.TensorInfo) => floatValues(storage, args.backend, t, GROUPED_MATMUL);
+  const xv = read(x), wv = read(w);
+  const bv = bias === undefined ? null : read(bias);
   const y = out.view;
   const wSize = inner * n;
   for (let g = 0; g < K; g++) {
@@ -358,7 +175,8 @@ function groupedOuterKernel(
   const out = storage.alloc(args.backend, [K, m, n]);
   const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);
   const xT = transpose === null ? null : scratchOf(m * maxRows);
-  const xv = storage.values(args.backend, x), gv = storage.values(args.backend, g);
+  const xv = floatValues(storage, args.backend, x, GROUPED_OUTER);
+  const gv = floatValues(storage, args.backend, g, GROUPED_OUTER);
   const d = out.view;
   for (let k = 0; k < K; k++) {
     const r0 = offsets[k], rows = offsets[k + 1] - r0;
@@ -386,7 +204,7 @@ function groupedSumKernel(args: KernelArgs, storage: Storage, blas: Blas | null)
   const offsets = offsetsOf(args.attrs, R, GROUPED_SUM);
   const K = offsets.length - 1;
   const out = storage.alloc(args.backend, x.shape.length === 1 ? [K] : [K, n]);
-  const xv = storage.values(args.backend, x);
+  const xv = floatValues(storage, args.backend, x, GROUPED_SUM);
   const s = out.view;
   if (blas !== null && n > 1) { // s_k = 1ᵀ · x_k, one matrix-vector product per group
     const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);

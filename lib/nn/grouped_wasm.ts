@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { transposeInto } from "./grouped_ops.ts";
+import { transposeInto } from "./host_gemm.ts";
 
 /** The parts of the wasm backend used here (tfjs-backend-wasm's `BackendWasm`). */
 interface WasmBackend {
