@@ -139,12 +139,12 @@ export function runSteps(r: CampaignRun | { run: RunRecord; points: MetricRecord
 }
 
 /**
- * Training wall-clock seconds of a run: the trainer's total once finished, else its last logged
- * point's (both count every attempt's training since the last fresh start).
+ * Training wall-clock seconds of a run: its last logged point's (training so far, across resumes),
+ * else, for a finished run without one, the trainer's total.
  */
 export function runSeconds(r: CampaignRun): number {
   const last = r.points.length ? r.points[r.points.length - 1].wallSeconds : NaN;
-  const s = r.run.status === "finished" ? r.run.wallSeconds ?? last : last;
+  const s = Number.isFinite(last) ? last : r.run.wallSeconds ?? NaN;
   return Number.isFinite(s) ? s : 0;
 }
 
