@@ -108,6 +108,7 @@ const SYMBOLS = {
   },
   openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
+  openblas_get_corename: { parameters: [], result: "pointer", optional: true },
 } as const;
 
 type BlasLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
@@ -116,6 +117,12 @@ type BlasLibrary = Deno.DynamicLibrary<typeof SYMBOLS>;
 export interface Blas {
   /** The library name or path that was loaded. */
   readonly path: string;
+  /**
+   * The kernels OpenBLAS runs (`openblas_get_corename`, e.g. "Haswell"; the environment variable
+   * `OPENBLAS_CORETYPE` forces them), "" for a BLAS without OpenBLAS's extensions. Products round
+   * differently per kernel, so numbers are the same per backend and kernel.
+   */
+  readonly kernels: string;
   /**
    * C ← alpha · op(A) · op(B) + beta · C, row-major, where op(A) is m×k and op(B) is k×n.
    *
@@ -277,8 +284,10 @@ function wrap(lib: BlasLibrary, path: string): Blas {
   const gemv = sym.cblas_sgemv;
   const setN = sym.openblas_set_num_threads;
   const getN = sym.openblas_get_num_threads;
+  const core = sym.openblas_get_corename?.() ?? null;
   return {
     path,
+    kernels: core === null ? "" : Deno.UnsafePointerView.getCString(core),
     sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc) {
       if (m === 0 || n === 0) return;
       checkOperand("C", c, m, n, ldc);

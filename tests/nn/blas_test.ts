@@ -588,3 +588,12 @@ Deno.test("`blasLibraryCandidates()` covers Debian/Ubuntu, Fedora, Homebrew and 
   for (const list of [x86, arm, mac]) assert.equal(new Set(list).size, list.length, "duplicates");
   assert.deepEqual(BLAS_LIBRARY_CANDIDATES, blasLibraryCandidates(Deno.build.os, Deno.build.arch));
 });
+
+Deno.test({
+  name: "openBlas: kernels names the OpenBLAS kernels in use (OPENBLAS_CORETYPE's, when it is set)",
+  ignore,
+}, () => {
+  const forced = Deno.env.get("OPENBLAS_CORETYPE");
+  if (blas!.path.includes("openblas")) assert.match(blas!.kernels, /^[A-Za-z0-9_]+$/);
+  if (forced) assert.equal(blas!.kernels.toLowerCase(), forced.toLowerCase());
+});
