@@ -27,6 +27,7 @@ import {
   currentOwner,
   DEFAULT_LEASE_TIMEOUT_MS,
   type LeaseOwner,
+  type MachineInfo,
   machineInfo,
   type ResultsDb,
   ResultsDbError,
@@ -35,6 +36,7 @@ import {
 import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, ProgressPoint, TrainResult } from "../train/loop.ts";
 import type { BackendName } from "../nn/backend.ts";
+import { openBlas } from "../nn/blas.ts";
 import { checkpointPathFor, runHash } from "./grid.ts";
 import { checkpointReadable, setAsideCorruptCheckpoint } from "../train/checkpoint.ts";
 import { existsSync } from "../files.ts";
@@ -513,7 +515,7 @@ export function claimOne(
     leaseTimeoutMs: timeout,
     retryFailed: true,
     codeVersion: codeVersion(),
-    machine: options.backend ? { ...machineInfo(), backend: options.backend } : machineInfo(),
+    machine: trainingMachine(options.backend),
   });
   if (!claimed) {
     const why = db.claimBlocker(run.id, owner, timeout) ?? "it could not be claimed";
@@ -545,4 +547,14 @@ export async function runOne(
   if ("outcome" in claimed) return claimed.outcome;
   const [outcome] = await executeBatch(db, [claimed.run], { ...options, owner });
   return outcome;
+}
+
+/**
+ * The machine a run trains on, with the tensor backend and, on a native-BLAS backend, the OpenBLAS
+ * kernels (products round differently per kernel, so a run's numbers belong to both).
+ */
+export function trainingMachine(backend?: string): MachineInfo {
+  if (backend === undefined) return machineInfo();
+  const kernels = backend.endsWith("-blas") ? openBlas()?.kernels : undefined;
+  return { ...machineInfo(), backend, ...(kernels ? { blasKernels: kernels } : {}) };
 }

@@ -47,6 +47,7 @@ import {
   type Trainer,
   TRAINER_BACKENDS,
   type TrainerBackend,
+  trainingMachine,
 } from "./runner.ts";
 import { makeEnv } from "../envs/mod.ts";
 import { type FeatureSpec, isByteSpec } from "../envs/types.ts";
@@ -239,7 +240,7 @@ export async function runWorker(
   // The default trainers run on options.backend: record the backend it resolves to.
   const machine = options.trainer
     ? machineInfo()
-    : { ...machineInfo(), backend: await ensureBackend(options.backend) };
+    : trainingMachine(await ensureBackend(options.backend));
   const leaseTimeoutMs = options.leaseTimeoutMs ?? DEFAULT_LEASE_TIMEOUT_MS;
   const claim = (ids: readonly number[] | undefined) =>
     db.claim({ owner, ids, leaseTimeoutMs, codeVersion: version, machine });

@@ -92,6 +92,8 @@ export interface MachineInfo {
   deno: string;
   /** Tensor backend the run was trained on (e.g. "wasm-blas"), where the runner knows it. */
   backend?: string;
+  /** OpenBLAS kernels of a native-BLAS backend (e.g. "Haswell"; see `Blas.kernels`). */
+  blasKernels?: string;
 }
 
 /** A run as stored. */

@@ -244,3 +244,16 @@ for (const K of [1, 3]) {
     });
   }
 }
+
+Deno.test("trainingMachine: backend recorded, and OpenBLAS's kernels on a native-BLAS backend only", async () => {
+  const { trainingMachine } = await import("../../lib/experiments/runner.ts");
+  const { openBlas } = await import("../../lib/nn/blas.ts");
+  assert.equal(trainingMachine().backend, undefined);
+  const wasm = trainingMachine("wasm");
+  assert.equal(wasm.backend, "wasm");
+  assert.equal(wasm.blasKernels, undefined);
+  const blas = trainingMachine("wasm-blas");
+  assert.equal(blas.backend, "wasm-blas");
+  assert.equal(blas.blasKernels, openBlas()?.kernels || undefined);
+  assert.equal(blas.hostname, Deno.hostname());
+});
