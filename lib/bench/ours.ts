@@ -8,6 +8,7 @@ import { makeEnv } from "../envs/mod.ts";
 import { makeAgent } from "../models/batched_agent.ts";
 import { type BackendName, initBackend } from "../nn/backend.ts";
 import { openBlas } from "../nn/blas.ts";
+import { machineInfo } from "../results/db.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { argmax } from "../train/episode.ts";
 import { benchBatched } from "../train/batched_bench.ts";
@@ -364,26 +365,6 @@ export async function runComparison(options: ComparisonOptions): Promise<Compari
 
 /** The CPU model and OpenBLAS's kernel choice, where they can be read (else left out). */
 function machineDetails(): { cpu?: string; blasKernels?: string } {
-  const out: { cpu?: string; blasKernels?: string } = {};
-  try {
-    const line = Deno.readTextFileSync("/proc/cpuinfo").split("\n")
-      .find((l) => l.startsWith("model name"));
-    if (line !== undefined) out.cpu = line.slice(line.indexOf(":") + 1).trim();
-  } catch {
-    // not Linux, or no read permission: the line goes without it
-  }
-  const blas = openBlas();
-  if (blas === null) return out;
-  try {
-    const lib = Deno.dlopen(blas.path, {
-      openblas_get_corename: { parameters: [], result: "pointer", optional: true },
-    });
-    const name = lib.symbols.openblas_get_corename;
-    const p = name === null ? null : name();
-    if (p !== null) out.blasKernels = Deno.UnsafePointerView.getCString(p);
-    lib.close();
-  } catch {
-    // a BLAS without OpenBLAS's extensions (e.g. Accelerate)
-  }
-  return out;
+  const cpu = machineInfo().cpu, kernels = openBlas()?.kernels ?? "";
+  return { ...(cpu ? { cpu } : {}), ...(kernels ? { blasKernels: kernels } : {}) };
 }
