@@ -1,8 +1,9 @@
 /**
  * Fast `exp`, logistic sigmoid and `tanh` for the GRU gate arithmetic (lib/nn/gru_host.ts), in
- * float64, accurate well beyond the float32 the gates are stored in. About 3× faster than
- * `Math.exp`/`Math.tanh` in V8, which are full-precision library calls; the GRU gates call them
- * 3 × H times per sequence step.
+ * float64, accurate well beyond the float32 the gates are stored in. V8's `Math.tanh` is a
+ * full-precision library call; with these the gates of a K = 20 Heaven-Hell-3 training round
+ * (3 × H of them per sequence step) take about 7% less of the round's CPU time (measured: 155
+ * against 166 ms per round on the 2-core reference machine).
  *
  * Method: exp(x) = 2^k · e^r with k = round(x / ln 2), r = x − k·ln 2 split in two parts (|r| ≤
  * ln 2 / 2), e^r by its Taylor polynomial of degree 7 (truncation error < r⁸/8! · e^|r| ≤ 7.5e-9
