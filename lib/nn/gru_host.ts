@@ -81,27 +81,32 @@ export function gruForwardHost(
   hs: Float32Array,
 ): void {
   const BH = batch * H, H3 = 3 * H;
-  let hPrev: Float32Array | null = h0;
+  // A zero state stands in for a missing one (0 + x is x exactly), so the loop has no branches.
+  const zeros = h0 === null ? new Float32Array(batch * H3) : null;
+  let hPrev: Float32Array = h0 ?? zeros!;
+  const keep = trace !== null;
+  const tr = trace ?? newGruTrace(0);
+  const R = tr.r, Z = tr.z, N = tr.n, GHN = tr.ghn;
   for (let t = 0; t < steps; t++) {
     // gh = h_{t-1} · wh (without bias); skipped while the state is exactly zero.
-    const gh = hPrev === null ? null : mul(hPrev, batch);
+    const gh = t === 0 && h0 === null ? zeros! : mul(hPrev, batch);
     for (let b = 0; b < batch; b++) {
       const row = t * batch + b;
       const giOff = row * H3, ghOff = b * H3, hOff = row * H, pOff = b * H;
       for (let j = 0; j < H; j++) {
-        const ghr = (gh === null ? 0 : gh[ghOff + j]) + bh[j];
-        const ghz = (gh === null ? 0 : gh[ghOff + H + j]) + bh[H + j];
-        const ghn = (gh === null ? 0 : gh[ghOff + 2 * H + j]) + bh[2 * H + j];
+        const ghr = gh[ghOff + j] + bh[j];
+        const ghz = gh[ghOff + H + j] + bh[H + j];
+        const ghn = gh[ghOff + 2 * H + j] + bh[2 * H + j];
         const r = fastSigmoid(gi[giOff + j] + ghr);
         const z = fastSigmoid(gi[giOff + H + j] + ghz);
         const n = fastTanh(gi[giOff + 2 * H + j] + r * ghn);
-        const hp = hPrev === null ? 0 : hPrev[pOff + j];
+        const hp = hPrev[pOff + j];
         hs[hOff + j] = n + z * (hp - n);
-        if (trace !== null) {
-          trace.r[hOff + j] = r;
-          trace.z[hOff + j] = z;
-          trace.n[hOff + j] = n;
-          trace.ghn[hOff + j] = ghn;
+        if (keep) {
+          R[hOff + j] = r;
+          Z[hOff + j] = z;
+          N[hOff + j] = n;
+          GHN[hOff + j] = ghn;
         }
       }
     }
