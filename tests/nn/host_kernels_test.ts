@@ -32,6 +32,32 @@ Deno.test("`reluInPlace()` zeroes negatives and -0 (to +0), keeps positives; `ap
   assert.equal(applyInPlace(new Float32Array(1), "prelu", 0), false);
 });
 
+Deno.test("`reluInPlace()` on views of the wasm heap (the SIMD loop): the same bits as by hand, every length and offset, nothing outside the view touched", async () => {
+  await tf.setBackend("wasm");
+  const backend = tf.engine().backend as unknown as {
+    makeOutput(shape: number[], dtype: string): tf.TensorInfo;
+    typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+    disposeData(id: unknown): boolean;
+  };
+  for (const n of [0, 1, 3, 4, 5, 7, 8, 17, 1001]) {
+    for (const start of [0, 1, 2, 3]) {
+      const info = backend.makeOutput([n + 8], "float32");
+      const all = backend.typedArrayFromHeap(info);
+      const values = Array.from(
+        { length: n + 8 },
+        (_, i) => [-(i + 0.5), i + 0.25, -0, 0, -1e-40][i % 5],
+      );
+      all.set(values);
+      reluInPlace(all.subarray(start, start + n));
+      const want = values.map((x, i) => (i >= start && i < start + n ? (x > 0 ? x : 0) : x));
+      Array.from(backend.typedArrayFromHeap(info)).forEach((x, i) =>
+        assert.ok(Object.is(x, Math.fround(want[i])), `n ${n} start ${start} index ${i}: ${x}`)
+      );
+      backend.disposeData(info.dataId);
+    }
+  }
+});
+
 Deno.test("`jsGemm()` computes hand-worked products with both transpose flags, alpha and beta; `transposeInto()` transposes", () => {
   // A = [[1,2,3],[4,5,6]], B = [[7,8],[9,10],[11,12]]: AB = [[58,64],[139,154]].
   const a = Float32Array.of(1, 2, 3, 4, 5, 6), b = Float32Array.of(7, 8, 9, 10, 11, 12);
