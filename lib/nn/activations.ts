@@ -5,6 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leb, section } from "./wasm_asm.ts";
 
 /**
  * ReLU in place, branch-free: every value with its sign bit set (negatives, -0) becomes +0. A
@@ -138,7 +139,6 @@ function reluWasm(): Uint8Array<ArrayBuffer> {
     0x0b,
   ];
   const body = [0x03, 0x01, 0x7f, 0x01, 0x7b, 0x01, 0x7f, ...code];
-  const section = (id: number, bytes: number[]) => [id, ...leb(bytes.length), ...bytes];
   return new Uint8Array([
     0x00,
     0x61,
@@ -154,18 +154,6 @@ function reluWasm(): Uint8Array<ArrayBuffer> {
     ...section(7, [0x01, ...name("relu"), 0x00, 0x00]),
     ...section(10, [0x01, ...leb(body.length), ...body]),
   ]);
-}
-
-/** Unsigned LEB128. */
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
 }
 
 /** Apply an activation in place; false when it must go through a kernel (prelu, unknown). */

@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { leb, section, sleb } from "./wasm_asm.ts";
 
 /** Kernel name of the fused Adam step. */
 export const FUSED_ADAM = "AdqnFusedAdam";
@@ -32,22 +33,6 @@ export interface FusedAdamRuns {
 // ---------------------------------------------------------------------------------------------
 // The WebAssembly function adam(p, m, v, g, po, mo, vo, n, b1, c1, b2, c2, bc, eps, ss): byte
 // offsets of the four inputs and three outputs, the element count, then the seven float32 scalars.
-
-/** Unsigned LEB128. */
-function leb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...leb(body.length), ...body];
-}
 
 function assemble(): Uint8Array<ArrayBuffer> {
   const I32 = 0x7f, F32 = 0x7d, V128 = 0x7b;
@@ -195,20 +180,6 @@ function assemble(): Uint8Array<ArrayBuffer> {
     ...section(10, [0x01, ...leb(body.length), ...body]),
   ];
   return new Uint8Array(bytes);
-}
-
-/** Signed LEB128 (small values). */
-function sleb(v: number): number[] {
-  const out: number[] = [];
-  for (;;) {
-    const b = v & 0x7f;
-    v >>= 7;
-    if ((v === 0 && (b & 0x40) === 0) || (v === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
 }
 
 type AdamFn = (
