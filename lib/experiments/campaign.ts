@@ -283,6 +283,29 @@ export const CAMPAIGN_SETTINGS: Readonly<Overrides> = Object.freeze({
 /** The campaign's tensor backend, whose numerics fingerprint (tests/train) its runs rely on. */
 export const CAMPAIGN_BACKEND: TrainerBackend = "wasm-blas";
 
+/**
+ * The OpenBLAS kernels of every campaign run (`OPENBLAS_CORETYPE`): products round differently per
+ * kernel, and a campaign that moves to another machine must go on with the same numbers. Haswell
+ * runs on every x86-64 CPU with AVX2 and is what the committed fingerprints were made with.
+ */
+export const CAMPAIGN_BLAS_KERNELS = "Haswell";
+
+/**
+ * Make the workers' OpenBLAS run {@link CAMPAIGN_BLAS_KERNELS}: set `OPENBLAS_CORETYPE` for this
+ * process and its children when unset; throw, naming both, when it is set to other kernels.
+ */
+export function pinCampaignKernels(env: Pick<typeof Deno.env, "get" | "set"> = Deno.env): void {
+  const set = env.get("OPENBLAS_CORETYPE");
+  if (set === undefined || set === "") env.set("OPENBLAS_CORETYPE", CAMPAIGN_BLAS_KERNELS);
+  else if (set.toLowerCase() !== CAMPAIGN_BLAS_KERNELS.toLowerCase()) {
+    throw new Error(
+      `OPENBLAS_CORETYPE is ${set}, but the campaign's runs train on OpenBLAS's ` +
+        `${CAMPAIGN_BLAS_KERNELS} kernels (other kernels round differently); unset it or set it ` +
+        `to ${CAMPAIGN_BLAS_KERNELS}`,
+    );
+  }
+}
+
 /** Stage 0 trains the gate's algorithms first, so that the gate's evidence comes soonest. */
 const STAGE0_ORDER: readonly AlgoId[] = [
   ...GATE_ALGOS,
@@ -326,6 +349,7 @@ export function stage1Grid(chosen: Record<AlgoId, Cell>, budget: Overrides = {})
 export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcome> {
   const print = o.print ?? ((l: string) => console.log(l));
   const f = campaignFiles(o.dir);
+  if ((o.backend ?? CAMPAIGN_BACKEND).endsWith("-blas")) pinCampaignKernels();
   Deno.mkdirSync(f.checkpoints, { recursive: true });
   const common = {
     preset: "paper" as const,

@@ -241,3 +241,24 @@ Deno.test("`deno task campaign`: status of an empty dir; bad input is a clear er
   assert.equal(existsSync(`${dir}/s.sqlite`), false);
   Deno.removeSync(dir, { recursive: true });
 });
+
+Deno.test("pinCampaignKernels: sets Haswell when unset, keeps it when set alike, refuses other kernels by name", async () => {
+  const { pinCampaignKernels, CAMPAIGN_BLAS_KERNELS } = await import(
+    "../../lib/experiments/campaign.ts"
+  );
+  const fake = (v?: string) => {
+    const m = new Map<string, string>(v === undefined ? [] : [["OPENBLAS_CORETYPE", v]]);
+    return { get: (k: string) => m.get(k), set: (k: string, x: string) => void m.set(k, x), m };
+  };
+  assert.equal(CAMPAIGN_BLAS_KERNELS, "Haswell");
+  const unset = fake();
+  pinCampaignKernels(unset);
+  assert.equal(unset.m.get("OPENBLAS_CORETYPE"), "Haswell");
+  const same = fake("haswell");
+  pinCampaignKernels(same);
+  assert.equal(same.m.get("OPENBLAS_CORETYPE"), "haswell");
+  assert.throws(
+    () => pinCampaignKernels(fake("SkylakeX")),
+    /OPENBLAS_CORETYPE is SkylakeX.*Haswell/,
+  );
+});
