@@ -5,13 +5,16 @@
  * arithmetic (kernels, op order, initialisation, random streams) fails here loudly. A deliberate
  * change must re-commit the table (the failure message prints the new hashes) and say so.
  *
- * Backend: `wasm-blas` when OpenBLAS is found (CI installs libopenblas0), plain `wasm` with
- * `ADQN_TEST_BACKEND=wasm`; a backend without an entry in the table fails, naming it.
+ * Backend: `wasm-blas` when OpenBLAS is found (CI installs libopenblas0), keyed with OpenBLAS's
+ * kernels (`wasm-blas/Haswell`: products round differently per kernel; `OPENBLAS_CORETYPE=Haswell`
+ * gives these on any x86-64 CPU with AVX2), plain `wasm` with `ADQN_TEST_BACKEND=wasm`; a backend
+ * without an entry in the table fails, naming it.
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
 import { initBackend } from "../../lib/nn/backend.ts";
 import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
+import { openBlas } from "../../lib/nn/blas.ts";
 import { ALGO_IDS, type AlgoId } from "../../lib/train/agent.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
@@ -22,7 +25,7 @@ const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
   : await enableBlasBackend("wasm-blas");
 if (!blas.ok) await initBackend("wasm");
 tf.enableProdMode();
-const BACKEND = blas.ok ? "wasm-blas" : "wasm";
+const BACKEND = blas.ok ? `wasm-blas/${openBlas()?.kernels ?? ""}` : "wasm";
 
 const TABLE: Record<string, Record<string, string>> = JSON.parse(
   await Deno.readTextFile(new URL("./fingerprints.json", import.meta.url)),
@@ -133,7 +136,7 @@ Deno.test(`numerics fingerprint on ${BACKEND}: greedy evaluation on (every 200 s
 Deno.test({
   name: "numerics fingerprint on wasm-blas: the paper preset's model, K = 2 runs in one batch, " +
     "matches the committed hashes (wasm-blas only: the campaign's backend)",
-  ignore: BACKEND !== "wasm-blas",
+  ignore: !BACKEND.startsWith("wasm-blas"),
 }, async () => {
   const got: Record<string, string> = {};
   for (const algo of ["adqn", "adqn-state-vr"] as const) {
