@@ -30,7 +30,7 @@ import { type Blas, openBlas } from "./blas.ts";
 import { customDense } from "./dense.ts";
 import { isBlasBackend } from "./fast_backend.ts";
 import { wasmGroupedMatMul, wasmGroupedOuter } from "./grouped_wasm.ts";
-import { type Gemm, gemmFor, type Transpose, transposeFor } from "./host_gemm.ts";
+import { type Gemm, gemmFor, transposeInto } from "./host_gemm.ts";
 import { floatValues, HOST_STORAGE_BACKENDS, type Storage, storageOf } from "./storage.ts";
 
 /** Kernel name of the grouped product. */
@@ -102,7 +102,7 @@ function groupedMatMulKernel(
   args: KernelArgs,
   storage: Storage,
   gemm: Gemm,
-  transpose: Transpose | null,
+  flags: boolean,
 ): tf.TensorInfo {
   const { x, w, bias } = args.inputs as {
     x: tf.TensorInfo;
@@ -145,12 +145,12 @@ function groupedMatMulKernel(
     }
     let wg = wv.subarray(g * wSize, (g + 1) * wSize);
     const xg = xv.subarray(r0 * inner, (r0 + rows) * inner);
-    if (transB && transpose !== null) { // an explicit transpose, then a plain product
+    if (transB && !flags) { // an explicit transpose, then a plain product
       const t = scratchOf(wSize);
-      transpose(wg, n, inner, t);
+      transposeInto(wg, n, inner, t);
       wg = t;
     }
-    if (transB && transpose === null) {
+    if (transB && flags) {
       gemm(false, true, rows, n, inner, 1, xg, inner, wg, inner, beta, c, n);
     } else gemm(false, false, rows, n, inner, 1, xg, inner, wg, n, beta, c, n);
     if (relu) reluInPlace(c);
@@ -162,7 +162,7 @@ function groupedOuterKernel(
   args: KernelArgs,
   storage: Storage,
   gemm: Gemm,
-  transpose: Transpose | null,
+  flags: boolean,
 ): tf.TensorInfo {
   const { x, g } = args.inputs as { x: tf.TensorInfo; g: tf.TensorInfo };
   const [R, m] = x.shape;
@@ -174,7 +174,7 @@ function groupedOuterKernel(
   const K = offsets.length - 1;
   const out = storage.alloc(args.backend, [K, m, n]);
   const maxRows = offsets.reduce((a, o, i) => i === 0 ? 0 : Math.max(a, o - offsets[i - 1]), 0);
-  const xT = transpose === null ? null : scratchOf(m * maxRows);
+  const xT = flags ? null : scratchOf(m * maxRows);
   const xv = floatValues(storage, args.backend, x, GROUPED_OUTER);
   const gv = floatValues(storage, args.backend, g, GROUPED_OUTER);
   const d = out.view;
@@ -188,7 +188,7 @@ function groupedOuterKernel(
     const xg = xv.subarray(r0 * m, (r0 + rows) * m), gg = gv.subarray(r0 * n, (r0 + rows) * n);
     if (xT === null) gemm(true, false, m, n, rows, 1, xg, m, gg, n, 0, c, n);
     else {
-      transpose!(xg, rows, m, xT);
+      transposeInto(xg, rows, m, xT);
       gemm(false, false, m, n, rows, 1, xT, rows, gg, n, 0, c, n);
     }
   }
@@ -241,16 +241,16 @@ export function ensureGroupedKernels(backendName: string = tf.getBackend()): voi
   // Native sgemm takes transposed operands as flags; the JavaScript loop reads them faster as
   // an explicitly transposed copy.
   const blas = isBlasBackend(backendName) ? openBlas() : null;
-  const transpose = blas !== null ? null : transposeFor(backendName);
+  const flags = blas !== null;
   tf.registerKernel({
     kernelName: GROUPED_MATMUL,
     backendName,
-    kernelFunc: (args) => groupedMatMulKernel(args as KernelArgs, storage, gemm, transpose),
+    kernelFunc: (args) => groupedMatMulKernel(args as KernelArgs, storage, gemm, flags),
   });
   tf.registerKernel({
     kernelName: GROUPED_OUTER,
     backendName,
-    kernelFunc: (args) => groupedOuterKernel(args as KernelArgs, storage, gemm, transpose),
+    kernelFunc: (args) => groupedOuterKernel(args as KernelArgs, storage, gemm, flags),
   });
   tf.registerKernel({
     kernelName: GROUPED_SUM,

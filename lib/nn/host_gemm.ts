@@ -1,7 +1,7 @@
 /**
  * The product routines of the grouped kernels (./grouped_ops.ts) and of the batched network's
- * host loops: native `sgemm` and an exact out-of-place transpose on the BLAS backends, a plain
- * JavaScript `sgemm` and tiled transpose elsewhere, each resolved once per backend name.
+ * host loops: native `sgemm` on the BLAS backends (transposed operands as flags), elsewhere a plain
+ * JavaScript `sgemm` and a tiled transpose (that loop reads a transposed operand faster as a copy).
  *
  * @module
  */
@@ -33,58 +33,11 @@ export const jsGemm: Gemm = (transA, transB, m, n, k, alpha, a, lda, b, ldb, bet
   }
 };
 
-/** A row-major transpose: `out` (cols × rows) ← `a` (rows × cols). */
-export type Transpose = (a: Float32Array, rows: number, cols: number, out: Float32Array) => void;
-
-let nativeTranspose: Transpose | null | undefined;
-
-/**
- * OpenBLAS's `cblas_somatcopy` (an exact, fast out-of-place transpose) from the library that
- * lib/nn/blas.ts loaded, or null when it is unavailable.
- */
-function openTranspose(blas: Blas): Transpose | null {
-  if (nativeTranspose !== undefined) return nativeTranspose;
-  nativeTranspose = null;
-  try {
-    const lib = Deno.dlopen(blas.path, {
-      cblas_somatcopy: {
-        parameters: ["i32", "i32", "i32", "i32", "f32", "buffer", "i32", "buffer", "i32"],
-        result: "void",
-      },
-    });
-    const f = lib.symbols.cblas_somatcopy;
-    nativeTranspose = (a, rows, cols, out) => {
-      if (a.length < rows * cols || out.length < rows * cols) {
-        throw new Error(`transpose: buffers too small for ${rows}×${cols}`);
-      }
-      if (rows * cols > 0) f(101, 112, rows, cols, 1, a, cols, out, rows); // row-major, transposed
-    };
-  } catch {
-    nativeTranspose = null;
-  }
-  return nativeTranspose;
-}
-
-const transposes = new Map<string, Transpose>();
 const gemms = new Map<string, Gemm>();
 
 /**
- * The transpose the grouped kernels use on `backendName`: native or {@link transposeInto}.
- * Resolved once per backend name (looking the library up costs a permission query).
- */
-export function transposeFor(backendName: string): Transpose {
-  let t = transposes.get(backendName);
-  if (t === undefined) {
-    const blas = isBlasBackend(backendName) ? openBlas() : null;
-    t = (blas === null ? null : openTranspose(blas)) ?? transposeInto;
-    transposes.set(backendName, t);
-  }
-  return t;
-}
-
-/**
  * The product routine the grouped kernels use on `backendName`: native sgemm or {@link jsGemm}.
- * Resolved once per backend name, like {@link transposeFor}.
+ * Resolved once per backend name (looking the library up costs a permission query).
  */
 export function gemmFor(backendName: string): Gemm {
   let g = gemms.get(backendName);
