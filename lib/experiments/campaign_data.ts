@@ -189,7 +189,7 @@ export interface StageSummary {
   totalSteps: number[];
   /** Code versions (git commits) of the runs' last claims. */
   codeVersions: Counted[];
-  /** Tensor backends. */
+  /** Tensor backends (with OpenBLAS's kernels where recorded). */
   backends: Counted[];
   /** Machines: "cpu model, N cores". */
   machines: Counted[];
@@ -223,7 +223,12 @@ export function stageSummaries(data: CampaignData): StageSummary[] {
       lastEnd: ends.at(-1) ?? null,
       totalSteps: steps,
       codeVersions: counted(claimed.map((r) => r.run.codeVersion ?? "")),
-      backends: counted(claimed.map((r) => r.run.machine?.backend ?? "")),
+      backends: counted(claimed.map((r) => {
+        const m = r.run.machine;
+        return m?.blasKernels
+          ? `${m.backend} (OpenBLAS ${m.blasKernels} kernels)`
+          : m?.backend ?? "";
+      })),
       machines: counted(
         claimed.map((r) =>
           r.run.machine ? `${r.run.machine.cpu || "unknown cpu"}, ${r.run.machine.cores} cores` : ""
