@@ -61,8 +61,9 @@ Deno.test("`groupedDense()` computes each group's rows with its own weights, val
           },
         );
         return tf.sum(tf.mul(y, dy)) as tf.Scalar;
-      }, [w, b]);
+      }, [w, b, x]);
       const gw = grouped.grads[0].dataSync(), gb = grouped.grads[1].dataSync();
+      const gx = grouped.grads[2].dataSync();
       let row = 0;
       for (let k = 0; k < K; k++) {
         const n = counts[k];
@@ -88,7 +89,7 @@ Deno.test("`groupedDense()` computes each group's rows with its own weights, val
                   dyk,
                 ),
               ) as tf.Scalar,
-            [wk, bk],
+            [wk, bk, xk],
           );
           assertSameArrays(
             single.grads[0].dataSync(),
@@ -101,6 +102,12 @@ Deno.test("`groupedDense()` computes each group's rows with its own weights, val
             gb.slice(k * O, (k + 1) * O),
             gradTol,
             `db ${k}`,
+          );
+          assertSameArrays(
+            single.grads[2].dataSync(),
+            gx.slice(row * I, (row + n) * I),
+            gradTol,
+            `dx ${k}`,
           );
           const yk = dense(xk, wk as tf.Tensor as tf.Tensor2D, bk as tf.Tensor as tf.Tensor1D, {
             activation,
