@@ -2,59 +2,22 @@
 // (while the killed process may still be an unreaped zombie holding the lease); the finished run's
 // every metric row must equal an uninterrupted run's, and no temporary file may be left.
 import assert from "assert";
-import { ResultsDb } from "../../lib/results/db.ts";
 import { TINY } from "./fixtures/tiny.ts";
+import { allFiles, lcg, metricRows, readDb, sigkill, spawnTask } from "./fixtures/faults.ts";
 
-const ROOT = new URL("../../", import.meta.url).pathname;
 const KILLS = 20;
+const ARGS = [
+  ...["--env", "heaven-hell-3", "--algo", "adqn", "--seed", "11", "--steps", "40000"],
+  ...TINY,
+];
 
-function train(cwd: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--config",
-      `${ROOT}deno.json`,
-      `${ROOT}tasks/train.ts`,
-      "--env",
-      "heaven-hell-3",
-      "--algo",
-      "adqn",
-      "--seed",
-      "11",
-      "--steps",
-      "40000",
-      ...TINY,
-    ],
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-}
+const train = (cwd: string) => spawnTask("train", ARGS, cwd);
 
 function rows(dir: string) {
-  const db = ResultsDb.open(`${dir}/data/results.sqlite`, { readOnly: true });
-  try {
+  return readDb(`${dir}/data/results.sqlite`, (db) => {
     const run = db.listRuns()[0];
-    return {
-      status: run.status,
-      metrics: db.metrics(run.id).map(({ wallSeconds: _, ...rest }) => rest),
-    };
-  } finally {
-    db.close();
-  }
-}
-
-function allFiles(root: string, dir = root): string[] {
-  const out: string[] = [];
-  for (const e of Deno.readDirSync(dir)) {
-    const p = `${dir}/${e.name}`;
-    if (e.isDirectory) out.push(...allFiles(root, p));
-    else out.push(p.slice(root.length + 1));
-  }
-  return out.sort();
+    return { status: run.status, metrics: metricRows(db, run) };
+  })!;
 }
 
 Deno.test(`\`deno task train\` survives ${KILLS} SIGKILLs at random moments, each rerun at once, with every metric row exact`, async () => {
@@ -74,19 +37,14 @@ Deno.test(`\`deno task train\` survives ${KILLS} SIGKILLs at random moments, eac
   const trainMs = Math.max(fullMs - startMs, 0);
 
   const dir = Deno.makeTempDirSync({ prefix: "adqn-fault-" });
-  let seed = 12345; // a fixed LCG: the same moments on every run of the test
-  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const rand = lcg(12345);
   let kills = 0, finished = false;
   const codes: number[] = [];
   let child = train(dir);
   for (let i = 0; kills < KILLS && i < 3 * KILLS; i++) {
     const delay = startMs + (0.1 + 0.8 * rand()) * trainMs / KILLS;
     await new Promise((ok) => setTimeout(ok, delay));
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // it had already exited (its code is checked below)
-    }
+    sigkill(child); // (when it had already exited, its code is checked below)
     const killed = child;
     child = train(dir); // at once: the killed one may not even be reaped yet
     const st = await killed.status;
@@ -108,4 +66,9 @@ Deno.test(`\`deno task train\` survives ${KILLS} SIGKILLs at random moments, eac
   assert.deepEqual(got.metrics, expected.metrics);
   // No temporary file left: only the database (its checkpoint is removed once finished).
   assert.deepEqual(allFiles(dir), ["data/results.sqlite"]);
+  console.log(
+    `fault suite (train): ${kills} SIGKILLs survived, each rerun at once; ` +
+      `${got.metrics.length} metric rows equal the uninterrupted run's; ` +
+      `${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
 });
