@@ -5,7 +5,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { leb, section } from "./wasm_asm.ts";
+import { leb, section, WASM_HEADER } from "./wasm_asm.ts";
 
 /**
  * ReLU in place, branch-free: every value with its sign bit set (negatives, -0) becomes +0. A
@@ -140,14 +140,7 @@ function reluWasm(): Uint8Array<ArrayBuffer> {
   ];
   const body = [0x03, 0x01, 0x7f, 0x01, 0x7b, 0x01, 0x7f, ...code];
   return new Uint8Array([
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(1, [0x01, 0x60, 0x02, 0x7f, 0x7f, 0x00]),
     ...section(2, [0x01, ...name("env"), ...name("memory"), 0x02, 0x00, 0x01]),
     ...section(3, [0x01, 0x00]),

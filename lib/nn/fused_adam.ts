@@ -15,7 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { leb, section, sleb } from "./wasm_asm.ts";
+import { leb, section, sleb, WASM_HEADER } from "./wasm_asm.ts";
 
 /** Kernel name of the fused Adam step. */
 export const FUSED_ADAM = "AdqnFusedAdam";
@@ -156,14 +156,7 @@ function assemble(): Uint8Array<ArrayBuffer> {
   const body = [...locals, ...code];
   const params = [...new Array(8).fill(I32), ...new Array(7).fill(F32)];
   const bytes = [
-    0x00,
-    0x61,
-    0x73,
-    0x6d,
-    0x01,
-    0x00,
-    0x00,
-    0x00,
+    ...WASM_HEADER,
     ...section(1, [0x01, 0x60, ...leb(params.length), ...params, 0x00]),
     ...section(2, [
       0x01,

@@ -35,3 +35,6 @@ export function sleb(v: number): number[] {
 export function section(id: number, body: number[]): number[] {
   return [id, ...leb(body.length), ...body];
 }
+
+/** The module header: the magic bytes "\0asm" and version 1. */
+export const WASM_HEADER: readonly number[] = [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00];
