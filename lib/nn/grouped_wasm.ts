@@ -9,15 +9,10 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { transposeInto } from "./host_gemm.ts";
+import type { WasmBackendLike } from "./storage.ts";
 
-/** The parts of the wasm backend used here (tfjs-backend-wasm's `BackendWasm`). */
-interface WasmBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
-}
-
-function backend(): WasmBackend {
-  return tf.engine().backend as unknown as WasmBackend;
+function backend(): WasmBackendLike {
+  return tf.engine().backend as unknown as WasmBackendLike;
 }
 
 /** A view of `t`'s values in the wasm heap, valid until the next allocation. */
