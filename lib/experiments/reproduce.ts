@@ -386,7 +386,12 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
         continue;
       }
       waitingNote = "";
-      const before = JSON.stringify(db.statusCounts(ids));
+      // A round in which some worker failed and no run moved (status or stored steps) is a crash
+      // loop: stop. One whose runs moved on goes on (a worker killed mid-run, e.g. by the OOM
+      // killer, leaves its runs to the next round to resume).
+      const progress = () =>
+        JSON.stringify(db.listRuns({ ids }).map((r) => [r.status, r.envSteps]));
+      const before = progress();
       const k = Math.max(1, Math.min(options.workers, claimable.length));
       // `auto`: batches sized so that the workers finish together (see balancedBatchSize).
       if ((options.batch ?? "auto") === "auto") {
@@ -400,12 +405,11 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       render(true);
       const statuses = await Promise.all(slots.map((s) => s.done));
       const bad = slots.filter((_, i) => !statuses[i].success && statuses[i].code !== 130);
-      const after = JSON.stringify(db.statusCounts(ids));
-      if (bad.length > 0 && before === after && !stopping) {
+      if (bad.length > 0 && before === progress() && !stopping) {
         const s = bad[0];
         failure = `worker ${s.index} exited with code ${
           statuses[slots.indexOf(s)].code
-        } without finishing any run:\n${s.stderrTail.slice(-10).join("\n")}`;
+        } without any run making progress:\n${s.stderrTail.slice(-10).join("\n")}`;
       }
       slots.length = 0;
       if (failure) break;

@@ -178,3 +178,32 @@ Deno.test("`deno task reproduce` killed with SIGKILL resumes on rerun to the sam
   }
   db.close();
 });
+
+Deno.test("`reproduce()` stops after one round whose failing workers moved no run (a crash loop)", async () => {
+  const s = setup();
+  let spawned = 0;
+  const crashing: WorkerCommand = () => (spawned++, {
+    command: Deno.execPath(),
+    args: ["eval", "console.error('no backend here'); Deno.exit(3)"],
+  });
+  const printed: string[] = [];
+  const { view } = quietView();
+  const r = await reproduce({
+    figures: ["1a"],
+    preset: "quick",
+    seeds: 1,
+    workers: 2,
+    ...s,
+    png: false,
+    workerCommand: crashing,
+    view,
+    print: (l) => printed.push(l),
+  });
+  assert.equal(r.exitCode, 1);
+  assert.equal(spawned, 2, "one round of 2 workers, not respawned");
+  assert.match(
+    printed.join("\n"),
+    /worker \d exited with code 3 without any run making progress:\nno backend here/,
+  );
+  assert.deepEqual(r.counts, { queued: 5, running: 0, finished: 0, failed: 0 });
+});
