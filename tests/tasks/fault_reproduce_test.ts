@@ -19,9 +19,9 @@ import {
   spawnTask,
 } from "./fixtures/faults.ts";
 
-/** Kill targets in order: P the reproduce process (rerun at once), W one of its workers alone. */
-// The run of worker kills at the end kills both workers of a round, and the next round's too: a
-// reproduce that took a killed worker for a crash loop (no run finished in the round) gave up.
+// Kill targets in order: P the reproduce process (rerun at once), W one of its workers alone. The
+// worker kills in a row at the end kill both workers of a round, and the next round's too: a
+// reproduce that took that for a crash loop (no run finished in the round) gave up with exit 1.
 const SCHEDULE = "PPWPPWPPWPPWWWWWWWWW";
 const DB = "results.sqlite";
 // One panel × 5 algorithms × 2 seeds, each pair of seeds trained as one batch of 2 (a run taken
