@@ -13,15 +13,15 @@ import { type BlasBackendName, enableBlasBackend } from "./fast_backend.ts";
 
 /**
  * Backends {@link initBackend} accepts. `auto` picks `wasm-blas` (wasm with OpenBLAS matrix
- * products through Deno FFI, about 2x faster) when the library and FFI are available, else `wasm`.
+ * products through Deno FFI, about 3x faster) when the library and FFI are available, else `wasm`.
  */
 export const BACKEND_NAMES = ["auto", "wasm", "wasm-blas", "cpu", "cpu-blas", "webgpu"] as const;
 
 /** One of {@link BACKEND_NAMES}. */
 export type BackendName = typeof BACKEND_NAMES[number];
 
-/** Training speed of plain `wasm` relative to `wasm-blas` (measured here: about 2× slower). */
-export const WASM_SLOWDOWN_VS_BLAS = "about 2× slower";
+/** Training speed of plain `wasm` relative to `wasm-blas` (bench --compare here: 2.8-3× slower). */
+export const WASM_SLOWDOWN_VS_BLAS = "about 3× slower";
 
 export { backendReady, requireBackend } from "./ready.ts";
 

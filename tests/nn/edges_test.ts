@@ -60,7 +60,7 @@ console.log(await initBackend("auto"));`,
   assert.equal(r.stdout.trim(), "wasm");
   const notices = r.stderr.split("\n").filter((l) => l.startsWith("NOTICE initBackend"));
   assert.equal(notices.length, 1, r.stderr);
-  assert.match(notices[0], /auto is using plain "wasm", about 2× slower than "wasm-blas"/);
+  assert.match(notices[0], /auto is using plain "wasm", about 3× slower than "wasm-blas"/);
   assert.match(notices[0], /libopenblas0/);
   assert.match(notices[0], /ffi permission is not granted/);
 });
