@@ -16,6 +16,7 @@
  * ```
  * @module
  */
+import { existsSync } from "../files.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { ResultsDb } from "../results/db.ts";
 import { finalPerformance } from "../results/stats.ts";
@@ -237,6 +238,49 @@ export function campaignFiles(dir: string): CampaignFiles {
 }
 
 /**
+ * The committed snapshot of a checkout (data/fig1-paper/results.sqlite beside this code), or null
+ * when this module is not loaded from files.
+ */
+export function committedSnapshot(): string | null {
+  const url = new URL("../../data/fig1-paper/results.sqlite", import.meta.url);
+  return url.protocol === "file:" ? decodeURIComponent(url.pathname) : null;
+}
+
+/**
+ * On a machine without the campaign's live database (a new machine, or a lost cache), start from the
+ * committed snapshot instead of from nothing, so that finished runs are never redone: copy it in as
+ * the live database and set aside any checkpoints left in the directory (they may be newer than the
+ * snapshot's points, which would resume a run with a gap), so that unfinished runs start over
+ * cleanly (their old points replaced, attempts counted, once their stale leases time out).
+ * Returns what it did, or null when there was nothing to do.
+ */
+export function restoreFromSnapshot(
+  dir: string,
+  snapshot: string | null = committedSnapshot(),
+): { finished: number; unfinished: number; setAside: number } | null {
+  const f = campaignFiles(dir);
+  if (existsSync(f.db) || snapshot === null || !existsSync(snapshot)) return null;
+  Deno.mkdirSync(dir, { recursive: true });
+  const tmp = `${f.db}.restore-${Deno.pid}`;
+  Deno.copyFileSync(snapshot, tmp);
+  Deno.renameSync(tmp, f.db);
+  let setAside = 0;
+  if (existsSync(f.checkpoints)) {
+    const aside = `${f.checkpoints}.before-restore-${Date.now()}`;
+    setAside = [...Deno.readDirSync(f.checkpoints)].length;
+    Deno.renameSync(f.checkpoints, aside);
+  }
+  const db = ResultsDb.open(f.db);
+  try {
+    const runs = db.listRuns();
+    const finished = runs.filter((r) => r.status === "finished").length;
+    return { finished, unfinished: runs.length - finished, setAside };
+  } finally {
+    db.close();
+  }
+}
+
+/**
  * The campaign directory: `ADQN_CAMPAIGN_DIR`, else `$XDG_CACHE_HOME/adqn/fig1-paper`, else
  * `~/.cache/adqn/fig1-paper` (outside the work tree, so a fresh checkout does not erase it).
  */
@@ -262,6 +306,11 @@ export interface RunCampaignOptions {
   budget?: Overrides;
   /** How to start a worker (tests: the fake trainer). */
   workerCommand?: WorkerCommand;
+  /**
+   * The snapshot to start from when the directory has no database (default the checkout's
+   * committed one, {@link committedSnapshot}; null: start empty). See {@link restoreFromSnapshot}.
+   */
+  snapshot?: string | null;
   /** Stop cleanly. */
   signal?: AbortSignal;
   /** Where lines go (default console.log). */
@@ -350,6 +399,17 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const print = o.print ?? ((l: string) => console.log(l));
   const f = campaignFiles(o.dir);
   if ((o.backend ?? CAMPAIGN_BACKEND).endsWith("-blas")) pinCampaignKernels();
+  const restored = restoreFromSnapshot(
+    o.dir,
+    o.snapshot === undefined ? committedSnapshot() : o.snapshot,
+  );
+  if (restored !== null) {
+    print(
+      `no live database in ${o.dir}: started from the committed snapshot (${restored.finished} ` +
+        `finished runs kept, ${restored.unfinished} unfinished start over` +
+        (restored.setAside > 0 ? `; ${restored.setAside} old checkpoints set aside` : "") + ")",
+    );
+  }
   Deno.mkdirSync(f.checkpoints, { recursive: true });
   const common = {
     preset: "paper" as const,

@@ -1,4 +1,5 @@
 import assert from "assert";
+import { DatabaseSync } from "node:sqlite";
 import { existsSync } from "../../lib/files.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
 import {
@@ -127,7 +128,14 @@ Deno.test("gateOpen: only ADQN or ADQN-VR above 0.5 (seed mean) opens stage 1", 
 
 Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun does no work, snapshot", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-" });
-  const opts = { dir, workers: 2, budget: TINY, workerCommand: fakeWorkerCommand, print: () => {} };
+  const opts = {
+    dir,
+    workers: 2,
+    budget: TINY,
+    workerCommand: fakeWorkerCommand,
+    print: () => {},
+    snapshot: null,
+  };
   const outcome = await runCampaign(opts);
   const f = campaignFiles(dir);
   const db = ResultsDb.open(f.db);
@@ -158,6 +166,61 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
   assert.equal(s.listRuns({ status: "finished" }).length, total);
   assert.equal(stage0Rows(s).length, 40);
   s.close();
+
+  // A new machine: no live database, the committed snapshot only. Finished runs are never redone.
+  const fresh = `${dir}/fresh`;
+  const lines: string[] = [];
+  assert.equal(
+    await runCampaign({ ...opts, dir: fresh, snapshot: snap, print: (l) => lines.push(l) }),
+    outcome,
+  );
+  assert.match(
+    lines[0],
+    new RegExp(`started from the committed snapshot \\(${total} finished runs kept, 0 unfinished`),
+  );
+  const f2 = ResultsDb.open(campaignFiles(fresh).db);
+  assert.deepEqual(
+    f2.listRuns().map((r) => r.attempts),
+    attempts,
+    "nothing redone after a restore",
+  );
+  f2.close();
+
+  // A snapshot taken mid-run: one run half done, held by a process on another machine (its lease
+  // long expired), and a stale checkpoint in the directory. It starts over and ends as it would have.
+  const mid = `${dir}/mid.sqlite`;
+  Deno.copyFileSync(snap, mid);
+  const raw = new DatabaseSync(mid);
+  const victim = raw.prepare("SELECT id FROM runs ORDER BY id LIMIT 1").get() as { id: number };
+  const want = raw.prepare("SELECT * FROM metrics WHERE run_id = ? ORDER BY env_step").all(
+    victim.id,
+  );
+  raw.prepare(
+    "UPDATE runs SET status = 'running', owner = 'gone', owner_host = 'elsewhere', owner_pid = 1, " +
+      "heartbeat_ms = 0, ended_at = NULL, env_steps = 600 WHERE id = ?",
+  ).run(victim.id);
+  raw.prepare("DELETE FROM metrics WHERE run_id = ? AND env_step > 600").run(victim.id);
+  raw.close();
+  const third = `${dir}/third`;
+  Deno.mkdirSync(`${third}/checkpoints`, { recursive: true });
+  Deno.writeTextFileSync(`${third}/checkpoints/stale.ckpt`, "older than nothing");
+  const lines3: string[] = [];
+  await runCampaign({ ...opts, dir: third, snapshot: mid, print: (l) => lines3.push(l) });
+  assert.match(lines3[0], /1 unfinished start over; 1 old checkpoints set aside/);
+  assert.ok(!existsSync(`${third}/checkpoints/stale.ckpt`));
+  const t = ResultsDb.open(campaignFiles(third).db);
+  const run = t.getRun(victim.id)!;
+  assert.equal(run.status, "finished");
+  assert.equal(run.attempts, attempts[0] + 1, "the restarted run's attempt is counted");
+  t.close();
+  const again = new DatabaseSync(campaignFiles(third).db, { readOnly: true });
+  const got = again.prepare("SELECT * FROM metrics WHERE run_id = ? ORDER BY env_step").all(
+    victim.id,
+  );
+  again.close();
+  const strip = (rows: unknown[]) =>
+    rows.map((r) => ({ ...(r as Record<string, unknown>), wall_seconds: null }));
+  assert.deepEqual(strip(got), strip(want), "old points replaced by the same run's points");
   Deno.removeSync(dir, { recursive: true });
 });
 
@@ -210,6 +273,7 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
       budget: TINY,
       workerCommand: fakeWorkerCommand,
       print: () => {},
+      snapshot: null,
     });
     const db2 = ResultsDb.open(campaignFiles(dir).db);
     assert.ok(db2.listRuns({ status: "finished" }).length >= Math.max(finished, 40));
