@@ -1,7 +1,8 @@
 /**
  * The experiment layer: presets of the paper's Figure 1 (./presets.ts), the grid of runs
- * (./grid.ts), running one run against the results database with resume (./runner.ts), worker
- * processes claiming runs through leases (./workers.ts), the parallel `reproduce` orchestration
+ * (./grid.ts), running one run against the results database with resume (./runner.ts; the
+ * trainer it calls: ./trainer.ts), worker processes claiming runs through leases (./workers.ts),
+ * the parallel `reproduce` orchestration
  * (./reproduce.ts), figures from the database (./figures.ts), progress display (./progress.ts) and
  * the command lines of the `train`, `reproduce` and `figures` tasks (./cli.ts).
  *
