@@ -7,6 +7,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { watchParent } from "../results/process.ts";
 import { parsePOMDP, PomdpParseError } from "../pomdp/parser.ts";
 import {
   checkResultsDb,
@@ -344,3 +345,23 @@ export function handleParseError(e: unknown, usage: string): number {
  * written), 3 busy (the run is being trained by another live process), 130 interrupted.
  */
 export const EXIT_CODES = { done: 0, failed: 1, usage: 2, busy: 3, interrupted: 130 } as const;
+
+/**
+ * The stop signal of a long command (`train`, `reproduce`): raised on SIGINT, on SIGTERM (not on
+ * Windows), and when the parent process dies (`deno task` killed: stop as on SIGTERM, checkpoint
+ * written and run released, rather than train on orphaned). `release()` removes the listeners.
+ */
+export function commandStopSignal(): { signal: AbortSignal; release(): void } {
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const unwatch = watchParent(() => abort.abort());
+  return {
+    signal: abort.signal,
+    release() {
+      for (const s of signals) Deno.removeSignalListener(s, onSignal);
+      unwatch();
+    },
+  };
+}

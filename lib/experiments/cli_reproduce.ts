@@ -10,13 +10,13 @@
  * ```
  * @module
  */
-import { watchParent } from "../results/process.ts";
 import { type FigureId, type Overrides, PRESET_IDS, type PresetId, PRESETS } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid } from "./grid.ts";
 import type { TrainerBackend } from "./runner.ts";
 import {
   backendFlag,
+  commandStopSignal,
   dbFlag,
   dirFlag,
   extraFlag,
@@ -151,12 +151,7 @@ export async function reproduceMain(
   } catch (e) {
     return handleParseError(e, REPRODUCE_USAGE);
   }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
-  // `deno task` killed: stop as on SIGTERM (checkpoint written, run released) rather than orphaned.
-  const unwatch = watchParent(() => abort.abort());
+  const stop = commandStopSignal();
   try {
     const r = await reproduce({
       figures: a.figures,
@@ -173,7 +168,7 @@ export async function reproduceMain(
       restartCorrupt: a.restartCorrupt,
       png: a.png,
       extra: a.extra,
-      signal: abort.signal,
+      signal: stop.signal,
       workerCommand: options.workerCommand,
     });
     return r.exitCode;
@@ -181,8 +176,6 @@ export async function reproduceMain(
     console.error(`error: ${(e as Error).message}`);
     return 1;
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
-    unwatch();
+    stop.release();
   }
 }

@@ -10,7 +10,6 @@
  * ```
  * @module
  */
-import { watchParent } from "../results/process.ts";
 import { DEFAULT_DB_PATH, ResultsDb } from "../results/db.ts";
 import { ALGO_IDS, checkAlgoId } from "../train/agent.ts";
 import {
@@ -33,6 +32,7 @@ import {
   backendFlag,
   bad,
   checkPomdpEnv,
+  commandStopSignal,
   dbFlag,
   dirFlag,
   EXIT_CODES,
@@ -182,12 +182,7 @@ export async function trainMain(
     console.error(`error: ${(e as Error).message}`);
     return 2;
   }
-  const abort = new AbortController();
-  const onSignal = () => abort.abort();
-  Deno.addSignalListener("SIGINT", onSignal);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
-  // `deno task` killed: stop as on SIGTERM (checkpoint written, run released) rather than orphaned.
-  const unwatch = watchParent(() => abort.abort());
+  const stop = commandStopSignal();
   const view = new ProgressView();
   const rate = new RateMeter(20);
   try {
@@ -198,7 +193,7 @@ export async function trainMain(
       keepCheckpoint: a.keepCheckpoint,
       restartCorrupt: a.restartCorrupt,
       leaseTimeoutMs: a.leaseTimeoutMs,
-      signal: abort.signal,
+      signal: stop.signal,
       log: (m) => view.log(m),
       onProgress: (p) => {
         rate.add(p.envStep);
@@ -226,9 +221,7 @@ export async function trainMain(
         return EXIT_CODES.failed;
     }
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    if (Deno.build.os !== "windows") Deno.removeSignalListener("SIGTERM", onSignal);
-    unwatch();
+    stop.release();
     db.close();
   }
 }
