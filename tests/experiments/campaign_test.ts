@@ -135,6 +135,8 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
     workerCommand: fakeWorkerCommand,
     print: () => {},
     snapshot: null,
+    // Not a BLAS backend, so that runCampaign leaves OPENBLAS_CORETYPE of this shared test process alone.
+    backend: "wasm" as const,
   };
   const outcome = await runCampaign(opts);
   const f = campaignFiles(dir);
@@ -226,7 +228,11 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
 
 Deno.test("start returns at once with a pidfile; status counts; stop checkpoints and exits; start again resumes", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-bg-" });
+  // The fake trainer's delay goes to the campaign's process tree alone: `deno test --parallel` runs
+  // test files in one process, and a Deno.env.set here would slow other files' workers too.
   const command = [
+    "env",
+    "FAKE_DELAY_MS=5",
     Deno.execPath(),
     "run",
     "-A",
@@ -236,8 +242,6 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
     dir,
     "1",
   ];
-  const env = Deno.env.get("FAKE_DELAY_MS");
-  Deno.env.set("FAKE_DELAY_MS", "5");
   try {
     const t0 = Date.now();
     const { pid, log } = startCampaign(dir, { command });
@@ -266,7 +270,6 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
     db.close();
     assert.equal(await stopCampaign(dir), null, "nothing to stop");
     // Resume in the foreground: the finished runs stay, the rest completes.
-    Deno.env.set("FAKE_DELAY_MS", "0");
     await runCampaign({
       dir,
       workers: 2,
@@ -274,14 +277,13 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
       workerCommand: fakeWorkerCommand,
       print: () => {},
       snapshot: null,
+      backend: "wasm",
     });
     const db2 = ResultsDb.open(campaignFiles(dir).db);
     assert.ok(db2.listRuns({ status: "finished" }).length >= Math.max(finished, 40));
     db2.close();
     assert.match(Deno.readTextFileSync(log), /campaign stopped/);
   } finally {
-    if (env === undefined) Deno.env.delete("FAKE_DELAY_MS");
-    else Deno.env.set("FAKE_DELAY_MS", env);
     Deno.removeSync(dir, { recursive: true });
   }
 });
