@@ -149,7 +149,7 @@ export async function figureBundle<F extends FigureJson>(
  * loop, and a cell that ends right away can be reported idle first. Stock Jupyter clients
  * (`jupyter nbconvert --execute`, papermill, nbclient in VS Code and CI) stop reading a cell's
  * outputs at idle and drop such late ones (measured: 13 of 60 large displays lost without this,
- * none with it). One macrotask turn lets the kernel flush the queue; it costs well under 1 ms.
+ * none with it). Two macrotask turns and a short grace let the kernel flush the queue (about 15 ms).
  *
  * @example After displaying with `Deno.jupyter.display` directly
  * ```ts ignore
@@ -161,7 +161,13 @@ export async function figureBundle<F extends FigureJson>(
 export async function flushDisplay(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 0));
   await new Promise((resolve) => setTimeout(resolve, 0));
+  // On a loaded machine two turns were not always enough (one display in 80 lost once in CI, with
+  // both cores busy): a few milliseconds more, a small price per display.
+  await new Promise((resolve) => setTimeout(resolve, FLUSH_GRACE_MS));
 }
+
+/** How long {@link flushDisplay} waits after its two macrotask turns. */
+const FLUSH_GRACE_MS = 15;
 
 /** Display a bundle in the Deno kernel and wait until the kernel has sent it (no-op elsewhere). */
 async function publish(bundle: MimeBundle): Promise<void> {
