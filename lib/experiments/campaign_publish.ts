@@ -275,7 +275,7 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     "",
     "## Files",
     "",
-    `- \`${dbFile}\`: the results database (SQLite; schema in lib/results/db.ts).`,
+    `- \`${dbFile}\`: the results database (SQLite; schema in lib/results/schema.ts).`,
     `- \`${f.selectionRuns}\`: stage 0, the selection runs on Heaven-Hell-3.`,
     `- \`${f.fig1a}\`, \`${f.fig1b}\`: stage 1, panels 1a and 1b.`,
     `- \`${f.selection}\`: the selection table above.`,
