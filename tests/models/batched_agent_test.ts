@@ -10,8 +10,6 @@ import assert from "assert";
 import { makeEnv } from "../../lib/envs/mod.ts";
 import type { Env } from "../../lib/envs/types.ts";
 import { type BatchedAgent, makeAgent, makeBatchedAgent } from "../../lib/models/batched_agent.ts";
-import { initBackend } from "../../lib/nn/backend.ts";
-import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { makeHeavenHell } from "../../lib/envs/heaven_hell.ts";
 import type { ModelConfig } from "../../lib/models/presets.ts";
 import {
@@ -20,16 +18,12 @@ import {
   type AlgoId,
   type Episode,
 } from "../../lib/models/contract.ts";
-import { extendByFinalStep, maxAbsDiff, randomEpisode, SMALL } from "./helpers.ts";
+import { extendByFinalStep, initTestBackend, maxAbsDiff, randomEpisode, SMALL } from "./helpers.ts";
 
 // ADQN_TEST_BACKEND=wasm runs these tests on plain wasm (tolerances instead of exact equality).
-const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
-  ? { ok: false }
-  : await enableBlasBackend("wasm-blas");
-if (!blas.ok) await initBackend("wasm");
-tf.enableProdMode();
+const BLAS = await initTestBackend();
 /** Bit-identical results are expected on the BLAS backend. */
-const EXACT = blas.ok;
+const EXACT = BLAS;
 /** Otherwise: weights after a few Adam steps agree to this (they are O(1)). */
 const WEIGHT_TOL = 1e-5;
 

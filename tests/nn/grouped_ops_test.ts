@@ -8,19 +8,14 @@
 import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
 import { groupedDense, rowGroups } from "../../lib/nn/grouped_ops.ts";
-import { initBackend } from "../../lib/nn/backend.ts";
 import { dense } from "../../lib/nn/dense.ts";
-import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { makeRng, normal } from "../../lib/rng.ts";
+import { initTestBackend } from "../models/helpers.ts";
 
 // ADQN_TEST_BACKEND=wasm runs these tests on plain wasm (tolerances instead of exact equality).
-const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
-  ? { ok: false }
-  : await enableBlasBackend("wasm-blas");
-if (!blas.ok) await initBackend("wasm");
-tf.enableProdMode();
+const BLAS = await initTestBackend();
 /** Bit-identical values are expected on the BLAS backend. */
-const EXACT = blas.ok;
+const EXACT = BLAS;
 
 function assertSameArrays(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, what: string) {
   assert.equal(a.length, b.length, what);

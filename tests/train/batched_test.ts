@@ -6,20 +6,15 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
-import { initBackend } from "../../lib/nn/backend.ts";
-import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { type AgentSnapshot, ALGO_IDS, type AlgoId } from "../../lib/train/agent.ts";
 import { readCheckpoint } from "../../lib/train/checkpoint.ts";
 import { resolveTrainConfig, type TrainConfig } from "../../lib/train/config.ts";
 import { checkBatchConfigs, trainBatch } from "../../lib/train/loop.ts";
 import { type MetricPoint, train, type TrainResult } from "../../lib/train/loop.ts";
+import { initTestBackend } from "../models/helpers.ts";
 
-const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
-  ? { ok: false }
-  : await enableBlasBackend("wasm-blas");
-if (!blas.ok) await initBackend("wasm");
-tf.enableProdMode();
-const EXACT = blas.ok;
+const BLAS = await initTestBackend();
+const EXACT = BLAS;
 const LOSS_TOL = 1e-4; // relative, plain wasm only
 const WEIGHT_TOL = 1e-5; // absolute, plain wasm only
 

@@ -10,22 +10,16 @@
  * gives these on any x86-64 CPU with AVX2), plain `wasm` with `ADQN_TEST_BACKEND=wasm`; a backend
  * without an entry in the table fails, naming it.
  */
-import * as tf from "@tensorflow/tfjs";
 import assert from "assert";
-import { initBackend } from "../../lib/nn/backend.ts";
-import { enableBlasBackend } from "../../lib/nn/fast_backend.ts";
 import { openBlas } from "../../lib/nn/blas.ts";
 import { ALGO_IDS, type AlgoId } from "../../lib/train/agent.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
 import { type MetricPoint, train, trainBatch } from "../../lib/train/loop.ts";
+import { initTestBackend } from "../models/helpers.ts";
 
-const blas = Deno.env.get("ADQN_TEST_BACKEND") === "wasm"
-  ? { ok: false }
-  : await enableBlasBackend("wasm-blas");
-if (!blas.ok) await initBackend("wasm");
-tf.enableProdMode();
-const BACKEND = blas.ok ? `wasm-blas/${openBlas()?.kernels ?? ""}` : "wasm";
+const BLAS = await initTestBackend();
+const BACKEND = BLAS ? `wasm-blas/${openBlas()?.kernels ?? ""}` : "wasm";
 
 const TABLE: Record<string, Record<string, string>> = JSON.parse(
   await Deno.readTextFile(new URL("./fingerprints.json", import.meta.url)),
