@@ -15,7 +15,7 @@
  * The campaign dir defaults to $ADQN_CAMPAIGN_DIR, else ~/.cache/adqn/fig1-paper.
  * @module
  */
-import { campaignDir, campaignFiles } from "../lib/experiments/campaign.ts";
+import { campaignDir, campaignFiles, committedSnapshot } from "../lib/experiments/campaign.ts";
 import { campaignReport } from "../lib/experiments/campaign_verdicts.ts";
 import { publishCampaign } from "../lib/experiments/campaign_publish.ts";
 import {
@@ -38,7 +38,8 @@ function parse(args: string[]) {
   const [command, ...rest] = args;
   const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string } = {
     dir: campaignDir(),
-    to: "data/fig1-paper/results.sqlite",
+    // The snapshot `start` restores from on a machine without the live database: one path for both.
+    to: committedSnapshot() ?? "data/fig1-paper/results.sqlite",
   };
   for (let i = 0; i < rest.length; i++) {
     const v = rest[i + 1];
