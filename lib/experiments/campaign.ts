@@ -399,10 +399,7 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const print = o.print ?? ((l: string) => console.log(l));
   const f = campaignFiles(o.dir);
   if ((o.backend ?? CAMPAIGN_BACKEND).endsWith("-blas")) pinCampaignKernels();
-  const restored = restoreFromSnapshot(
-    o.dir,
-    o.snapshot === undefined ? committedSnapshot() : o.snapshot,
-  );
+  const restored = restoreFromSnapshot(o.dir, o.snapshot); // undefined: the committed one
   if (restored !== null) {
     print(
       `no live database in ${o.dir}: started from the committed snapshot (${restored.finished} ` +
