@@ -75,9 +75,11 @@ Deno.test(`\`deno task reproduce\` survives SIGKILLs of itself and of its worker
   const dir = Deno.makeTempDirSync({ prefix: "adqn-fault-reproduce-" });
   const rand = lcg(2024);
   // Each kill waits for 1..maxNew more stored rows (so it lands while the attempt trains) and a
-  // worker of the current process holding a run, then a random fraction of a quarter second: the
-  // kills together need at most 80% of the rows, so all of them land before the grid finishes.
-  const maxNew = Math.max(1, Math.floor(0.8 * totalRows / SCHEDULE.length));
+  // worker of the current process holding a run, then a random fraction of a tenth of a second.
+  // maxNew shares half of the rows still to come among the kills still to land, so the rows the
+  // grid stores meanwhile (more under load) can never use up the budget of the last kills.
+  const maxNew = (base: number, k: number) =>
+    Math.max(1, Math.floor(0.5 * (totalRows - base) / (SCHEDULE.length - k)));
   let parent = spawnTask("reproduce", ARGS, dir);
   let exited: Deno.CommandStatus | undefined;
   const watch = (p: Deno.ChildProcess) => p.status.then((s) => p === parent && (exited = s));
@@ -86,7 +88,7 @@ Deno.test(`\`deno task reproduce\` survives SIGKILLs of itself and of its worker
   const orphans: number[] = []; // the workers of killed reproduce processes
   let parentKills = 0, workerKills = 0, base = 0;
   for (let k = 0; k < SCHEDULE.length;) {
-    const need = base + 1 + Math.floor(rand() * maxNew);
+    const need = base + 1 + Math.floor(rand() * maxNew(base, k));
     let seen = live(dir, parent.pid);
     for (let i = 0; !exited && !(seen && seen.rows >= need && seen.workers.length > 0); i++) {
       assert.ok(i < 6000, `no progress in 2 minutes (rows ${seen?.rows}, waiting for ${need})`);
@@ -94,7 +96,7 @@ Deno.test(`\`deno task reproduce\` survives SIGKILLs of itself and of its worker
       seen = live(dir, parent.pid);
     }
     if (exited) break; // finished (or failed) before this kill: asserted below
-    await sleep(rand() * 250);
+    await sleep(rand() * 100);
     seen = live(dir, parent.pid);
     if (!seen) continue;
     base = seen.rows;
