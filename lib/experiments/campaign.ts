@@ -315,6 +315,8 @@ export interface RunCampaignOptions {
   signal?: AbortSignal;
   /** Where lines go (default console.log). */
   print?(line: string): void;
+  /** Called once the database is in place (restored or live), before any run trains. */
+  onReady?(): void;
 }
 
 /** How a campaign run ended. */
@@ -408,6 +410,7 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
     );
   }
   Deno.mkdirSync(f.checkpoints, { recursive: true });
+  o.onReady?.();
   const common = {
     preset: "paper" as const,
     workers: o.workers ?? 2,

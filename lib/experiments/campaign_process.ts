@@ -39,7 +39,9 @@ export async function runInForeground(
   Deno.addSignalListener("SIGTERM", stop);
   Deno.addSignalListener("SIGINT", stop);
   try {
-    const outcome = await runCampaign({ ...o, signal: ac.signal });
+    // The rate counts from the steps in the database once a snapshot is restored, not before it.
+    const onReady = () => writeStartRecord(o.dir);
+    const outcome = await runCampaign({ ...o, signal: ac.signal, onReady });
     (o.print ?? console.log)(`campaign ${outcome} at ${new Date().toISOString()}`);
     return outcome;
   } finally {
@@ -93,6 +95,8 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
     throw new Error(`the campaign in ${dir} is already running (pid ${running})`);
   }
   Deno.mkdirSync(dir, { recursive: true });
+  // The last start's record would give a rate until the new process writes its own.
+  if (existsSync(f.state)) Deno.removeSync(f.state);
   const script = decodeURIComponent(new URL("../../tasks/campaign.ts", import.meta.url).pathname);
   const config = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
   const command = o.command ??
@@ -114,11 +118,15 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
     detached: true,
   }).spawn();
   child.unref();
+  return { pid: child.pid, log: f.log };
+}
+
+/** The start record {@link campaignStatus} measures the rate from: now, and the steps stored. */
+function writeStartRecord(dir: string): void {
   Deno.writeTextFileSync(
-    f.state,
+    campaignFiles(dir).state,
     JSON.stringify({ startedMs: Date.now(), startSteps: doneSteps(dir) }),
   );
-  return { pid: child.pid, log: f.log };
 }
 
 function latestSteps(db: ResultsDb, runs: RunRecord[]): number {

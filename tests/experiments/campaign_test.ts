@@ -172,10 +172,21 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
   // A new machine: no live database, the committed snapshot only. Finished runs are never redone.
   const fresh = `${dir}/fresh`;
   const lines: string[] = [];
+  // onReady (where the background process records the steps its rate counts from) comes once the
+  // snapshot is in place: before it, the rate took the restored steps for steps trained.
+  const ready: number[] = [];
+  const onReady = () => ready.push(campaignStatus(fresh).steps);
   assert.equal(
-    await runCampaign({ ...opts, dir: fresh, snapshot: snap, print: (l) => lines.push(l) }),
+    await runCampaign({
+      ...opts,
+      dir: fresh,
+      snapshot: snap,
+      print: (l) => lines.push(l),
+      onReady,
+    }),
     outcome,
   );
+  assert.deepEqual(ready, [total * TINY.totalSteps], "onReady once, with the snapshot's steps");
   assert.match(
     lines[0],
     new RegExp(`started from the committed snapshot \\(${total} finished runs kept, 0 unfinished`),
