@@ -1,13 +1,16 @@
 /**
  * Schema version 2 of the results database (lib/results/db.ts): the metric columns of outcome
- * shares, mean episode length and greedy evaluation, and the migration of version-1 files such as
- * the committed data/fig1-quick/results.sqlite.
+ * shares, mean episode length and greedy evaluation, and the migration of version-1 files.
+ *
+ * The version-1 file is ./fixtures/results-v1.sqlite: data/fig1-quick/results.sqlite as committed
+ * until 2026-12-03 (50 quick-preset runs of 2026-11-25, written by schema version 1), kept here
+ * when that directory was regenerated with version 2.
  */
 import assert from "assert";
 import { DatabaseSync } from "node:sqlite";
 import { type MetricRecord, ResultsDb, SCHEMA_VERSION } from "../../lib/results/db.ts";
 
-const COMMITTED = new URL("../../data/fig1-quick/results.sqlite", import.meta.url).pathname;
+const COMMITTED = new URL("./fixtures/results-v1.sqlite", import.meta.url).pathname;
 
 const DETAIL_KEYS = [
   "sharePositive",
