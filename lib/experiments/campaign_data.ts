@@ -28,6 +28,8 @@ import { FIGURE_IDS, type FigureId, FIGURES } from "./presets.ts";
 import {
   type Cell,
   type CellRow,
+  GATE_ALGOS,
+  GATE_RETURN,
   gateOpen,
   PLANNED_STAGE0,
   runFinal,
@@ -253,10 +255,45 @@ export function campaignSelection(data: CampaignData): SelectionEntry[] {
   return selectionProgress(cellRows(data));
 }
 
-/** The gate: "pending" until stage 0 is complete, then "open" or "blocked" (campaign.ts). */
+/**
+ * The gate (campaign.ts's {@link gateOpen}) as far as it is decided: "open" as soon as a cell of
+ * ADQN or ADQN-VR with all its seeds finished is above the gate's return (later cells cannot close
+ * it again), "blocked" once stage 0 is complete without one, "pending" until either.
+ */
 export function gateState(selection: readonly SelectionEntry[]): "pending" | "open" | "blocked" {
-  if (selection.some((e) => e.seeds < STAGE0.seeds.length)) return "pending";
-  return gateOpen(selection) ? "open" : "blocked";
+  if (gateOpen(selection.filter(cellComplete))) return "open";
+  return selectionComplete(selection) ? "blocked" : "pending";
+}
+
+const cellComplete = (e: SelectionEntry) => e.seeds >= STAGE0.seeds.length;
+
+/** Whether every cell of the selection table has all its seeds finished (stage 0 complete). */
+export function selectionComplete(selection: readonly SelectionEntry[]): boolean {
+  return selection.every(cellComplete);
+}
+
+/**
+ * The gate in words, for the README, the report and the notebooks: its state, the cell that
+ * opened it, and when stage 1 starts.
+ */
+export function gateSentence(selection: readonly SelectionEntry[]): string {
+  const state = gateState(selection);
+  const who = GATE_ALGOS.join(" or ");
+  if (state === "blocked") {
+    return `blocked: no cell brought ${who} above a final return of ${GATE_RETURN}, so stage 1 ` +
+      "does not run";
+  }
+  if (state === "pending") {
+    return `pending: no complete cell of ${who} is above a final return of ${GATE_RETURN} yet, ` +
+      "and stage 0 is not complete";
+  }
+  const best = selection.filter((e) => cellComplete(e) && GATE_ALGOS.includes(e.algo))
+    .reduce((a, e) => (e.score > a.score ? e : a));
+  return `open: ${best.algo} at lr ${best.cell.lr}, time limit ${best.cell.timeLimit} reached a ` +
+    `final return of ${best.score.toFixed(3)} (above ${GATE_RETURN}); ` +
+    (selectionComplete(selection)
+      ? "stage 1 runs at the selected settings"
+      : "stage 1 starts once stage 0 has selected every algorithm's setting");
 }
 
 /** Each algorithm's selected cell, and null for one whose cells are not all finished. */

@@ -35,10 +35,11 @@ import {
   type CampaignRun,
   campaignSelection,
   type Counted,
-  gateState,
+  gateSentence,
   loadCampaignFile,
   markdownTable,
   PROTOCOL_STEPS,
+  selectionComplete,
   stageRows,
   stageSummaries,
   unfinishedRuns,
@@ -174,16 +175,11 @@ function budgetLines(data: CampaignData): string[] {
 export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): string {
   const stages = stageSummaries(data);
   const table = campaignSelection(data);
-  const gate = gateState(table);
   const open = unfinishedRuns(data);
   const f = PUBLISHED_FILES;
   const settings = Object.entries(CAMPAIGN_SETTINGS).map(([k, v]) => `${k} ${n(Number(v))}`)
     .join(", ");
-  const gateText = gate === "pending"
-    ? "pending (stage 0 is not complete)"
-    : gate === "open"
-    ? "open: stage 1 runs at the selected settings"
-    : `blocked: no cell brings ${GATE_ALGOS.join(" or ")} above ${GATE_RETURN}; stage 1 is not run`;
+
   const lines = [
     "# Figure 1 at the paper's protocol: the campaign's raw data",
     "",
@@ -242,7 +238,7 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     "parallel, so the campaign takes less); the first start and last finish span the pauses " +
     "between working sessions.",
     "",
-    `Gate: ${gateText}.`,
+    `Gate: ${gateSentence(table)}.`,
     "",
     "## Code, backend and machine of the runs",
     "",
@@ -262,7 +258,7 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     "",
     "## Selection table (stage 0)",
     "",
-    gate === "pending"
+    !selectionComplete(table)
       ? "Stage 0 is not complete: scores average the finished seeds so far (seeds column: " +
         "finished/planned), and an algorithm's setting is selected once all its cells are complete."
       : "Stage 0 is complete.",

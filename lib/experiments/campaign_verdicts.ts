@@ -20,9 +20,11 @@ import { campaignFiles, formatSelection, runFinal, STAGE1 } from "./campaign.ts"
 import {
   type CampaignData,
   campaignSelection,
+  gateSentence,
   gateState,
   loadCampaignFile,
   markdownTable,
+  selectionComplete,
   stage1Runs,
   stageRows,
   stageSummaries,
@@ -174,7 +176,7 @@ export function formatCampaign(data: CampaignData, seed = 0): string {
   const parts = [
     markdownTable(stageRows(stageSummaries(data))),
     formatSelection(table),
-    `gate: ${gateState(table)}`,
+    `gate: ${gateSentence(table)}`,
   ];
   const scores = stage1Scores(data);
   if (Object.keys(scores).length === ALGO_IDS.length) {
@@ -224,7 +226,8 @@ export function verdictSentence(
   both: readonly ScopedClaim[],
   figure: FigureId,
 ): string {
-  const gate = gateState(campaignSelection(data));
+  const selection = campaignSelection(data);
+  const gate = gateState(selection);
   const s1 = STAGE1.figures.flatMap((f) => stage1Runs(data, f));
   const finished = s1.filter((r) => r.run.status === "finished").length;
   if (gate === "blocked") {
@@ -234,7 +237,7 @@ export function verdictSentence(
   }
   if (finished === 0) {
     return `Stage 1 has no finished run yet, so no claim is decided${
-      gate === "pending" ? " (stage 0, the selection, is still running)" : ""
+      selectionComplete(selection) ? "" : " (stage 0, the selection, is still running)"
     }.`;
   }
   const count = (cs: readonly ScopedClaim[]) => {

@@ -6,12 +6,14 @@ import {
   campaignCurves,
   campaignPanelInput,
   campaignSelection,
+  gateSentence,
   gateState,
   leadingCells,
   loadCampaign,
   loadCampaignFile,
   runStage,
   seedsTable,
+  selectionComplete,
   selectionRows,
   stage0Leaders,
   stageSummaries,
@@ -118,7 +120,22 @@ Deno.test("the selection so far: scores over finished seeds, n/2 seeds, nothing 
       ],
     );
     assert.ok(table.every((e) => !e.selected));
-    assert.equal(gateState(table), "pending");
+    // Decided before stage 0 ends: ADQN's complete cell (1e-4, 1000) is above 0.5; the 0.900 of
+    // (3e-4, 100) has one seed of two and would not count alone.
+    assert.equal(gateState(table), "open");
+    assert.equal(selectionComplete(table), false);
+    assert.equal(
+      gateSentence(table),
+      "open: adqn at lr 0.0001, time limit 1000 reached a final return of 0.750 (above 0.5); " +
+        "stage 1 starts once stage 0 has selected every algorithm's setting",
+    );
+    const below = table.map((e) =>
+      e.algo === "adqn" && e.cell.timeLimit === 1000 && e.cell.lr === 1e-4
+        ? { ...e, score: 0.4 }
+        : e
+    );
+    assert.equal(gateState(below), "pending");
+    assert.match(gateSentence(below), /^pending: no complete cell of adqn or adqn-vr is above/);
     const lead = leadingCells(table);
     assert.deepEqual(lead.adqn, { lr: 3e-4, timeLimit: 100 });
     assert.equal(lead["adqn-vr"], null, "no finished run yet");
@@ -259,6 +276,10 @@ Deno.test("verdicts wait for 2 finished seeds of every algorithm a claim names; 
   withDb(blocked, (path) => {
     const data = loadCampaignFile(path);
     assert.equal(gateState(campaignSelection(data)), "blocked");
+    assert.equal(
+      gateSentence(campaignSelection(data)),
+      "blocked: no cell brought adqn or adqn-vr above a final return of 0.5, so stage 1 does not run",
+    );
     assert.match(
       verdictSentence(data, [], [], "1b"),
       /^The gate stopped the campaign after stage 0/,

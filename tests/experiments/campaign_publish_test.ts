@@ -91,7 +91,9 @@ Deno.test("publishCampaign: per-seed CSV per panel, selection CSV and README bes
         `| 0: selection on Heaven-Hell-3 | 3/40 | 1 | 36 | 0 | 6,500,000/80,000,000 | 0.7 h | ` +
         `${new Date(fixtureStart(0)).toISOString()} |`,
         "| 1: panels 1a, 1b | 0/50 | 0 | 50 | 0 | 0/100,000,000 | 0.0 h | — | — |",
-        "Gate: pending (stage 0 is not complete).",
+        // ADQN's complete cell (1e-4, 1000) is above 0.5: the gate is decided before stage 0 ends.
+        "Gate: open: adqn at lr 0.0001, time limit 1000 reached a final return of 0.750 (above " +
+        "0.5); stage 1 starts once stage 0 has selected every algorithm's setting.",
         "| adqn | 0.0001 | 1000 | 0.750 | 2/2 |  |",
         "| adqn | 0.0003 | 100 | 0.900 | 1/2 |  |",
         "| dqn | 0.0001 | 1000 | n/a | 0/2 |  |",
@@ -133,7 +135,10 @@ Deno.test("publishCampaign: the same database gives the same bytes; reduced budg
     assert.ok(
       readme.includes("outside the two stages (not counted above): 2\n\n- quick:1a: 2 runs"),
     );
-    assert.ok(readme.includes("Gate: open: stage 1 runs at the selected settings."));
+    assert.match(
+      readme,
+      /Gate: open: adqn(-vr)? at lr [0-9.]+, time limit \d+ reached a final return of [0-9.]+ \(above 0\.5\); stage 1 runs at the selected settings\./,
+    );
     assert.ok(readme.includes("| adqn | 0.0003 | 100 | 0.950 | 2/2 | yes |"));
     assert.ok(readme.includes("## Unfinished runs\n\nNone."));
     // 25 runs × 10 points per panel; the other runs are in no file.

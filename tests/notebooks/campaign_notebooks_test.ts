@@ -133,7 +133,7 @@ Deno.test({
       assert.match(text(none, "figure"), /Shown: the quick preset's panel/);
       assert.match(
         text(none, "selection"),
-        /Gate: pending .*Heaven-Hell-4 \(Figure 1b\) uses the setting selected on Heaven-Hell-3/,
+        /Gate: pending: .*Heaven-Hell-4 \(Figure 1b\) uses the setting selected on Heaven-Hell-3/,
       );
       assert.deepEqual(notes(figures(none, "outcomes")[0]).at(-1), "no logged point yet");
       assert.deepEqual(notes(figures(none, "evaluation")[0]), ["no greedy evaluation yet"]);
@@ -189,7 +189,10 @@ Deno.test({
         "ADQN-State-VR (5 runs)",
       ]);
       assert.match(text(complete, "figure"), /lr 0\.0003, time limit 100/);
-      assert.match(text(complete, "selection"), /Gate: open/);
+      assert.match(
+        text(complete, "selection"),
+        /Gate: open: adqn(-vr)? at lr [0-9.]+, time limit \d+ reached .* stage 1 runs at the selected settings\./,
+      );
       assert.match(text(complete, "outcomes"), /Shown: stage 1, Figure 1b/);
       assert.match(
         text(complete, "campaign-verdict"),
