@@ -179,7 +179,6 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
   const f = PUBLISHED_FILES;
   const settings = Object.entries(CAMPAIGN_SETTINGS).map(([k, v]) => `${k} ${n(Number(v))}`)
     .join(", ");
-
   const lines = [
     "# Figure 1 at the paper's protocol: the campaign's raw data",
     "",

@@ -17,13 +17,14 @@ import { openBlas } from "../../lib/nn/blas.ts";
 import { ALGO_IDS, type AlgoId } from "../../lib/train/agent.ts";
 import { resolveTrainConfig } from "../../lib/train/config.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
+import { CAMPAIGN_BLAS_KERNELS } from "../../lib/experiments/campaign.ts";
 import { type MetricPoint, train, trainBatch } from "../../lib/train/loop.ts";
 import { initTestBackend } from "../models/helpers.ts";
 
 const BLAS = await initTestBackend();
 const BACKEND = BLAS ? `wasm-blas/${openBlas()?.kernels ?? ""}` : "wasm";
-/** The kernels the committed wasm-blas hashes were computed with (see the module doc). */
-const PINNED_KERNELS = "Haswell";
+/** The kernels the committed wasm-blas hashes were computed with: the campaign's (module doc). */
+const PINNED_KERNELS = CAMPAIGN_BLAS_KERNELS;
 
 const TABLE: Record<string, Record<string, string>> = JSON.parse(
   await Deno.readTextFile(new URL("./fingerprints.json", import.meta.url)),
