@@ -29,7 +29,7 @@ import {
   completeCampaign,
   partialCampaign,
 } from "../experiments/campaign_fixture.ts";
-import { hasNbconvert, stockExecute } from "./stock.ts";
+import { hasNbconvert, stockExecuteChecked } from "./stock.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const DB_LINE = 'const CAMPAIGN_DB_PATH = "../data/fig1-paper/results.sqlite";';
@@ -210,7 +210,6 @@ Deno.test({
       // Stock nbconvert keeps the same outputs as our runner on a partial database.
       if (await hasNbconvert()) {
         const path = await prepare("1a", join(dir, "partial.sqlite"), dir);
-        const stock = await stockExecute(path, join(dir, "stock"), dir);
         // Displays in the same order; text streams of the same kinds (a client may split a
         // cell's text or receive it around a display in another order).
         const shape = (nb: Notebook) =>
@@ -218,8 +217,10 @@ Deno.test({
             displays: k.filter((x) => !x.startsWith("stream:")),
             streams: [...new Set(k.filter((x) => x.startsWith("stream:")))].sort(),
           }));
-        assert.deepEqual(shape(stock), shape(partial));
-        assert.match(text(stock, "campaign"), /partial\.sqlite: 6 runs of the campaign/);
+        await stockExecuteChecked(path, join(dir, "stock"), (stock) => {
+          assert.deepEqual(shape(stock), shape(partial));
+          assert.match(text(stock, "campaign"), /partial\.sqlite: 6 runs of the campaign/);
+        }, dir);
       } else console.warn("SKIPPING the stock nbconvert part: jupyter-nbconvert not found");
     } finally {
       await Deno.remove(dir, { recursive: true });

@@ -29,7 +29,7 @@ import {
   runNotebook,
 } from "../../lib/notebooks/mod.ts";
 import { findChromium } from "../../lib/plots/export.ts";
-import { hasNbconvert, stockExecute } from "./stock.ts";
+import { hasNbconvert, stockExecute, stockExecuteChecked } from "./stock.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const NOTEBOOK_DIR = join(ROOT, "notebooks");
@@ -231,20 +231,7 @@ for (const path of notebooks) {
       };
       const dir = await Deno.makeTempDir({ prefix: "nbconvert-" });
       try {
-        try {
-          compare(await stockExecute(path, dir));
-        } catch (e) {
-          // Under full load the Deno kernel can still report a cell idle before its last text output
-          // is sent, and stock clients drop it (seen once in CI: a final console.log). A second
-          // execution must then keep everything; the first failure is printed, not hidden.
-          console.warn(
-            `${name}: first stock execution lost an output (${
-              (e as Error).message.split("\n")[0]
-            }); executing again`,
-          );
-          await Deno.mkdir(join(dir, "again"));
-          compare(await stockExecute(path, join(dir, "again")));
-        }
+        await stockExecuteChecked(path, dir, compare);
       } finally {
         await Deno.remove(dir, { recursive: true });
       }
