@@ -20,7 +20,7 @@ import { existsSync } from "../files.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import { ResultsDb } from "../results/db.ts";
 import { finalPerformance } from "../results/stats.ts";
-import type { FigureId, Overrides } from "./presets.ts";
+import { type FigureId, type Overrides, type Preset, PRESETS } from "./presets.ts";
 import { reproduce, type WorkerCommand } from "./reproduce.ts";
 import { buildGrid, type GridRun } from "./grid.ts";
 import { ProgressView } from "./progress.ts";
@@ -394,6 +394,40 @@ export function stage1Grid(chosen: Record<AlgoId, Cell>, budget: Overrides = {})
       },
     })
   );
+}
+
+/**
+ * The preset that stage 1 trains, as a {@link Preset}: the `paper` preset plus
+ * {@link CAMPAIGN_SETTINGS}, with each algorithm's selected learning rate and time limit as its
+ * `algos` overrides, seeds 0–4. Its resolved runs are {@link stage1Grid}'s, configuration for
+ * configuration (tested). Once stage 0 is complete, this is what becomes the named preset in
+ * presets.ts, beside its selection table.
+ *
+ * @example
+ * ```ts
+ * import { selectedPreset, STAGE0 } from "./campaign.ts";
+ * const cell = STAGE0.cells[1];
+ * const p = selectedPreset({ dqn: cell, adqn: cell, "adqn-vr": cell, "adqn-state": cell, "adqn-state-vr": cell });
+ * console.log(p.algos.adqn); // { lr: 0.0001, timeLimit: 100 }
+ * ```
+ */
+export function selectedPreset(chosen: Record<AlgoId, Cell>, id = "paper-selected"): Preset {
+  const paper = PRESETS[STAGE1.preset];
+  return {
+    id,
+    description:
+      "the paper's protocol at the learning rate and time limit stage 0 of the campaign selected " +
+      "per algorithm on Heaven-Hell-3, with a greedy evaluation every 50k steps",
+    seeds: STAGE1.seeds,
+    provisional: false,
+    settings: { ...paper.settings, ...CAMPAIGN_SETTINGS },
+    figures: { ...paper.figures },
+    algos: Object.fromEntries(
+      ALGO_IDS.map((
+        a,
+      ) => [a, { ...paper.algos[a], lr: chosen[a].lr, timeLimit: chosen[a].timeLimit }]),
+    ),
+  };
 }
 
 /** The campaign in the foreground: stage 0, the gate, the selection, stage 1. */

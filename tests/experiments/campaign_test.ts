@@ -11,13 +11,16 @@ import {
   PLANNED_RUNS,
   runCampaign,
   selected,
+  selectedPreset,
   selectionTable,
   STAGE0,
   stage0Grid,
   stage0Rows,
+  STAGE1,
   stage1Grid,
 } from "../../lib/experiments/campaign.ts";
 import { loadCampaign } from "../../lib/experiments/campaign_data.ts";
+import { buildGrid, type GridRun } from "../../lib/experiments/grid.ts";
 import { campaignReport, stage1Scores } from "../../lib/experiments/campaign_verdicts.ts";
 import {
   campaignStatus,
@@ -88,6 +91,31 @@ Deno.test("stage grids: 40 and 50 distinct runs, gate algorithms first, evaluati
     new Set(g1.map((r) => r.config.env)),
     new Set(["heaven-hell-3", "heaven-hell-4"]),
   );
+});
+
+Deno.test("selectedPreset: its runs are stage 1's, configuration for configuration", () => {
+  // A different cell per algorithm, so that a preset mixing up algorithms would show.
+  const chosen = Object.fromEntries(ALGO_IDS.map((a, i) => [a, STAGE0.cells[i % 4]])) as Parameters<
+    typeof stage1Grid
+  >[0];
+  const preset = selectedPreset(chosen);
+  const grid = buildGrid({ figures: STAGE1.figures, preset });
+  const stage1 = stage1Grid(chosen);
+  const key = (r: GridRun) => `${r.figure}/${r.algo}/${r.seed}`;
+  assert.equal(grid.length, 50);
+  assert.deepEqual(grid.map(key).sort(), stage1.map(key).sort());
+  const byKey = new Map(stage1.map((r) => [key(r), r]));
+  for (const r of grid) {
+    const s = byKey.get(key(r))!;
+    assert.deepEqual(r.config, s.config, key(r));
+    assert.equal(r.hash, s.hash, key(r));
+    assert.equal(r.config.lr, chosen[r.algo].lr);
+    assert.equal(r.config.timeLimit, chosen[r.algo].timeLimit);
+    assert.equal(r.config.totalSteps, 2_000_000);
+    assert.equal(r.config.evalEvery, 50_000);
+  }
+  assert.deepEqual([...new Set(grid.map((r) => r.seed))].sort(), [0, 1, 2, 3, 4]);
+  assert.equal(preset.id, "paper-selected");
 });
 
 Deno.test("selectionTable: per algorithm the best cell by the mean over the 2 seeds", () => {
