@@ -5,7 +5,9 @@
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
  * - status: runs done / running / left, steps, rate and projected finish;
  * - stop: SIGTERM, every run checkpoints, wait for the exit;
- * - report: the stage-0 selection table, the gate, and the verdicts once stage 1 has runs;
+ * - report: the stage-0 selection table, the gate, and the verdicts once stage 1 has runs (of the
+ *   live database, or of `--db FILE`: a snapshot, or the database merged from the campaign's
+ *   cluster sweeps, `deno task sweep --campaign`);
  * - snapshot: copy a consistent snapshot of the live database to data/fig1-paper/results.sqlite
  *   (or --to FILE) and publish it: per-seed CSV files and a README beside it
  *   (lib/experiments/campaign_publish.ts);
@@ -28,7 +30,7 @@ import {
 import { TRAINER_BACKENDS, type TrainerBackend } from "../lib/experiments/runner.ts";
 
 const USAGE =
-  "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B] [--to FILE]";
+  "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B] [--to FILE] [--db FILE]";
 
 /** The notebooks that show the campaign read the committed snapshot: their outputs follow it. */
 const NOTEBOOKS_HINT = "to show it in the notebooks, re-execute them: " +
@@ -36,7 +38,7 @@ const NOTEBOOKS_HINT = "to show it in the notebooks, re-execute them: " +
 
 function parse(args: string[]) {
   const [command, ...rest] = args;
-  const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string } = {
+  const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string; db?: string } = {
     dir: campaignDir(),
     // The snapshot `start` restores from on a machine without the live database: one path for both.
     to: committedSnapshot() ?? "data/fig1-paper/results.sqlite",
@@ -45,7 +47,10 @@ function parse(args: string[]) {
     const v = rest[i + 1];
     if (rest[i] === "--dir" && v) (o.dir = v, i++);
     else if (rest[i] === "--to" && v) (o.to = v, i++);
-    else if (rest[i] === "--backend" && v) {
+    else if (rest[i] === "--db" && v) {
+      if (command !== "report") throw new Error(`--db is an option of report only; ${USAGE}`);
+      o.db = v, i++;
+    } else if (rest[i] === "--backend" && v) {
       if (!(TRAINER_BACKENDS as readonly string[]).includes(v)) {
         throw new Error(`--backend ${v}: expected one of ${TRAINER_BACKENDS.join(", ")}`);
       }
@@ -75,7 +80,7 @@ async function main(args: string[]): Promise<number> {
     const pid = await stopCampaign(o.dir);
     console.log(pid === null ? "campaign not running" : `campaign stopped (pid ${pid})`);
   } else if (command === "report") {
-    console.log(campaignReport(o.dir));
+    console.log(campaignReport(o.dir, 0, o.db));
   } else if (command === "snapshot") {
     snapshotDb(o.dir, o.to);
     console.log(`snapshot of ${campaignFiles(o.dir).db} written to ${o.to}`);

@@ -1,6 +1,7 @@
 /**
- * `deno task sweep --figure 1a --preset quick --emit slurm [options]`: write a Slurm job-array
- * script that trains every run of the given panels of Figure 1 on a cluster (see
+ * `deno task sweep --figure 1a --preset quick --emit slurm [options]` (or `--campaign stage0|stage1`
+ * for the Figure 1 campaign's stages): write a Slurm job-array script that trains every run of the
+ * given panels of Figure 1 on a cluster (see
  * lib/cluster/plan.ts for the sweep folder, lib/cluster/slurm.ts for the script), and say how to
  * submit it and collect the results.
  *
@@ -12,6 +13,8 @@ import { parseTaskArgs } from "./args.ts";
 const values = parseTaskArgs({
   figure: { type: "string", multiple: true },
   preset: { type: "string" },
+  campaign: { type: "string" },
+  selection: { type: "string" },
   emit: { type: "string" },
   partition: { type: "string" },
   time: { type: "string" },

@@ -60,6 +60,8 @@ export interface SlurmScriptOptions {
   extraSbatch?: readonly string[];
   /** Comment lines put at the top (e.g. how the script was made). */
   header?: readonly string[];
+  /** Environment variables the trainer runs with (e.g. `OPENBLAS_CORETYPE`). */
+  env?: Readonly<Record<string, string>>;
 }
 
 const TIME_FORMS = "minutes, minutes:seconds, hours:minutes:seconds, days-hours, " +
@@ -206,6 +208,12 @@ export function slurmScript(options: SlurmScriptOptions): string {
     "",
     "set -euo pipefail",
     "export DENO_NO_UPDATE_CHECK=1 NO_COLOR=1",
+    ...Object.entries(o.env ?? {}).map(([k, v]) => {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
+        throw new Error(`invalid environment variable name ${JSON.stringify(k)}`);
+      }
+      return `export ${k}=${shellQuote(v)}`;
+    }),
     'echo "[sweep] $(date -Is) array task ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}' +
       ' (job ${SLURM_JOB_ID}, start $((${SLURM_RESTART_COUNT:-0} + 1))) on $(hostname)"',
     "# exec: the trainer replaces this shell, so Slurm's SIGTERM reaches it directly.",

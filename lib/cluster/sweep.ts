@@ -10,7 +10,15 @@
  * @module
  */
 import { checkoutPath } from "../checkout.ts";
-import { buildGrid } from "../experiments/grid.ts";
+import { buildGrid, type GridRun } from "../experiments/grid.ts";
+import {
+  CAMPAIGN_BACKEND,
+  CAMPAIGN_BLAS_KERNELS,
+  campaignStageRuns,
+  checkCampaignStage,
+  STAGE0,
+  STAGE1,
+} from "../experiments/campaign.ts";
 import { TRAINER_BACKENDS } from "../experiments/runner.ts";
 import {
   checkFigureId,
@@ -34,12 +42,30 @@ import {
 } from "./plan.ts";
 import { DEFAULT_GRACE_SECONDS, runCommand, shellQuote, slurmScript } from "./slurm.ts";
 
+/** Where `deno task collect` merges a sweep by default. */
+const DEFAULT_COLLECT_DB = "data/results.sqlite";
+
+/** Where the campaign's sweeps are merged (the selection database of stage 1). */
+export const CAMPAIGN_SWEEP_DB = "data/slurm/campaign.sqlite";
+
 /** Usage text of `deno task sweep`. */
 export const SWEEP_USAGE =
   `usage: deno task sweep --figure <1a..1e|all>[,...] --preset <quick|paper> --emit slurm [options]
+       deno task sweep --campaign stage0 --emit slurm [options]
+       deno task sweep --campaign stage1 --selection <db> --emit slurm [options]
   Writes <out>/plan.json and <out>/sweep.sbatch, a Slurm job-array script: array task i trains
   batch i of the runs (figures × algorithms × seeds) into <out>/db/task-<i>.sqlite, resuming from
   checkpoints; then merge with: deno task collect --from <out> --db data/results.sqlite
+
+  The Figure 1 campaign (the paper's protocol with its hyper-parameter selection, as deno task
+  campaign trains it on one machine, run for run):
+    --campaign stage0      its 40 selection runs on Heaven-Hell-3 (batches of a cell's 2 seeds)
+    --campaign stage1      its 50 runs of panels 1a and 1b at the settings selected in --selection
+    --selection DB         the database holding stage 0's finished runs (e.g. the one collected
+                           from the stage-0 sweep); stage 1 needs all 40 and the gate open
+    Campaign sweeps train on wasm-blas with OPENBLAS_CORETYPE=${CAMPAIGN_BLAS_KERNELS} (as the
+    campaign does, so their numbers are the campaign's), in batches of a configuration's seeds;
+    they default to --out data/slurm/campaign-<stage>; merge both into ${CAMPAIGN_SWEEP_DB}.
 
   Slurm:
     --partition P          partition (default: the cluster's default)
@@ -54,8 +80,8 @@ export const SWEEP_USAGE =
     --no-auto-requeue      do not requeue a task that reaches its time limit
     --submit               also run sbatch and print the job id
   Sweep:
-    --batch-size N         runs per array task (default 1); seeds of one configuration in a task
-                           train together as one batch on a native-BLAS node
+    --batch-size N         runs per array task (default 1); the seeds of one configuration in a
+                           task train together as one batch on a native-BLAS node
     --seeds N              seeds 0..N-1 (default: the preset's)
     --algos a,b            algorithms (default all five)
     --set key=value        training override for every run (repeatable), e.g. --set totalSteps=5000
@@ -114,6 +140,10 @@ export interface SweepCliOptions {
   force?: boolean;
   /** Submit with sbatch. */
   submit?: boolean;
+  /** A stage of the Figure 1 campaign instead of --figure and --preset. */
+  campaign?: string;
+  /** Campaign stage 1: the database holding stage 0's finished runs. */
+  selection?: string;
   /** Where messages go (default console.log). */
   log?: (line: string) => void;
 }
@@ -195,14 +225,8 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
   if (o.emit !== "slurm") {
     throw new Error(`--emit ${JSON.stringify(o.emit)} is not supported; expected slurm`);
   }
-  if (o.preset === undefined) throw new Error("--preset is required: quick or paper");
-  const preset = checkPresetId(o.preset);
-  const figures = parseFigures(o.figure);
-  const algos: AlgoId[] | undefined = o.algos === undefined
-    ? undefined
-    : o.algos.split(",").map((a) => checkAlgoId(a.trim()));
-  const seeds = o.seeds === undefined ? undefined : positiveInt(o.seeds, "--seeds", 1);
-  const batchSize = positiveInt(o["batch-size"], "--batch-size", 1);
+  const runs = sweepRuns(o, parseOverrides(o.set));
+  const batchSize = positiveInt(o["batch-size"], "--batch-size", runs.batchSize);
   const cpus = positiveInt(o.cpus, "--cpus", 1);
   const grace = positiveInt(o.grace, "--grace", DEFAULT_GRACE_SECONDS);
   const maxParallel = o["max-parallel"] === undefined
@@ -221,13 +245,13 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
       );
     }
     options.backend = o.backend as PlanRunOptions["backend"];
-  }
-  const extra = parseOverrides(o.set);
-  const grid = buildGrid({ figures, preset, seeds, algos, extra });
-  const name = `${figures.join("-")}-${preset}`;
+  } else if (runs.backend) options.backend = runs.backend;
+  // Batches are consecutive runs of the plan: put a configuration's seeds next to each other so
+  // that a batch trains them together.
+  const grid = batchSize > 1 ? configMajor(runs.grid) : runs.grid;
+  const { name, title } = runs;
   const dir = absolute(o.out ?? `data/slurm/${name}`);
   const paths = sweepPaths(dir);
-  const title = `figure ${figures.join(", ")}, preset ${preset}`;
   let plan = makePlan({
     dir,
     batchSize,
@@ -264,7 +288,7 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
     `Made by: deno task sweep (${title}), ${plan.createdAt}`,
     `${plan.runs.length} run(s) in ${plan.tasks} array task(s) of up to ${batchSize} run(s).`,
     `Submit: sbatch ${paths.script}`,
-    `Merge:  deno task collect --from ${dir} --db data/results.sqlite`,
+    `Merge:  deno task collect --from ${dir} --db ${runs.collectDb}`,
     "Resubmitting is safe: finished runs are skipped, interrupted ones resume from checkpoints.",
   ];
   const scriptText = slurmScript({
@@ -284,6 +308,7 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
     autoRequeue: !o["no-auto-requeue"],
     extraSbatch: o["sbatch-option"],
     header,
+    env: options.backend?.endsWith("-blas") ? runs.env : undefined,
   });
   for (const d of [dir, paths.logDir, paths.dbDir, paths.checkpointDir, paths.eventDir]) {
     Deno.mkdirSync(d, { recursive: true });
@@ -301,7 +326,9 @@ export async function buildSweep(o: SweepCliOptions): Promise<number> {
     `${reused ? "Kept" : "Wrote"} ${plan.dir}/plan.json (${plan.title}: ${plan.runs.length} ` +
       `run(s) in ${plan.tasks} array task(s)) and wrote ${script}.`,
   );
-  const collectCmd = `deno task collect --from ${shellQuote(plan.dir)} --db data/results.sqlite`;
+  const collectCmd = `deno task collect --from ${shellQuote(plan.dir)} --db ${
+    shellQuote(o.campaign === undefined ? DEFAULT_COLLECT_DB : CAMPAIGN_SWEEP_DB)
+  }`;
   if (!o.submit) {
     log(`Submit it with:\n  sbatch ${shellQuote(script)}`);
     log(`Watch it with:\n  squeue -u "$USER"`);
@@ -317,5 +344,91 @@ export async function buildSweep(o: SweepCliOptions): Promise<number> {
   log(`Submitted array job ${jobId}.`);
   log(`Watch it with:\n  squeue -j ${jobId}`);
   log(`Merge the results (any time; idempotent; lists missing runs):\n  ${collectCmd}`);
+  if (o.campaign === "stage0") {
+    log(
+      `Once all 40 have finished and are merged, stage 1:\n  deno task sweep --campaign stage1 ` +
+        `--selection ${CAMPAIGN_SWEEP_DB} --emit slurm`,
+    );
+  } else if (o.campaign === "stage1") {
+    log(`The verdicts, once merged:\n  deno task campaign report --db ${CAMPAIGN_SWEEP_DB}`);
+  }
   return 0;
+}
+
+/** What a sweep trains, from its command line. */
+interface SweepRuns {
+  /** The runs. */
+  grid: GridRun[];
+  /** Default folder name under data/slurm. */
+  name: string;
+  /** One line saying what it is. */
+  title: string;
+  /** Default --batch-size. */
+  batchSize: number;
+  /** Default backend (undefined: the plan's own default, auto). */
+  backend?: PlanRunOptions["backend"];
+  /** Environment of the trainer on a native-BLAS backend. */
+  env?: Record<string, string>;
+  /** Where the hints say to merge it. */
+  collectDb: string;
+}
+
+/** The runs of `--figure`/`--preset`, or of `--campaign <stage>`. */
+function sweepRuns(o: SweepCliOptions, extra: Overrides): SweepRuns {
+  if (o.campaign !== undefined) {
+    const stage = checkCampaignStage(o.campaign);
+    for (
+      const [flag, v] of [["--figure", o.figure], ["--preset", o.preset], ["--seeds", o.seeds], [
+        "--algos",
+        o.algos,
+      ]] as const
+    ) {
+      if (v !== undefined) {
+        throw new Error(
+          `${flag} cannot be combined with --campaign: the campaign's stages fix the runs`,
+        );
+      }
+    }
+    if (stage === "stage0" && o.selection !== undefined) {
+      throw new Error("--selection belongs to --campaign stage1 (stage 0 is the selection)");
+    }
+    const { grid } = campaignStageRuns(stage, { selectionDb: o.selection, budget: extra });
+    return {
+      grid,
+      name: `campaign-${stage}`,
+      title: stage === "stage0"
+        ? "the Figure 1 campaign, stage 0 (selection on Heaven-Hell-3)"
+        : `the Figure 1 campaign, stage 1 (panels 1a and 1b at the settings selected in ${o.selection})`,
+      batchSize: stage === "stage0" ? STAGE0.seeds.length : STAGE1.seeds,
+      backend: CAMPAIGN_BACKEND,
+      env: { OPENBLAS_CORETYPE: CAMPAIGN_BLAS_KERNELS },
+      collectDb: CAMPAIGN_SWEEP_DB,
+    };
+  }
+  if (o.selection !== undefined) throw new Error("--selection needs --campaign stage1");
+  if (o.preset === undefined) throw new Error("--preset is required: quick or paper");
+  const preset = checkPresetId(o.preset);
+  const figures = parseFigures(o.figure);
+  const algos: AlgoId[] | undefined = o.algos === undefined
+    ? undefined
+    : o.algos.split(",").map((a) => checkAlgoId(a.trim()));
+  const seeds = o.seeds === undefined ? undefined : positiveInt(o.seeds, "--seeds", 1);
+  return {
+    grid: buildGrid({ figures, preset, seeds, algos, extra }),
+    name: `${figures.join("-")}-${preset}`,
+    title: `figure ${figures.join(", ")}, preset ${preset}`,
+    batchSize: 1,
+    collectDb: DEFAULT_COLLECT_DB,
+  };
+}
+
+/** `grid` with each configuration's runs together, configurations in order of first appearance. */
+function configMajor(grid: readonly GridRun[]): GridRun[] {
+  const groups = new Map<string, GridRun[]>();
+  for (const g of grid) {
+    const list = groups.get(g.hash);
+    if (list) list.push(g);
+    else groups.set(g.hash, [g]);
+  }
+  return [...groups.values()].flat();
 }

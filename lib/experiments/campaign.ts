@@ -396,6 +396,74 @@ export function stage1Grid(chosen: Record<AlgoId, Cell>, budget: Overrides = {})
   );
 }
 
+/** The stages of the campaign that can be trained elsewhere (a Slurm sweep, lib/cluster/sweep.ts). */
+export const CAMPAIGN_STAGES = ["stage0", "stage1"] as const;
+
+/** One of {@link CAMPAIGN_STAGES}. */
+export type CampaignStage = typeof CAMPAIGN_STAGES[number];
+
+/** Throw a clear error unless `stage` names a campaign stage. */
+export function checkCampaignStage(stage: string): CampaignStage {
+  if (!(CAMPAIGN_STAGES as readonly string[]).includes(stage)) {
+    throw new Error(
+      `unknown campaign stage ${JSON.stringify(stage)}; expected ${CAMPAIGN_STAGES.join(" or ")}`,
+    );
+  }
+  return stage as CampaignStage;
+}
+
+/** The runs of one campaign stage, and for stage 1 the selection they come from. */
+export interface StageRuns {
+  /** The runs, exactly those the local campaign trains in that stage (same hashes). */
+  grid: GridRun[];
+  /** Stage 1: the complete stage-0 selection table read from the selection database. */
+  selection?: SelectionEntry[];
+}
+
+/**
+ * The runs of `stage` for training outside {@link runCampaign}, e.g. as a Slurm job array: stage
+ * 0's grid, or stage 1's at the settings selected by the finished stage-0 runs of `selectionDb` (a
+ * database holding the campaign's stage 0, such as a cluster sweep's collected one, or
+ * data/fig1-paper/results.sqlite). Stage 1 needs every stage-0 cell complete and the gate open,
+ * as in the local campaign; otherwise this throws and says what is missing.
+ */
+export function campaignStageRuns(
+  stage: CampaignStage,
+  options: { selectionDb?: string; budget?: Overrides } = {},
+): StageRuns {
+  if (stage === "stage0") return { grid: stage0Grid(options.budget) };
+  const path = options.selectionDb;
+  if (path === undefined) {
+    throw new Error(
+      "stage 1 needs the database that holds stage 0's finished runs, to read the selection from",
+    );
+  }
+  if (!existsSync(path)) throw new Error(`selection database ${path} does not exist`);
+  const db = ResultsDb.open(path, { readOnly: true });
+  let rows: CellRow[];
+  try {
+    rows = stage0Rows(db);
+  } finally {
+    db.close();
+  }
+  let table: SelectionEntry[];
+  try {
+    table = selectionTable(rows);
+  } catch (e) {
+    throw new Error(
+      `stage 0 in ${path} is not complete (${rows.length}/${PLANNED_STAGE0} runs finished): ` +
+        (e as Error).message.replace(/^selection: /, ""),
+    );
+  }
+  if (!gateOpen(table)) {
+    throw new Error(
+      `the gate is closed in ${path}: no stage-0 cell brings ${GATE_ALGOS.join(" or ")} above ` +
+        `${GATE_RETURN}, so stage 1 does not start (issue 16)`,
+    );
+  }
+  return { grid: stage1Grid(selected(table), options.budget), selection: table };
+}
+
 /**
  * The preset that stage 1 trains, as a {@link Preset}: the `paper` preset plus
  * {@link CAMPAIGN_SETTINGS}, with each algorithm's selected learning rate and time limit as its

@@ -162,11 +162,15 @@ export function verdictCounts(claims: readonly ScopedClaim[]): Record<Verdict | 
 /**
  * The campaign in Markdown: the stages' progress, the selection table (so far), the gate, and the
  * verdicts on 1a and 1b together once stage 1 has every algorithm's runs (`deno task campaign
- * report`).
+ * report`), from the live database of the campaign directory `dir`, or from the database file
+ * `db` when given (a snapshot, or the database collected from the campaign's cluster sweeps).
  */
-export function campaignReport(dir: string, seed = 0): string {
-  const path = campaignFiles(dir).db;
-  if (!existsSync(path)) return `no campaign database in ${dir} yet`;
+export function campaignReport(dir: string, seed = 0, db?: string): string {
+  const path = db ?? campaignFiles(dir).db;
+  if (!existsSync(path)) {
+    if (db !== undefined) throw new Error(`campaign database ${db} does not exist`);
+    return `no campaign database in ${dir} yet`;
+  }
   return formatCampaign(loadCampaignFile(path), seed);
 }
 

@@ -80,6 +80,7 @@ Deno.test("`slurmScript()` omits unset options and passes extras, headers and th
     header: ["made by a test"],
     autoRequeue: false,
     deno: "/opt/deno/bin/deno",
+    env: { OPENBLAS_CORETYPE: "Haswell", ODD: "a b" },
   });
   const opts = sbatchLines(text);
   assert.ok(opts.includes("--array=0-0"));
@@ -89,6 +90,10 @@ Deno.test("`slurmScript()` omits unset options and passes extras, headers and th
   assert.ok(!opts.some((o) => o.startsWith("--partition") || o.startsWith("--mem")));
   assert.ok(text.includes("\n# made by a test\n"));
   assert.match(text, /exec \/opt\/deno\/bin\/deno run .* --no-auto-requeue\n/);
+  // The environment is exported before the trainer starts, values quoted for the shell.
+  const env = text.indexOf("export OPENBLAS_CORETYPE=Haswell\n");
+  assert.ok(env > 0 && env < text.indexOf("exec "));
+  assert.ok(text.includes("export ODD='a b'\n"));
 });
 
 Deno.test("`slurmScript()` is valid bash", async () => {
@@ -116,6 +121,7 @@ Deno.test("`slurmScript()` rejects bad options with the value and what is valid"
     [{ repoDir: "/with space" }, /must not contain spaces/],
     [{ sweepDir: "/odd%dir" }, /"%"/],
     [{ extraSbatch: ["constraint=x"] }, /invalid extra sbatch option/],
+    [{ env: { "A-B": "1" } }, /invalid environment variable name "A-B"/],
   ];
   for (const [patch, re] of cases) {
     assert.throws(() => slurmScript({ ...BASE, ...patch }), re, JSON.stringify(patch));

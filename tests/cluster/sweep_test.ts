@@ -9,6 +9,14 @@ import {
   type SweepCliOptions,
 } from "../../lib/cluster/sweep.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
+import { CAMPAIGN_SETTINGS, STAGE0 } from "../../lib/experiments/campaign.ts";
+import { ALGO_IDS } from "../../lib/train/agent.ts";
+import {
+  buildCampaignDb,
+  type FixtureRun,
+  partialCampaign,
+  repeat,
+} from "../experiments/campaign_fixture.ts";
 import { configHash } from "../../lib/train/config.ts";
 
 async function withDir(fn: (dir: string) => void | Promise<void>) {
@@ -40,9 +48,10 @@ Deno.test("`prepareSweep()` writes the plan of every (algorithm, seed) run and i
     assert.equal(plan.runs.length, 4);
     assert.equal(plan.tasks, 2);
     assert.equal(plan.dir, out);
-    // Keys derived independently from the preset module and the config hash.
-    const expected = [0, 1].flatMap((seed) =>
-      (["dqn", "adqn"] as const).map((algo) => {
+    // Keys derived independently from the preset module and the config hash; with batches of
+    // more than one run, each configuration's seeds come together (so that a batch trains them).
+    const expected = (["dqn", "adqn"] as const).flatMap((algo) =>
+      [0, 1].map((seed) => {
         const c = presetConfig("quick", "1b", algo, seed, {
           totalSteps: 5000,
           model: { gruHidden: 16 },
@@ -129,5 +138,112 @@ Deno.test("`buildSweep()` says how to submit and collect", async () => {
     const text = lines.join("\n");
     assert.match(text, new RegExp(`sbatch ${dir}/s/sweep.sbatch`));
     assert.match(text, new RegExp(`deno task collect --from ${dir}/s --db data/results.sqlite`));
+  });
+});
+
+/** Stage 0 complete: algorithm i's cell i mod 4 scores `best` on both seeds, its others 0.1. */
+function stage0Done(best: number): FixtureRun[] {
+  return ALGO_IDS.flatMap((algo, a) =>
+    STAGE0.cells.flatMap((cell, c) =>
+      STAGE0.seeds.map((seed): FixtureRun => ({
+        figure: "1a",
+        algo,
+        lr: cell.lr,
+        timeLimit: cell.timeLimit,
+        seed,
+        status: "finished",
+        returns: repeat(c === a % 4 ? best : 0.1, 12),
+      }))
+    )
+  );
+}
+
+/** The key of a campaign run, derived from the paper preset and the campaign's settings. */
+function campaignKey(figure: "1a" | "1b", algo: typeof ALGO_IDS[number], seed: number, c: number) {
+  const { lr, timeLimit } = STAGE0.cells[c];
+  const config = presetConfig("paper", figure, algo, seed, { ...CAMPAIGN_SETTINGS, lr, timeLimit });
+  return `${configHash(config)}-${seed}`;
+}
+
+const CAMPAIGN: SweepCliOptions = { campaign: "stage0", emit: "slurm", time: "04:00:00" };
+
+Deno.test("`prepareSweep()` --campaign stage0: the campaign's 40 runs, a cell's 2 seeds per task, its BLAS kernels", async () => {
+  await withDir((dir) => {
+    const { plan, scriptText } = prepareSweep({ ...CAMPAIGN, out: `${dir}/s0` });
+    assert.equal(plan.runs.length, 40);
+    assert.equal(plan.tasks, 20);
+    const keys = new Set(
+      ALGO_IDS.flatMap((algo) =>
+        STAGE0.cells.flatMap((_, c) => STAGE0.seeds.map((seed) => campaignKey("1a", algo, seed, c)))
+      ),
+    );
+    assert.deepEqual(new Set(plan.runs.map((r) => `${r.hash}-${r.seed}`)), keys);
+    for (let t = 0; t < plan.tasks; t++) {
+      const runs = plan.runs.filter((r) => r.task === t);
+      assert.equal(new Set(runs.map((r) => r.hash)).size, 1, `task ${t} holds one cell`);
+      assert.deepEqual(runs.map((r) => r.seed), [1000, 1001]);
+    }
+    assert.equal(plan.options.backend, "wasm-blas");
+    assert.match(scriptText, /^export OPENBLAS_CORETYPE=Haswell$/m);
+    assert.ok(plan.runs.every((r) => r.label === "paper:1a" && r.config.totalSteps === 2_000_000));
+  });
+});
+
+Deno.test("`prepareSweep()` --campaign stage1: 50 runs at the settings selected in --selection", async () => {
+  await withDir((dir) => {
+    const db = `${dir}/stage0.sqlite`;
+    buildCampaignDb(db, stage0Done(0.9));
+    const { plan } = prepareSweep({
+      ...CAMPAIGN,
+      campaign: "stage1",
+      selection: db,
+      out: `${dir}/s1`,
+    });
+    assert.equal(plan.runs.length, 50);
+    assert.equal(plan.tasks, 10);
+    // Algorithm i was made to select cell i mod 4 (above), on both panels, seeds 0-4.
+    const keys = new Set(
+      ALGO_IDS.flatMap((algo, a) =>
+        (["1a", "1b"] as const).flatMap((f) =>
+          [0, 1, 2, 3, 4].map((seed) => campaignKey(f, algo, seed, a % 4))
+        )
+      ),
+    );
+    assert.deepEqual(new Set(plan.runs.map((r) => `${r.hash}-${r.seed}`)), keys);
+    for (let t = 0; t < plan.tasks; t++) {
+      const runs = plan.runs.filter((r) => r.task === t);
+      assert.equal(new Set(runs.map((r) => r.hash)).size, 1, `task ${t} holds one configuration`);
+      assert.deepEqual(runs.map((r) => r.seed), [0, 1, 2, 3, 4]);
+    }
+  });
+});
+
+Deno.test("`prepareSweep()` --campaign: bad stages, a missing or incomplete selection and a closed gate are refused, nothing written", async () => {
+  await withDir((dir) => {
+    const closed = `${dir}/closed.sqlite`, partial = `${dir}/partial.sqlite`;
+    buildCampaignDb(closed, stage0Done(0.4)); // no cell above 0.5
+    buildCampaignDb(partial, partialCampaign());
+    const out = `${dir}/s`;
+    const cases: [Partial<SweepCliOptions>, RegExp][] = [
+      [{ campaign: "stage2" }, /unknown campaign stage "stage2"; expected stage0 or stage1/],
+      [{ figure: ["1a"] }, /--figure cannot be combined with --campaign/],
+      [{ preset: "paper" }, /--preset cannot be combined with --campaign/],
+      [{ selection: closed }, /--selection belongs to --campaign stage1/],
+      [{ campaign: "stage1" }, /stage 1 needs the database that holds stage 0's finished runs/],
+      [{ campaign: "stage1", selection: `${dir}/none.sqlite` }, /none\.sqlite does not exist/],
+      [
+        { campaign: "stage1", selection: partial },
+        /stage 0 in .*partial\.sqlite is not complete \(3\/40 runs finished\): dqn at lr 0\.0001, time limit 1000 has 0 finished runs; expected 2/,
+      ],
+      [{ campaign: "stage1", selection: closed }, /the gate is closed in .*closed\.sqlite/],
+    ];
+    for (const [patch, re] of cases) {
+      assert.throws(() => prepareSweep({ ...CAMPAIGN, out, ...patch }), re, JSON.stringify(patch));
+    }
+    assert.throws(
+      () => prepareSweep({ ...BASE, out, selection: closed }),
+      /--selection needs --campaign stage1/,
+    );
+    assert.throws(() => Deno.statSync(out), Deno.errors.NotFound);
   });
 });

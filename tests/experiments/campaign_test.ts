@@ -31,7 +31,7 @@ import {
 } from "../../lib/experiments/campaign_process.ts";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import { fakeWorkerCommand } from "./fake_trainer.ts";
-import { runCampaignTask } from "./campaign_fixture.ts";
+import { buildCampaignDb, partialCampaign, runCampaignTask } from "./campaign_fixture.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const TINY = { totalSteps: 2_000, logEvery: 200, prepopulateSteps: 100 };
@@ -344,6 +344,22 @@ Deno.test("`deno task campaign`: status of an empty dir; bad input is a clear er
   assert.equal(snap.code, 2);
   assert.match(snap.err, /nothing to snapshot/);
   assert.equal(existsSync(`${dir}/s.sqlite`), false);
+  // report --db: any campaign database (a snapshot, or one merged from cluster sweeps).
+  const db = `${dir}/merged.sqlite`;
+  buildCampaignDb(db, partialCampaign());
+  const rep = await run("report", "--db", db);
+  assert.equal(rep.code, 0, rep.err);
+  assert.match(rep.out, /\| adqn \| 0\.0001 \| 1000 \| 0\.750 \| 2\/2 \| {2}\|/);
+  assert.match(
+    rep.out,
+    /gate: open: adqn at lr 0\.0001, time limit 1000 reached a final return of 0\.750/,
+  );
+  const missing = await run("report", "--db", `${dir}/none.sqlite`);
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /campaign database .*none\.sqlite does not exist/);
+  const misplaced = await run("status", "--db", db);
+  assert.equal(misplaced.code, 2);
+  assert.match(misplaced.err, /--db is an option of report only/);
   Deno.removeSync(dir, { recursive: true });
 });
 
