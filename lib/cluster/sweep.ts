@@ -11,14 +11,13 @@
  */
 import { checkoutPath } from "../checkout.ts";
 import { buildGrid, type GridRun } from "../experiments/grid.ts";
+import { CAMPAIGN_BACKEND, CAMPAIGN_BLAS_KERNELS } from "../experiments/campaign.ts";
 import {
-  CAMPAIGN_BACKEND,
-  CAMPAIGN_BLAS_KERNELS,
   campaignStageRuns,
   checkCampaignStage,
   STAGE0,
   STAGE1,
-} from "../experiments/campaign.ts";
+} from "../experiments/campaign_stages.ts";
 import { TRAINER_BACKENDS } from "../experiments/runner.ts";
 import {
   checkFigureId,

@@ -37,7 +37,7 @@ import {
   selectionProgress,
   STAGE0,
   STAGE1,
-} from "./campaign.ts";
+} from "./campaign_stages.ts";
 
 /** A stage of the campaign: 0 (selection on Heaven-Hell-3), 1 (panels 1a and 1b). */
 export type StageId = 0 | 1;
@@ -250,13 +250,13 @@ export function cellRows(data: CampaignData): CellRow[] {
   }));
 }
 
-/** The selection table so far (campaign.ts's {@link selectionProgress} of the finished runs). */
+/** The selection table so far (campaign_stages.ts's {@link selectionProgress} of the finished runs). */
 export function campaignSelection(data: CampaignData): SelectionEntry[] {
   return selectionProgress(cellRows(data));
 }
 
 /**
- * The gate (campaign.ts's {@link gateOpen}) as far as it is decided: "open" as soon as a cell of
+ * The gate (campaign_stages.ts's {@link gateOpen}) as far as it is decided: "open" as soon as a cell of
  * ADQN or ADQN-VR with all its seeds finished is above the gate's return (later cells cannot close
  * it again), "blocked" once stage 0 is complete without one, "pending" until either.
  */

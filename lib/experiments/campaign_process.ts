@@ -19,10 +19,10 @@ import { processAlive, processStartTime, ResultsDb, type RunRecord } from "../re
 import {
   campaignFiles,
   type CampaignOutcome,
-  PLANNED_RUNS,
   runCampaign,
   type RunCampaignOptions,
 } from "./campaign.ts";
+import { PLANNED_RUNS } from "./campaign_stages.ts";
 import { runSteps } from "./campaign_data.ts";
 import type { TrainerBackend } from "./runner.ts";
 

@@ -29,7 +29,7 @@ import {
   type SelectionEntry,
   STAGE0,
   STAGE1,
-} from "./campaign.ts";
+} from "./campaign_stages.ts";
 import {
   type CampaignData,
   type CampaignRun,

@@ -16,7 +16,8 @@ import { existsSync } from "../files.ts";
 import { type BootstrapOptions, iqm, meanSe, stratifiedBootstrapCi } from "../results/stats.ts";
 import { ALGO_IDS, type AlgoId } from "../train/agent.ts";
 import type { FigureId } from "./presets.ts";
-import { campaignFiles, formatSelection, runFinal, STAGE1 } from "./campaign.ts";
+import { campaignFiles } from "./campaign.ts";
+import { formatSelection, runFinal, STAGE1 } from "./campaign_stages.ts";
 import {
   type CampaignData,
   campaignSelection,

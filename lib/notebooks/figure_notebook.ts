@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { FIGURE_IDS, type FigureId, FIGURES } from "../experiments/presets.ts";
 import { FIGURE_CLAIMS } from "./figure_report.ts";
-import { CAMPAIGN_SETTINGS, GATE_RETURN, STAGE0, STAGE1 } from "../experiments/campaign.ts";
+import { CAMPAIGN_SETTINGS, GATE_RETURN, STAGE0, STAGE1 } from "../experiments/campaign_stages.ts";
 import { MIN_VERDICT_SEEDS } from "../experiments/campaign_verdicts.ts";
 import { OPTIMAL_LEVEL } from "../experiments/verdicts.ts";
 import { checkoutPath } from "../checkout.ts";
@@ -63,7 +63,7 @@ export const FIGURE_NOTEBOOK_CELLS: readonly string[] = [
   "rerun-figure",
 ];
 
-/** The panels whose notebooks also show the paper-protocol campaign (lib/experiments/campaign.ts). */
+/** The panels whose notebooks also show the paper-protocol campaign (lib/experiments/campaign_stages.ts). */
 export const CAMPAIGN_FIGURES: readonly FigureId[] = ["1a", "1b"];
 
 /** The cells the campaign's panels add after "setup" and after "figure", in order. */

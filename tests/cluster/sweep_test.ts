@@ -9,7 +9,7 @@ import {
   type SweepCliOptions,
 } from "../../lib/cluster/sweep.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
-import { CAMPAIGN_SETTINGS, STAGE0 } from "../../lib/experiments/campaign.ts";
+import { CAMPAIGN_SETTINGS, STAGE0 } from "../../lib/experiments/campaign_stages.ts";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import {
   buildCampaignDb,

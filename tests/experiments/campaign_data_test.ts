@@ -26,7 +26,11 @@ import {
   scopedVerdicts,
   verdictSentence,
 } from "../../lib/experiments/campaign_verdicts.ts";
-import { selectionProgress, selectionTable, STAGE0 } from "../../lib/experiments/campaign.ts";
+import {
+  selectionProgress,
+  selectionTable,
+  STAGE0,
+} from "../../lib/experiments/campaign_stages.ts";
 import {
   buildCampaignDb,
   COMPLETE_FINALS,

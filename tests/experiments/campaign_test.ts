@@ -2,14 +2,13 @@ import assert from "assert";
 import { DatabaseSync } from "node:sqlite";
 import { existsSync } from "../../lib/files.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
+import { campaignFiles, runCampaign } from "../../lib/experiments/campaign.ts";
 import {
   CAMPAIGN_SETTINGS,
-  campaignFiles,
   type CellRow,
   formatSelection,
   gateOpen,
   PLANNED_RUNS,
-  runCampaign,
   selected,
   selectedPreset,
   selectionTable,
@@ -18,7 +17,7 @@ import {
   stage0Rows,
   STAGE1,
   stage1Grid,
-} from "../../lib/experiments/campaign.ts";
+} from "../../lib/experiments/campaign_stages.ts";
 import { loadCampaign } from "../../lib/experiments/campaign_data.ts";
 import { buildGrid, type GridRun } from "../../lib/experiments/grid.ts";
 import { campaignReport, stage1Scores } from "../../lib/experiments/campaign_verdicts.ts";
