@@ -157,6 +157,8 @@ export interface PreparedSweep {
   scriptText: string;
   /** Whether an identical plan was already there. */
   reused: boolean;
+  /** The database its hints say to merge it into. */
+  collectDb: string;
 }
 
 /** Absolute path of the repository (the folder of deno.json). */
@@ -314,24 +316,35 @@ export function prepareSweep(o: SweepCliOptions): PreparedSweep {
   }
   if (!reused) writeFileAtomic(paths.plan, JSON.stringify(plan, null, 1) + "\n");
   writeFileAtomic(paths.script, scriptText, 0o755);
-  return { plan, script: paths.script, scriptText, reused };
+  return { plan, script: paths.script, scriptText, reused, collectDb: runs.collectDb };
 }
 
 /** Run `deno task sweep` with parsed options; returns the exit code. */
 export async function buildSweep(o: SweepCliOptions): Promise<number> {
   const log = o.log ?? ((l: string) => console.log(l));
-  const { plan, script, reused } = prepareSweep(o);
+  const { plan, script, reused, collectDb } = prepareSweep(o);
   log(
     `${reused ? "Kept" : "Wrote"} ${plan.dir}/plan.json (${plan.title}: ${plan.runs.length} ` +
       `run(s) in ${plan.tasks} array task(s)) and wrote ${script}.`,
   );
-  const collectCmd = `deno task collect --from ${shellQuote(plan.dir)} --db ${
-    shellQuote(o.campaign === undefined ? DEFAULT_COLLECT_DB : CAMPAIGN_SWEEP_DB)
-  }`;
+  const merge = `Merge the results (any time; idempotent; lists missing runs):\n  deno task ` +
+    `collect --from ${shellQuote(plan.dir)} --db ${shellQuote(collectDb)}`;
+  const next = o.campaign === "stage0"
+    ? [
+      `Once all 40 have finished and are merged, stage 1:\n  deno task sweep --campaign stage1 ` +
+      `--selection ${shellQuote(collectDb)} --emit slurm`,
+    ]
+    : o.campaign === "stage1"
+    ? [
+      `The selection, gate and verdicts, once merged:\n  deno task campaign report --db ${
+        shellQuote(collectDb)
+      }`,
+    ]
+    : [];
   if (!o.submit) {
     log(`Submit it with:\n  sbatch ${shellQuote(script)}`);
     log(`Watch it with:\n  squeue -u "$USER"`);
-    log(`Merge the results (any time; idempotent; lists missing runs):\n  ${collectCmd}`);
+    for (const line of [merge, ...next]) log(line);
     return 0;
   }
   const out = await runCommand("sbatch", ["--parsable", script]);
@@ -342,15 +355,7 @@ export async function buildSweep(o: SweepCliOptions): Promise<number> {
   const jobId = out.stdout.trim().split(";")[0];
   log(`Submitted array job ${jobId}.`);
   log(`Watch it with:\n  squeue -j ${jobId}`);
-  log(`Merge the results (any time; idempotent; lists missing runs):\n  ${collectCmd}`);
-  if (o.campaign === "stage0") {
-    log(
-      `Once all 40 have finished and are merged, stage 1:\n  deno task sweep --campaign stage1 ` +
-        `--selection ${CAMPAIGN_SWEEP_DB} --emit slurm`,
-    );
-  } else if (o.campaign === "stage1") {
-    log(`The verdicts, once merged:\n  deno task campaign report --db ${CAMPAIGN_SWEEP_DB}`);
-  }
+  for (const line of [merge, ...next]) log(line);
   return 0;
 }
 

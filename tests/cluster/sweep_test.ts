@@ -247,3 +247,24 @@ Deno.test("`prepareSweep()` --campaign: bad stages, a missing or incomplete sele
     assert.throws(() => Deno.statSync(out), Deno.errors.NotFound);
   });
 });
+
+Deno.test("`buildSweep()` --campaign says where to merge and what comes next", async () => {
+  await withDir(async (dir) => {
+    const lines: string[] = [];
+    const log = (l: string) => lines.push(l);
+    assert.equal(await buildSweep({ ...CAMPAIGN, out: `${dir}/s0`, log }), 0);
+    let text = lines.join("\n");
+    assert.match(text, /deno task collect --from .*\/s0 --db data\/slurm\/campaign\.sqlite/);
+    assert.match(
+      text,
+      /stage 1:\n {2}deno task sweep --campaign stage1 --selection data\/slurm\/campaign\.sqlite --emit slurm/,
+    );
+    const db = `${dir}/stage0.sqlite`;
+    buildCampaignDb(db, stage0Done(0.9));
+    lines.length = 0;
+    const s1 = { ...CAMPAIGN, campaign: "stage1", selection: db, out: `${dir}/s1`, log };
+    assert.equal(await buildSweep(s1), 0);
+    text = lines.join("\n");
+    assert.match(text, /deno task campaign report --db data\/slurm\/campaign\.sqlite/);
+  });
+});
