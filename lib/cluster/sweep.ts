@@ -381,24 +381,23 @@ interface SweepRuns {
 function sweepRuns(o: SweepCliOptions, extra: Overrides): SweepRuns {
   if (o.campaign !== undefined) {
     const stage = checkCampaignStage(o.campaign);
-    for (
-      const [flag, v] of [["--figure", o.figure], ["--preset", o.preset], ["--seeds", o.seeds], [
-        "--algos",
-        o.algos,
-      ]] as const
-    ) {
-      if (v !== undefined) {
-        throw new Error(
-          `${flag} cannot be combined with --campaign: the campaign's stages fix the runs`,
-        );
-      }
+    const fixed = {
+      "--figure": o.figure,
+      "--preset": o.preset,
+      "--seeds": o.seeds,
+      "--algos": o.algos,
+    };
+    const clash = Object.entries(fixed).find(([, v]) => v !== undefined);
+    if (clash) {
+      throw new Error(
+        `${clash[0]} cannot be combined with --campaign: the campaign's stages fix the runs`,
+      );
     }
     if (stage === "stage0" && o.selection !== undefined) {
       throw new Error("--selection belongs to --campaign stage1 (stage 0 is the selection)");
     }
-    const { grid } = campaignStageRuns(stage, { selectionDb: o.selection, budget: extra });
     return {
-      grid,
+      grid: campaignStageRuns(stage, { selectionDb: o.selection, budget: extra }),
       name: `campaign-${stage}`,
       title: stage === "stage0"
         ? "the Figure 1 campaign, stage 0 (selection on Heaven-Hell-3)"

@@ -265,16 +265,9 @@ export function checkCampaignStage(stage: string): CampaignStage {
   return stage as CampaignStage;
 }
 
-/** The runs of one campaign stage, and for stage 1 the selection they come from. */
-export interface StageRuns {
-  /** The runs, exactly those the local campaign trains in that stage (same hashes). */
-  grid: GridRun[];
-  /** Stage 1: the complete stage-0 selection table read from the selection database. */
-  selection?: SelectionEntry[];
-}
-
 /**
- * The runs of `stage` for training outside {@link runCampaign}, e.g. as a Slurm job array: stage
+ * The runs of `stage` (exactly those the local campaign trains in that stage, same hashes) for
+ * training outside the local campaign, e.g. as a Slurm job array: stage
  * 0's grid, or stage 1's at the settings selected by the finished stage-0 runs of `selectionDb` (a
  * database holding the campaign's stage 0, such as a cluster sweep's collected one, or
  * data/fig1-paper/results.sqlite). Stage 1 needs every stage-0 cell complete and the gate open,
@@ -283,8 +276,8 @@ export interface StageRuns {
 export function campaignStageRuns(
   stage: CampaignStage,
   options: { selectionDb?: string; budget?: Overrides } = {},
-): StageRuns {
-  if (stage === "stage0") return { grid: stage0Grid(options.budget) };
+): GridRun[] {
+  if (stage === "stage0") return stage0Grid(options.budget);
   const path = options.selectionDb;
   if (path === undefined) {
     throw new Error(
@@ -314,7 +307,7 @@ export function campaignStageRuns(
         `${GATE_RETURN}, so stage 1 does not start (issue 16)`,
     );
   }
-  return { grid: stage1Grid(selected(table), options.budget), selection: table };
+  return stage1Grid(selected(table), options.budget);
 }
 
 /**
