@@ -28,7 +28,7 @@ import {
 } from "../experiments/presets.ts";
 import { codeVersion } from "../results/db.ts";
 import { type AlgoId, checkAlgoId } from "../train/agent.ts";
-import { applySettings, parseNumber } from "../train/config.ts";
+import { applySettings, batchKey, parseNumber } from "../train/config.ts";
 import {
   makePlan,
   PLAN_VERSION,
@@ -79,8 +79,8 @@ export const SWEEP_USAGE =
     --no-auto-requeue      do not requeue a task that reaches its time limit
     --submit               also run sbatch and print the job id
   Sweep:
-    --batch-size N         runs per array task (default 1); the seeds of one configuration in a
-                           task train together as one batch on a native-BLAS node
+    --batch-size N         runs per array task (default 1); a task's runs that differ only in
+                           seed, lr and time limit train together as one batch on a native-BLAS node
     --seeds N              seeds 0..N-1 (default: the preset's)
     --algos a,b            algorithms (default all five)
     --set key=value        training override for every run (repeatable), e.g. --set totalSteps=5000
@@ -425,13 +425,18 @@ function sweepRuns(o: SweepCliOptions, extra: Overrides): SweepRuns {
   };
 }
 
-/** `grid` with each configuration's runs together, configurations in order of first appearance. */
+/**
+ * `grid` with the runs that can share a batch together (`batchKey`: all but seed, lr and time
+ * limit), and within them each configuration's seeds together, both in order of first appearance.
+ */
 function configMajor(grid: readonly GridRun[]): GridRun[] {
-  const groups = new Map<string, GridRun[]>();
+  const groups = new Map<string, Map<string, GridRun[]>>();
   for (const g of grid) {
-    const list = groups.get(g.hash);
+    const key = batchKey(g.config);
+    const byHash = groups.get(key) ?? groups.set(key, new Map()).get(key)!;
+    const list = byHash.get(g.hash);
     if (list) list.push(g);
-    else groups.set(g.hash, [g]);
+    else byHash.set(g.hash, [g]);
   }
-  return [...groups.values()].flat();
+  return [...groups.values()].flatMap((byHash) => [...byHash.values()].flat());
 }

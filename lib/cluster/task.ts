@@ -37,7 +37,7 @@ import {
   type RunProgress,
   type Trainer,
 } from "../experiments/runner.ts";
-import type { TrainConfig } from "../train/config.ts";
+import { batchKey, type TrainConfig } from "../train/config.ts";
 import {
   type PlannedRun,
   runKey,
@@ -317,7 +317,7 @@ export async function runTask(options: RunTaskOptions): Promise<TaskResult> {
       if (outcome.status === "interrupted") interrupted = true;
     };
     try {
-      for (const group of sameConfigGroups(runs)) {
+      for (const group of batchGroups(runs)) {
         if (options.signal?.aborted) {
           interrupted = true;
           break;
@@ -381,12 +381,16 @@ export function recordTaskEvent(
   Deno.writeTextFileSync(taskEventPath(dir, task), JSON.stringify(full) + "\n", { append: true });
 }
 
-/** Consecutive runs with the same configuration hash, in order (they may train as one batch). */
-export function sameConfigGroups(runs: readonly PlannedRun[]): PlannedRun[][] {
+/**
+ * Consecutive runs that can train as one batch (the same `batchKey`: all but seed, lr and time
+ * limit), in order.
+ */
+export function batchGroups(runs: readonly PlannedRun[]): PlannedRun[][] {
   const out: PlannedRun[][] = [];
+  const keyOf = (r: PlannedRun) => batchKey(r.config as unknown as TrainConfig);
   for (const r of runs) {
     const last = out.at(-1);
-    if (last !== undefined && last[0].hash === r.hash) last.push(r);
+    if (last !== undefined && keyOf(last[0]) === keyOf(r)) last.push(r);
     else out.push([r]);
   }
   return out;

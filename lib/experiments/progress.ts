@@ -54,8 +54,12 @@ export class RateMeter {
     this.#windowMs = windowSeconds * 1000;
   }
 
-  /** Record the cumulative count `value` at time `nowMs`. */
+  /**
+   * Record the cumulative count `value` at time `nowMs`. A count that falls (a run restarted from
+   * scratch gives back its steps) starts the window afresh, so the rate is never negative.
+   */
   add(value: number, nowMs: number = performance.now()): void {
+    if (value < (this.#samples.at(-1)?.v ?? -Infinity)) this.#samples = [];
     this.#samples.push({ t: nowMs, v: value });
     while (this.#samples.length > 2 && nowMs - this.#samples[1].t > this.#windowMs) {
       this.#samples.shift();

@@ -43,7 +43,7 @@ import {
   ProgressView,
   RateMeter,
 } from "./progress.ts";
-import type { TrainerBackend } from "./runner.ts";
+import { runBatchKey, type TrainerBackend } from "./runner.ts";
 import type { AlgoId } from "../train/agent.ts";
 import { balancedBatchSize, type WorkerEvent } from "./workers.ts";
 
@@ -395,11 +395,12 @@ export async function reproduce(options: ReproduceOptions): Promise<ReproduceRes
       const k = Math.max(1, Math.min(options.workers, claimable.length));
       // `auto`: batches sized so that the workers finish together (see balancedBatchSize).
       if ((options.batch ?? "auto") === "auto") {
-        const perConfig = new Map<string, number>();
+        const perKey = new Map<string, number>();
         for (const r of db.listRuns({ ids: claimable })) {
-          perConfig.set(r.hash, (perConfig.get(r.hash) ?? 0) + 1);
+          const key = runBatchKey(r);
+          perKey.set(key, (perKey.get(key) ?? 0) + 1);
         }
-        autoBatch = balancedBatchSize([...perConfig.values()], k);
+        autoBatch = balancedBatchSize([...perKey.values()], k);
       }
       for (let i = 1; i <= k; i++) slots.push(spawn(i));
       render(true);

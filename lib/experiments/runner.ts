@@ -30,7 +30,7 @@ import {
   ResultsDbError,
   type RunRecord,
 } from "../results/db.ts";
-import { resolveTrainConfig, type TrainConfig } from "../train/config.ts";
+import { batchKey, resolveTrainConfig, type TrainConfig } from "../train/config.ts";
 import type { MetricPoint, TrainResult } from "../train/loop.ts";
 import { checkpointPathFor, runHash } from "./grid.ts";
 import { checkpointReadable, setAsideCorruptCheckpoint } from "../train/checkpoint.ts";
@@ -219,9 +219,14 @@ function failedOutcome(
   };
 }
 
+/** The `batchKey` of a stored run: runs with equal keys can train in one batch. */
+export function runBatchKey(run: Pick<RunRecord, "config">): string {
+  return batchKey(run.config as unknown as TrainConfig);
+}
+
 /**
  * Train K ≥ 1 runs that `owner` has already claimed (see `ResultsDb.claim`) and that share their
- * configuration except the seed, together, with one trainer call; each run resumes from its
+ * configuration except the seed, lr and time limit (`runBatchKey`), together, with one trainer call; each run resumes from its
  * checkpoint when it has one and stored metrics, else restarts or starts, and its outcome is
  * recorded (finished, interrupted, failed). A run
  * whose lease is lost stops at once (status "lost", no more writes) while the others go on; an
@@ -233,14 +238,13 @@ export async function executeBatch(
   options: RunOptions = {},
 ): Promise<RunOutcome[]> {
   if (runs.length === 0) return [];
-  const hash = runs[0].hash;
-  const bad = runs.find((r) => r.hash !== hash);
+  const key = runBatchKey(runs[0]);
+  const bad = runs.find((r) => runBatchKey(r) !== key);
   if (bad !== undefined) {
     throw new Error(
-      `executeBatch: run ${bad.id} has configuration ${bad.hash.slice(0, 12)}…, run ${
-        runs[0].id
-      } ` +
-        `${hash.slice(0, 12)}…: only runs that differ in their seed can share a batch`,
+      `executeBatch: run ${bad.id} (${runLabel(bad)}) and run ${runs[0].id} (${
+        runLabel(runs[0])
+      }) differ beyond seed, lr and timeLimit: only such runs can share a batch`,
     );
   }
   const owner = options.owner ?? currentOwner();

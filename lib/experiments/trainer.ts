@@ -36,7 +36,8 @@ export interface TrainerOptions {
 }
 
 /**
- * A training function of K ≥ 1 runs that share their configuration but the seed, with the contract
+ * A training function of K ≥ 1 runs that share their configuration but the seed, lr and time
+ * limit (`PER_RUN_FIELDS` of lib/train/config.ts), with the contract
  * of `trainBatch()` in lib/train/loop.ts (one result per config, in order); one run is K = 1.
  */
 export type Trainer = (

@@ -4,7 +4,7 @@
  * `reproduce` (./reproduce.ts) reads to draw one combined progress view.
  *
  * With a batch size above 1 a worker claims, next to each run, up to batch−1 more claimable runs
- * with the same configuration but the seed, and trains them together with the batched trainer
+ * with the same configuration but the seed, lr and time limit (`batchKey`), and trains them together with the batched trainer
  * (lib/train/loop.ts): one computation for all of them, each run still its own run (own
  * checkpoint, metrics and lease). The batch is also capped by the memory its replay buffers may
  * need ({@link batchLimitForMemory}).
@@ -40,6 +40,7 @@ import {
   executeBatch,
   isNativeBackend,
   realTrainer,
+  runBatchKey,
   runLabel,
   type RunOutcome,
   type RunOutcomeStatus,
@@ -145,8 +146,8 @@ export const MIN_AUTO_BATCH = 8;
 
 /**
  * The batch size that should finish soonest: `groups` holds the number of runs still to train of
- * each configuration (only runs of one configuration batch together), `workers` the worker
- * processes. Workers take batches of `k` runs (the last of a configuration smaller) as they free
+ * each batch key (only runs with one {@link runBatchKey} batch together), `workers` the worker
+ * processes. Workers take batches of `k` runs (the last of a group smaller) as they free
  * up; the finish time is modelled by the longest-processing-time-first schedule with each batch of
  * c runs costing c + {@link BATCH_OVERHEAD_RUNS}, and the largest k among the fastest wins; k is
  * at least {@link MIN_AUTO_BATCH} (or the largest group, when smaller).
@@ -252,11 +253,15 @@ export async function runWorker(
       ? Math.min(batch, batchLimitForMemory(first.config as unknown as TrainConfig, budget))
       : 1;
     if (limit > 1) {
-      // More runs of the same configuration (other seeds), lowest ids first.
+      // More runs that can share the batch (other seeds, learning rates, time limits), first those
+      // of the same configuration, then by id.
       const free = db.claimableIds({ owner, ids: options.ids, leaseTimeoutMs });
-      const same = db.listRuns({ ids: free }).filter((r) =>
-        r.hash === first.hash && r.id !== first.id
-      );
+      const key = runBatchKey(first);
+      const same = db.listRuns({ ids: free })
+        .filter((r) => r.id !== first.id && runBatchKey(r) === key)
+        .sort((a, b) =>
+          Number(b.hash === first.hash) - Number(a.hash === first.hash) || a.id - b.id
+        );
       for (const r of same) {
         if (runs.length >= limit) break;
         const more = claim([r.id]);

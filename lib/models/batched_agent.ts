@@ -40,8 +40,8 @@ export type AgentEnv = Pick<Env, "id" | "numActions" | "obsSpec" | "stateSpec">;
 export interface BatchedAgentOptions {
   /** One seed per run (run k's weights are those of the K = 1 agent with seed `seeds[k]`). */
   seeds: readonly Seed[];
-  /** Adam learning rate (default 1e-4). */
-  lr?: number;
+  /** Adam learning rate (default 1e-4): one for every run, or one per run. */
+  lr?: number | readonly number[];
   /** Adam ε (default 1e-4). */
   adamEps?: number;
   /** Overrides of the environment's model preset (lib/models/presets.ts). */

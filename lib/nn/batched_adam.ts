@@ -15,8 +15,8 @@ import { fusedAdamAvailable, fusedAdamStep } from "./fused_adam.ts";
 
 /** Hyper-parameters of {@link BatchedAdam}. */
 export interface AdamOptions {
-  /** Learning rate (default 1e-4, algorithms.md §4). */
-  lr?: number;
+  /** Learning rate (default 1e-4, algorithms.md §4): one for every run, or one per run. */
+  lr?: number | readonly number[];
   /** ε added to the denominator (default 1e-4, algorithms.md §4). */
   eps?: number;
   /** First-moment decay (default 0.9). */
@@ -50,8 +50,8 @@ export interface AdamState {
  * ```
  */
 export class BatchedAdam {
-  /** Learning rate. */
-  readonly lr: number;
+  /** Learning rate of each run. */
+  readonly lr: readonly number[];
   /** ε of the denominator. */
   readonly eps: number;
   /** First-moment decay. */
@@ -67,13 +67,20 @@ export class BatchedAdam {
 
   /** Optimise the stacked `params` of `size` runs; moments start at zero, step counts at 0. */
   constructor(params: Record<string, Variable>, size: number, options: AdamOptions = {}) {
-    this.lr = checkPositive("lr", options.lr ?? 1e-4);
-    this.eps = checkPositive("eps", options.eps ?? 1e-4);
-    this.beta1 = checkBeta("beta1", options.beta1 ?? 0.9);
-    this.beta2 = checkBeta("beta2", options.beta2 ?? 0.999);
     if (!Number.isInteger(size) || size < 1) {
       throw new Error(`BatchedAdam: invalid number of runs ${size}; expected an integer ≥ 1`);
     }
+    const lr = options.lr ?? 1e-4;
+    const lrs = typeof lr === "number" ? new Array<number>(size).fill(lr) : [...lr];
+    if (lrs.length !== size) {
+      throw new Error(`BatchedAdam: ${lrs.length} learning rates for ${size} runs`);
+    }
+    this.lr = Object.freeze(
+      lrs.map((x, k) => checkPositive(size > 1 ? `lr of run ${k}` : "lr", x)),
+    );
+    this.eps = checkPositive("eps", options.eps ?? 1e-4);
+    this.beta1 = checkBeta("beta1", options.beta1 ?? 0.9);
+    this.beta2 = checkBeta("beta2", options.beta2 ?? 0.999);
     this.size = size;
     this.#steps = new Array(size).fill(0);
     this.#params = { ...params };
@@ -117,7 +124,7 @@ export class BatchedAdam {
       if (active[k]) this.#steps[k]++;
       // Inactive runs get finite, unused values.
       const t = active[k] ? this.#steps[k] : this.#steps[k] + 1;
-      stepSize[k] = this.lr / (1 - this.beta1 ** t);
+      stepSize[k] = this.lr[k] / (1 - this.beta1 ** t);
       sqrtBc2[k] = Math.sqrt(1 - this.beta2 ** t);
       mask[k] = active[k] ? 1 : 0;
     }

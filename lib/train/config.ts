@@ -321,6 +321,32 @@ export function configHash(config: TrainConfig): string {
   return createHash("sha256").update(canonicalJson(rest)).digest("hex");
 }
 
+/**
+ * The fields in which the runs of one batch may differ: each run of a `trainBatch` call keeps its
+ * own seed, Adam learning rate and episode time limit (a stage-0 selection grid trains in one
+ * batch); every other field is shared.
+ */
+export const PER_RUN_FIELDS = ["seed", "lr", "timeLimit"] as const;
+
+/**
+ * The key shared by the configurations that can train in one batch: {@link configHash} over every
+ * field but {@link PER_RUN_FIELDS}.
+ *
+ * @example
+ * ```ts
+ * import { batchKey, resolveTrainConfig } from "./config.ts";
+ * const a = resolveTrainConfig({ env: "car-flag", algo: "dqn", lr: 1e-4, timeLimit: 100 });
+ * const b = resolveTrainConfig({ env: "car-flag", algo: "dqn", lr: 3e-4, timeLimit: 1000 });
+ * const c = resolveTrainConfig({ env: "car-flag", algo: "adqn" });
+ * console.log(batchKey(a) === batchKey(b), batchKey(a) === batchKey(c)); // true false
+ * ```
+ */
+export function batchKey(config: TrainConfig): string {
+  const shared: Partial<TrainConfig> = { ...config };
+  for (const field of PER_RUN_FIELDS) delete shared[field];
+  return configHash(shared as TrainConfig);
+}
+
 const NUMBER_RE = /^[+-]?(?:\d+(?:_\d+)*(?:\.(?:\d+(?:_\d+)*)?)?|\.\d+(?:_\d+)*)(?:[eE][+-]?\d+)?$/;
 
 /** Parse a number the way a command line writes it: `1e6`, `1_000_000`, `0.1`, `-3`. */

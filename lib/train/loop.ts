@@ -20,8 +20,9 @@
  * (resets and transitions of the greedy evaluation, which reads the online Q and writes nothing
  * the training reads: evaluation on or off, every training number is the same).
  *
- * The runs of a batch share the environment, the algorithm and every setting but the seed; each has
- * its own episode buffer, environment, random streams, counters, metric points and checkpoint. One
+ * The runs of a batch share the environment, the algorithm and every setting but the seed, the
+ * learning rate and the time limit (`PER_RUN_FIELDS` of ./config.ts); each has its own episode
+ * buffer, environment, random streams, Adam step size, counters, metric points and checkpoint. One
  * gradient computation per round serves every run that needs a step; the runs between epochs then
  * play their next episodes, run after run. A run whose episodes are short takes fewer steps per
  * epoch; a run that reached its budget stops while the others go on. Only *when* a run's steps are
@@ -35,7 +36,13 @@ import { exists } from "../files.ts";
 import { childSeed } from "../rng.ts";
 import { BatchRun, makeSlot } from "./batch_run.ts";
 import { checkResumable, readCheckpoint, type TrainCheckpoint } from "./checkpoint.ts";
-import { canonicalJson, configHash, resolveTrainConfig, type TrainConfig } from "./config.ts";
+import {
+  batchKey,
+  canonicalJson,
+  PER_RUN_FIELDS,
+  resolveTrainConfig,
+  type TrainConfig,
+} from "./config.ts";
 import type { AgentFactory, BatchTrainOptions, TrainOptions, TrainResult } from "./loop_types.ts";
 
 export type {
@@ -55,30 +62,32 @@ const defaultMakeAgent: AgentFactory = async (env, algo, options) => {
 };
 
 /**
- * Check that configs can share one batch: the same configuration except the seed. Returns the
- * resolved configs; throws an error naming the fields that differ.
+ * Check that configs can share one batch: the same configuration except the fields of
+ * `PER_RUN_FIELDS` (seed, lr, timeLimit). Returns the resolved configs; throws an error naming the
+ * fields that differ.
  */
 export function checkBatchConfigs(configs: readonly TrainConfig[]): TrainConfig[] {
   if (configs.length === 0) throw new Error("trainBatch: expected at least one config");
   const resolved = configs.map((c) => resolveTrainConfig(c));
-  const hash = configHash(resolved[0]);
+  const key = batchKey(resolved[0]);
+  const perRun: readonly string[] = PER_RUN_FIELDS;
   resolved.forEach((c, k) => {
-    if (configHash(c) === hash) return;
+    if (batchKey(c) === key) return;
     const a = resolved[0] as unknown as Record<string, unknown>;
     const b = c as unknown as Record<string, unknown>;
-    const diffs = Object.keys(a).filter((key) =>
-      key !== "seed" && canonicalJson(a[key] ?? null) !== canonicalJson(b[key] ?? null)
+    const diffs = Object.keys(a).filter((field) =>
+      !perRun.includes(field) && canonicalJson(a[field] ?? null) !== canonicalJson(b[field] ?? null)
     );
     throw new Error(
       `trainBatch: config ${k} differs from config 0 in ${diffs.join(", ")}; the runs of a batch ` +
-        `may differ only in their seed`,
+        `may differ only in ${PER_RUN_FIELDS.join(", ")}`,
     );
   });
   return resolved;
 }
 
 /**
- * Train the runs of `configs` (same configuration, different seeds) as one batched computation;
+ * Train the runs of `configs` (same configuration but for seed, lr and timeLimit) as one batched computation;
  * each run behaves as `train(configs[k])` would (see the module doc). Returns one result per run,
  * in order.
  *
@@ -131,7 +140,7 @@ export async function trainBatch(
   const factory = options.makeAgent ?? defaultMakeAgent;
   const agent = await factory(envs[0], c0.algo, {
     seeds: cs.map((c) => childSeed(c.seed, "agent")),
-    lr: c0.lr,
+    lr: cs.map((c) => c.lr),
     adamEps: c0.adamEps,
     model: c0.model,
   });

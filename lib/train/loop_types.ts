@@ -99,8 +99,8 @@ export type RunsAgent = Pick<
 export interface AgentFactoryOptions {
   /** One seed per run: the `agent` child stream of each run's seed (weight initialisation). */
   seeds: Seed[];
-  /** Adam learning rate. */
-  lr: number;
+  /** Adam learning rate of each run. */
+  lr: readonly number[];
   /** Adam epsilon. */
   adamEps: number;
   /** Model overrides. */

@@ -10,6 +10,7 @@ import {
 } from "../../lib/cluster/sweep.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
 import { CAMPAIGN_SETTINGS, STAGE0 } from "../../lib/experiments/campaign_stages.ts";
+import { batchGroups } from "../../lib/cluster/task.ts";
 import { ALGO_IDS } from "../../lib/train/agent.ts";
 import {
   buildCampaignDb,
@@ -186,6 +187,23 @@ Deno.test("`prepareSweep()` --campaign stage0: the campaign's 40 runs, a cell's 
     assert.equal(plan.options.backend, "wasm-blas");
     assert.match(scriptText, /^export OPENBLAS_CORETYPE=Haswell$/m);
     assert.ok(plan.runs.every((r) => r.label === "paper:1a" && r.config.totalSteps === 2_000_000));
+    // With 8 runs per task, a task holds one algorithm's whole selection grid (4 cells × 2 seeds,
+    // cell by cell): runs that differ only in lr and time limit share a batch.
+    const big = prepareSweep({ ...CAMPAIGN, out: `${dir}/s0-8`, "batch-size": "8" }).plan;
+    assert.equal(big.tasks, 5);
+    for (let t = 0; t < big.tasks; t++) {
+      const runs = big.runs.filter((r) => r.task === t);
+      assert.equal(
+        new Set(runs.map((r) => r.config.algo)).size,
+        1,
+        `task ${t} holds one algorithm`,
+      );
+      assert.deepEqual(
+        runs.map((r) => [r.config.lr, r.config.timeLimit, r.seed]),
+        STAGE0.cells.flatMap((c) => STAGE0.seeds.map((seed) => [c.lr, c.timeLimit, seed])),
+      );
+      assert.equal(batchGroups(runs).length, 1, `task ${t} trains as one batch`);
+    }
   });
 });
 

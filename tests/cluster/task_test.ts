@@ -1,11 +1,6 @@
 import assert from "assert";
 import { makePlan, type SweepPlan, taskDbPath } from "../../lib/cluster/plan.ts";
-import {
-  acquireTaskLock,
-  readTaskEvents,
-  runTask,
-  sameConfigGroups,
-} from "../../lib/cluster/task.ts";
+import { acquireTaskLock, batchGroups, readTaskEvents, runTask } from "../../lib/cluster/task.ts";
 import type { Trainer } from "../../lib/experiments/runner.ts";
 import { type FakeRun, fakeRunsOneByOne } from "../experiments/fake_trainer.ts";
 import { ResultsDb } from "../../lib/results/db.ts";
@@ -295,7 +290,7 @@ Deno.test("`runTask()` trains the seeds of one configuration as one batch, and r
         },
       ],
     });
-    assert.deepEqual(sameConfigGroups(plan.runs).map((g) => g.map((r) => r.seed)), [[0, 1, 2], [
+    assert.deepEqual(batchGroups(plan.runs).map((g) => g.map((r) => r.seed)), [[0, 1, 2], [
       0,
     ]]);
     const calls = { starts: [] as number[] };

@@ -103,6 +103,37 @@ for (const batch of [1, 3]) {
   );
 }
 
+Deno.test("`runWorker()` batches runs that differ only in seed, lr and time limit, a configuration's own seeds first", async () => {
+  const { db, ckpt } = setup();
+  const configs = [
+    fakeConfig("adqn", 0),
+    { ...fakeConfig("adqn", 0), lr: 3e-4 },
+    fakeConfig("adqn", 1),
+    { ...fakeConfig("adqn", 2), timeLimit: 10 },
+    fakeConfig("dqn", 0),
+    { ...fakeConfig("adqn", 3), gamma: 0.9 },
+  ];
+  const ids = configs.map((c) => register(db, c));
+  const calls: string[][] = [];
+  const inner = fakeTrainer();
+  const trainer: Trainer = (cs, options) => {
+    calls.push(cs.map((c) => `${c.algo}/${c.seed} lr ${c.lr} limit ${c.timeLimit}`));
+    return inner(cs, options);
+  };
+  const summary = await runWorker(db, { ids, batch: 3, trainer, checkpointDir: ckpt });
+  assert.equal(summary.finished, 6);
+  assert.deepEqual(calls, [
+    ["adqn/0 lr 0.0001 limit 30", "adqn/1 lr 0.0001 limit 30", "adqn/0 lr 0.0003 limit 30"],
+    ["adqn/2 lr 0.0001 limit 10"],
+    ["dqn/0 lr 0.0001 limit 30"],
+    ["adqn/3 lr 0.0001 limit 30"],
+  ]);
+  for (const [i, c] of configs.entries()) {
+    assert.deepEqual(withoutWall(db.metrics(ids[i])), await alone(c), `run ${i}`);
+  }
+  db.close();
+});
+
 Deno.test("`runWorker()` caps a batch by the memory its replay buffers need", async () => {
   const c = fakeConfig("adqn", 0);
   // Heaven-Hell-3 stores its encoded observation and state plus action and reward per step.
@@ -143,7 +174,7 @@ Deno.test("`executeBatch()`: a trainer error fails every run of the batch; runs 
         db.claim({ owner, ids: [register(db, fakeConfig("adqn-vr", 0))] })!,
         db.claim({ owner, ids: [register(db, fakeConfig("dqn", 9))] })!,
       ]),
-    /only runs that differ in their seed/,
+    /differ beyond seed, lr and timeLimit: only such runs can share a batch/,
   );
   db.close();
 });

@@ -57,17 +57,24 @@ Deno.test("`BatchedAdam` follows PyTorch's update with bias correction, at K = 1
   }
 });
 
-Deno.test("`BatchedAdam` steps each run of K = 3 as a K = 1 optimizer does and leaves inactive runs untouched", () => {
+Deno.test("`BatchedAdam` steps each run of K = 3, each with its own learning rate, as a K = 1 optimizer does and leaves inactive runs untouched", () => {
   const rng = makeRng(5);
   const K = 3;
+  const lrs = [0.01, 0.003, 0.03];
   const rand = (n: number) => Float32Array.from({ length: n }, () => normal(rng));
   const p0 = rand(K * 6);
   const w = tf.variable(tf.tensor(p0, [K, 2, 3]));
-  const opt = new BatchedAdam({ w }, K, { lr: 0.01, eps: 1e-4 });
+  const opt = new BatchedAdam({ w }, K, { lr: lrs, eps: 1e-4 });
+  assert.deepEqual(opt.lr, lrs);
   const singles = Array.from({ length: K }, (_, k) => {
     const v = tf.variable(tf.tensor(p0.slice(6 * k, 6 * k + 6), [1, 2, 3]));
-    return { v, opt: new BatchedAdam({ w: v }, 1, { lr: 0.01, eps: 1e-4 }) };
+    return { v, opt: new BatchedAdam({ w: v }, 1, { lr: lrs[k], eps: 1e-4 }) };
   });
+  assert.throws(() => new BatchedAdam({ w }, K, { lr: [0.1, 0.1] }), /2 learning rates for 3 runs/);
+  assert.throws(
+    () => new BatchedAdam({ w }, K, { lr: [0.1, -1, 0.1] }),
+    /lr of run 1 must be positive, got -1/,
+  );
   const patterns = [[true, true, true], [true, false, true], [false, false, true], [
     true,
     true,

@@ -109,6 +109,26 @@ Deno.test("`trainBatch()` with K = 3 trains each run as `train()` (K = 1) does, 
   }
 });
 
+Deno.test("`trainBatch()` trains runs with different learning rates and time limits as `train()` trains each alone", async () => {
+  for (const algo of ["dqn", "adqn-vr"] as const) {
+    const configs = [
+      config(algo, 0, { lr: 1e-4, timeLimit: 40 }),
+      config(algo, 1, { lr: 1e-3, timeLimit: 40 }),
+      config(algo, 0, { lr: 3e-4, timeLimit: 8 }),
+    ];
+    const want = await alone(configs);
+    // The time limit really cuts episodes: run 2 (limit 8) plays more, shorter episodes.
+    assert.ok(want[2].r.episodes > want[0].r.episodes, `episodes ${want.map((w) => w.r.episodes)}`);
+    const got = await trainBatch(configs, { keepAgent: true });
+    configs.forEach((_, k) => {
+      assert.equal(got[k].envSteps, want[k].r.envSteps);
+      assertSameMetrics(want[k].r.metrics, got[k].metrics, `${algo} run ${k}`);
+      assertSameWeights(want[k].snap, got[k].agent!.snapshot(), `${algo} run ${k}`);
+      got[k].agent!.dispose();
+    });
+  }
+});
+
 Deno.test("`trainBatch()` checkpoints resume in `train()` and `train()`'s in `trainBatch()`, as if never stopped", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -166,7 +186,7 @@ Deno.test("`trainBatch()` checkpoints resume in `train()` and `train()`'s in `tr
   }
 });
 
-Deno.test("`trainBatch()` trains runs of several episodes per step and rejects configs that differ beyond the seed", async () => {
+Deno.test("`trainBatch()` trains runs of several episodes per step and rejects configs that differ beyond seed, lr and time limit", async () => {
   const configs = [0, 1].map((seed) =>
     config("adqn-state", seed, { totalSteps: 600, episodesPerBatch: 2 })
   );
@@ -178,8 +198,8 @@ Deno.test("`trainBatch()` trains runs of several episodes per step and rejects c
     g.agent!.dispose();
   });
   assert.throws(
-    () => checkBatchConfigs([config("adqn", 0), config("adqn", 1, { lr: 1e-3 })]),
-    /config 1 differs from config 0 in lr/,
+    () => checkBatchConfigs([config("adqn", 0), config("adqn", 1, { lr: 1e-3, gamma: 0.9 })]),
+    /config 1 differs from config 0 in gamma; the runs of a batch may differ only in seed, lr, timeLimit/,
   );
   assert.throws(() => checkBatchConfigs([]), /at least one/);
   await assert.rejects(

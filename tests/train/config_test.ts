@@ -1,11 +1,14 @@
 import assert from "assert";
+import { createHash } from "node:crypto";
 import {
   applySettings,
+  batchKey,
   canonicalJson,
   configHash,
   DEFAULT_TRAIN_CONFIG,
   parseNumber,
   parseSetting,
+  PER_RUN_FIELDS,
   resolveTrainConfig,
   TRAIN_CONFIG_DOCS,
   type TrainConfig,
@@ -246,4 +249,26 @@ Deno.test("`applySettings()` merges model.<name> settings into the model overrid
   });
   const c = resolveTrainConfig(p);
   assert.equal(c.totalSteps, 100_000);
+});
+
+Deno.test("`batchKey()` ignores seed, lr and time limit and nothing else", () => {
+  const config = resolveTrainConfig({ ...base, seed: 1 });
+  const key = batchKey(config);
+  assert.deepEqual([...PER_RUN_FIELDS], ["seed", "lr", "timeLimit"]);
+  for (const same of [{ seed: 7 }, { lr: 3e-4 }, { timeLimit: 100 }, { lr: 1e-3, seed: "x" }]) {
+    assert.equal(batchKey({ ...config, ...same }), key, JSON.stringify(same));
+  }
+  for (const other of [{ gamma: 0.9 }, { algo: "dqn" as const }, { model: { gruHidden: 8 } }]) {
+    assert.notEqual(batchKey({ ...config, ...other }), key, JSON.stringify(other));
+  }
+  // Derived a second way: SHA-256 of the key-sorted JSON of the config without the three fields
+  // (evaluation off, so its two fields are left out as configHash does).
+  const rest: Record<string, unknown> = { ...config };
+  for (const f of ["seed", "lr", "timeLimit", "evalEvery", "evalEpisodes"]) delete rest[f];
+  const sorted = (v: unknown): unknown =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sorted((v as never)[k])]))
+      : v;
+  const want = createHash("sha256").update(JSON.stringify(sorted(rest))).digest("hex");
+  assert.equal(key, want);
 });

@@ -169,8 +169,9 @@ export function fakeRuns(agents: FakeAgent[]): RunsAgent {
 /** An agent factory making {@link FakeAgent}s, one per run; every agent made is pushed on `made`. */
 export function fakeAgentFactory(made: FakeAgent[] = []): AgentFactory {
   return (env, algo, options) => {
-    const agents = options.seeds.map((seed) =>
-      new FakeAgent(env.obsSpec.size, env.numActions, algo, seed, 0.05)
+    // Step size 500 × lr: 0.05 at the default lr 1e-4, and each run's own in a mixed batch.
+    const agents = options.seeds.map((seed, k) =>
+      new FakeAgent(env.obsSpec.size, env.numActions, algo, seed, 500 * options.lr[k])
     );
     made.push(...agents);
     return fakeRuns(agents);
