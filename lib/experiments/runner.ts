@@ -226,9 +226,9 @@ export function runBatchKey(run: Pick<RunRecord, "config">): string {
 
 /**
  * Train K ≥ 1 runs that `owner` has already claimed (see `ResultsDb.claim`) and that share their
- * configuration except the seed, lr and time limit (`runBatchKey`), together, with one trainer call; each run resumes from its
- * checkpoint when it has one and stored metrics, else restarts or starts, and its outcome is
- * recorded (finished, interrupted, failed). A run
+ * configuration except the seed, lr and time limit (`runBatchKey`), together, with one trainer
+ * call; each run resumes from its checkpoint when it has one and stored metrics, else restarts or
+ * starts, and its outcome is recorded (finished, interrupted, failed). A run
  * whose lease is lost stops at once (status "lost", no more writes) while the others go on; an
  * exception of the trainer fails every run of the batch.
  */

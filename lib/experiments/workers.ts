@@ -4,8 +4,8 @@
  * `reproduce` (./reproduce.ts) reads to draw one combined progress view.
  *
  * With a batch size above 1 a worker claims, next to each run, up to batch−1 more claimable runs
- * with the same configuration but the seed, lr and time limit (`batchKey`), and trains them together with the batched trainer
- * (lib/train/loop.ts): one computation for all of them, each run still its own run (own
+ * with the same configuration but the seed, lr and time limit (`batchKey`), and trains them
+ * together with the batched trainer (lib/train/loop.ts): one computation for all of them, each run still its own run (own
  * checkpoint, metrics and lease). The batch is also capped by the memory its replay buffers may
  * need ({@link batchLimitForMemory}).
  *

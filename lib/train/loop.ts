@@ -87,9 +87,9 @@ export function checkBatchConfigs(configs: readonly TrainConfig[]): TrainConfig[
 }
 
 /**
- * Train the runs of `configs` (same configuration but for seed, lr and timeLimit) as one batched computation;
- * each run behaves as `train(configs[k])` would (see the module doc). Returns one result per run,
- * in order.
+ * Train the runs of `configs` (the same configuration but for seed, lr and timeLimit) as one
+ * batched computation; each run behaves as `train(configs[k])` would (see the module doc). Returns
+ * one result per run, in order.
  *
  * @example
  * ```ts ignore
