@@ -71,12 +71,13 @@ export class BatchedAdam {
       throw new Error(`BatchedAdam: invalid number of runs ${size}; expected an integer ≥ 1`);
     }
     const lr = options.lr ?? 1e-4;
-    const lrs = typeof lr === "number" ? new Array<number>(size).fill(lr) : [...lr];
-    if (lrs.length !== size) {
-      throw new Error(`BatchedAdam: ${lrs.length} learning rates for ${size} runs`);
+    if (typeof lr !== "number" && lr.length !== size) {
+      throw new Error(`BatchedAdam: ${lr.length} learning rates for ${size} runs`);
     }
     this.lr = Object.freeze(
-      lrs.map((x, k) => checkPositive(size > 1 ? `lr of run ${k}` : "lr", x)),
+      typeof lr === "number"
+        ? new Array<number>(size).fill(checkPositive("lr", lr))
+        : lr.map((x, k) => checkPositive(`lr of run ${k}`, x)),
     );
     this.eps = checkPositive("eps", options.eps ?? 1e-4);
     this.beta1 = checkBeta("beta1", options.beta1 ?? 0.9);

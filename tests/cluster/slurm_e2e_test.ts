@@ -211,14 +211,29 @@ Deno.test({
           };
           const ends = () => readTaskEvents(plan.dir, 0).filter((e) => e.event === "run-end");
           const state = () => slurm("squeue", "-h", "-j", task, "-o", "%T");
-          /** Release a requeued task at once (Slurm holds it back ~2 min: BeginTime). */
+          /**
+           * Release a requeued task at once (Slurm holds it back ~2 min: BeginTime). The update is
+           * repeated while the task stays pending: under load, one issued while the requeue is
+           * still being processed can be overridden by the requeue's own BeginTime (seen once in
+           * CI: the task never restarted within 3 minutes).
+           */
           const release = async () => {
             const until = Date.now() + 60_000;
             while ((await state()) !== "PENDING") {
               if (Date.now() > until) throw new Error(`${task} not pending\n${logs(plan.dir)}`);
               await sleep(200);
             }
-            await slurm("scontrol", "update", `JobId=${task}`, "StartTime=now");
+            const started = Date.now() + 90_000;
+            while ((await state()) === "PENDING") {
+              if (Date.now() > started) {
+                const why = await slurm("squeue", "-h", "-j", task, "-o", "%T %r %S");
+                throw new Error(`${task} still pending (${why})\n${logs(plan.dir)}`);
+              }
+              // Not `slurm()`: the task may start between the check and the update, which then
+              // fails ("no longer pending"); the next check decides.
+              await runCommand("scontrol", ["update", `JobId=${task}`, "StartTime=now"]);
+              await sleep(1000);
+            }
           };
 
           // 1. The time-limit warning, as --signal=B:TERM@grace sends it: SIGTERM to the batch
