@@ -33,11 +33,12 @@ import {
   executeBatch,
   isNativeBackend,
   realTrainer,
+  runBatchKey,
   type RunOutcome,
   type RunProgress,
   type Trainer,
 } from "../experiments/runner.ts";
-import { batchKey, type TrainConfig } from "../train/config.ts";
+import type { TrainConfig } from "../train/config.ts";
 import {
   type PlannedRun,
   runKey,
@@ -387,11 +388,12 @@ export function recordTaskEvent(
  */
 export function batchGroups(runs: readonly PlannedRun[]): PlannedRun[][] {
   const out: PlannedRun[][] = [];
-  const keyOf = (r: PlannedRun) => batchKey(r.config as unknown as TrainConfig);
+  let lastKey: string | undefined;
   for (const r of runs) {
-    const last = out.at(-1);
-    if (last !== undefined && keyOf(last[0]) === keyOf(r)) last.push(r);
+    const key = runBatchKey(r);
+    if (key === lastKey) out[out.length - 1].push(r);
     else out.push([r]);
+    lastKey = key;
   }
   return out;
 }
