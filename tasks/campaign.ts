@@ -1,5 +1,5 @@
 /**
- * `deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B]`: the Figure 1
+ * `deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--batch N|auto] [--backend B]`: the Figure 1
  * campaign of issue 16 in the background (lib/experiments/campaign.ts).
  *
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
@@ -30,7 +30,7 @@ import {
 import { TRAINER_BACKENDS, type TrainerBackend } from "../lib/experiments/runner.ts";
 
 const USAGE =
-  "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--backend B] [--to FILE] [--db FILE]";
+  "usage: deno task campaign start|status|stop|report|snapshot|publish|run [--dir DIR] [--workers N] [--batch N|auto] [--backend B] [--to FILE] [--db FILE]";
 
 /** The notebooks that show the campaign read the committed snapshot: their outputs follow it. */
 const NOTEBOOKS_HINT = "to show it in the notebooks, re-execute them: " +
@@ -38,7 +38,14 @@ const NOTEBOOKS_HINT = "to show it in the notebooks, re-execute them: " +
 
 function parse(args: string[]) {
   const [command, ...rest] = args;
-  const o: { dir: string; workers?: number; backend?: TrainerBackend; to: string; db?: string } = {
+  const o: {
+    dir: string;
+    workers?: number;
+    batch?: number | "auto";
+    backend?: TrainerBackend;
+    to: string;
+    db?: string;
+  } = {
     dir: campaignDir(),
     // The snapshot `start` restores from on a machine without the live database: one path for both.
     to: committedSnapshot() ?? "data/fig1-paper/results.sqlite",
@@ -58,6 +65,11 @@ function parse(args: string[]) {
     } else if (rest[i] === "--workers" && v) {
       if (!/^[1-9]\d*$/.test(v)) throw new Error(`--workers ${v}: expected a positive integer`);
       o.workers = Number(v), i++;
+    } else if (rest[i] === "--batch" && v) {
+      if (v !== "auto" && !/^[1-9]\d*$/.test(v)) {
+        throw new Error(`--batch ${v}: expected a positive integer or auto`);
+      }
+      o.batch = v === "auto" ? v : Number(v), i++;
     } else throw new Error(`unknown or incomplete option "${rest[i]}"; ${USAGE}`);
   }
   return { command, o };
@@ -66,7 +78,11 @@ function parse(args: string[]) {
 async function main(args: string[]): Promise<number> {
   const { command, o } = parse(args);
   if (command === "start") {
-    const { pid, log } = startCampaign(o.dir, { workers: o.workers, backend: o.backend });
+    const { pid, log } = startCampaign(o.dir, {
+      workers: o.workers,
+      batch: o.batch,
+      backend: o.backend,
+    });
     console.log(`campaign started: pid ${pid}, log ${log}`);
   } else if (command === "status") {
     const s = campaignStatus(o.dir);
@@ -90,7 +106,12 @@ async function main(args: string[]): Promise<number> {
     for (const path of publishCampaign(o.to)) console.log(`wrote ${path}`);
     console.log(NOTEBOOKS_HINT);
   } else if (command === "run") {
-    const outcome = await runInForeground({ dir: o.dir, workers: o.workers, backend: o.backend });
+    const outcome = await runInForeground({
+      dir: o.dir,
+      workers: o.workers,
+      batch: o.batch,
+      backend: o.backend,
+    });
     return outcome === "failed" ? 1 : outcome === "stopped" ? 130 : 0;
   } else {
     throw new Error(`unknown command "${command}"; ${USAGE}`);

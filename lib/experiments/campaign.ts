@@ -127,6 +127,12 @@ export interface RunCampaignOptions {
   /** Parallel workers (default 2). */
   workers?: number;
   /**
+   * Runs per batch (default `auto`, see reproduce's `batch`). A machine that may not come back after
+   * the session loses the progress of every unfinished run, so on such machines pick a size whose
+   * batches finish within the session (README, "The Figure 1 campaign").
+   */
+  batch?: number | "auto";
+  /**
    * Tensor backend of the workers (default `wasm-blas`, never `auto`: a machine without OpenBLAS
    * must fail rather than train some runs with other numbers).
    */
@@ -195,6 +201,7 @@ export async function runCampaign(o: RunCampaignOptions): Promise<CampaignOutcom
   const common = {
     preset: "paper" as const,
     workers: o.workers ?? 2,
+    batch: o.batch ?? "auto",
     backend: o.backend ?? CAMPAIGN_BACKEND,
     dbPath: f.db,
     outDir: f.out,

@@ -78,6 +78,8 @@ export function writePidFile(dir: string): void {
 export interface StartOptions {
   /** Parallel workers. */
   workers?: number;
+  /** Runs per batch (a number, or `auto`). */
+  batch?: number | "auto";
   /** Tensor backend of the workers. */
   backend?: TrainerBackend;
   /** The command (and arguments) that runs the campaign in the foreground. */
@@ -102,6 +104,7 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
   const command = o.command ??
     [Deno.execPath(), "run", "-A", "--config", config, script, "run", "--dir", dir];
   if (o.workers !== undefined) command.push("--workers", String(o.workers));
+  if (o.batch !== undefined) command.push("--batch", String(o.batch));
   if (o.backend !== undefined) command.push("--backend", o.backend);
   // exec keeps one pid from sh to deno: the pidfile the child writes names the same process.
   const child = new Deno.Command("sh", {

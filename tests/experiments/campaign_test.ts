@@ -264,6 +264,34 @@ Deno.test("runCampaign: stage 0 through reproduce with fake workers, gate, rerun
   Deno.removeSync(dir, { recursive: true });
 });
 
+Deno.test("runCampaign: a fixed batch size reaches every worker (runs that fit a session)", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-batch-" });
+  const seen: string[][] = [];
+  try {
+    const outcome = await runCampaign({
+      dir,
+      workers: 2,
+      batch: 3,
+      budget: TINY,
+      workerCommand: (args) => {
+        seen.push([...args]);
+        return fakeWorkerCommand(args);
+      },
+      print: () => {},
+      snapshot: null,
+      backend: "wasm",
+    });
+    assert.ok(outcome === "done" || outcome === "blocked", outcome);
+    assert.ok(seen.length >= 1);
+    for (const args of seen) {
+      assert.equal(args[args.indexOf("--batch") + 1], "3", args.join(" "));
+      assert.equal(args.includes("--auto-batch"), false, "a fixed size is not re-balanced");
+    }
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 Deno.test("start returns at once with a pidfile; status counts; stop checkpoints and exits; start again resumes", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-bg-" });
   // The fake trainer's delay goes to the campaign's process tree alone: `deno test --parallel` runs
@@ -336,6 +364,15 @@ Deno.test("`deno task campaign`: status of an empty dir; bad input is a clear er
   const bad = await run("status", "--dir", dir, "--workers", "0");
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--workers 0: expected a positive integer/);
+  for (const b of ["0", "two", "1.5"]) {
+    const badBatch = await run("start", "--dir", dir, "--batch", b);
+    assert.equal(badBatch.code, 2);
+    assert.match(
+      badBatch.err,
+      new RegExp(`--batch ${b.replace(".", "\\.")}: expected a positive integer or auto`),
+    );
+  }
+  assert.equal(existsSync(campaignFiles(dir).pid), false, "a bad --batch starts nothing");
   const unknown = await run("launch");
   assert.equal(unknown.code, 2);
   assert.match(unknown.err, /unknown command "launch"; usage: deno task campaign start\|status/);
