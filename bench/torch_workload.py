@@ -36,6 +36,9 @@ Output: one JSON object on stdout, {"torch": version, "threads": n, "results": [
 "env_steps_per_s", "iterations", "seconds"}]}; env_steps_per_s counts trained environment steps
 (steps x episodes x 100) for training modes and environment steps for acting modes.
 
+Device: `--device cuda` (PyTorch 2 or later) builds every network and batch on that device; batches
+are drawn on the CPU first, so the numbers are those of `--device cpu` (the default) for one seed.
+
 Threads: `--threads n` calls torch.set_num_threads(n); the caller should also set OMP_NUM_THREADS=n
 (and OMP_WAIT_POLICY=PASSIVE for n > 1: PyTorch's busy-waiting OpenMP threads are several times
 slower on a loaded 2-core machine).
@@ -103,23 +106,29 @@ class AdqnNet(nn.Module):
 
 
 def random_batch(gen, batch):
-    """B stored 100-step episodes (plus the step after the last) as index tensors."""
-    actions = torch.randint(NUM_ACTIONS, (batch, STEPS), generator=gen)
-    prev_action = torch.cat([torch.full((batch, 1), NUM_ACTIONS), actions], dim=1)  # [B, T+1]
-    obs = torch.randint(NUM_OBS, (batch, STEPS + 1), generator=gen)
+    """B stored 100-step episodes (plus the step after the last) as index tensors, drawn on the CPU
+    (the generator's device) and moved to the default device."""
+    cpu = {"device": "cpu"}
+    actions = torch.randint(NUM_ACTIONS, (batch, STEPS), generator=gen, **cpu)
+    prev_action = torch.cat([torch.full((batch, 1), NUM_ACTIONS, **cpu), actions], dim=1)  # [B, T+1]
+    obs = torch.randint(NUM_OBS, (batch, STEPS + 1), generator=gen, **cpu)
     obs[:, 0] = NUM_OBS  # the reset observation
-    state = torch.randint(NUM_STATES, (batch, STEPS + 1), generator=gen)
-    rewards = torch.zeros(batch, STEPS)
-    rewards[:, -1] = torch.randint(2, (batch,), generator=gen).float() * 2 - 1
-    continues = torch.ones(batch, STEPS)
+    state = torch.randint(NUM_STATES, (batch, STEPS + 1), generator=gen, **cpu)
+    rewards = torch.zeros(batch, STEPS, **cpu)
+    rewards[:, -1] = torch.randint(2, (batch,), generator=gen, **cpu).float() * 2 - 1
+    continues = torch.ones(batch, STEPS, **cpu)
     continues[:, -1] = 0.0  # m_t = 0 at the last stored step
+    here = torch.zeros(0).device
     return {
-        "prev_action": prev_action,
-        "obs": obs,
-        "state": state,
-        "actions": actions,
-        "rewards": rewards,
-        "continues": continues,
+        name: t.to(here)
+        for name, t in {
+            "prev_action": prev_action,
+            "obs": obs,
+            "state": state,
+            "actions": actions,
+            "rewards": rewards,
+            "continues": continues,
+        }.items()
     }
 
 
@@ -324,6 +333,7 @@ def main(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--modes", default="train-1,train-32,seq-8,seq-20,bmm-8,bmm-20,act,act-20")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--device", default="cpu", help="cpu (default) or cuda (PyTorch 2 or later)")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument(
         "--start-at",
@@ -341,6 +351,10 @@ def main(argv):
     except ValueError as e:
         ap.error(str(e))
     torch.set_num_threads(args.threads)
+    if args.device != "cpu":
+        if not hasattr(torch, "set_default_device"):
+            ap.error(f"--device {args.device} needs PyTorch 2 or later (this is {torch.__version__})")
+        torch.set_default_device(args.device)
     torch.set_grad_enabled(True)
     results = []
     if args.start_at is not None:
@@ -359,7 +373,12 @@ def main(argv):
         print(f"torch {m}: {per_s:.2f} steps/s", file=sys.stderr, flush=True)
     print(
         json.dumps(
-            {"torch": torch.__version__, "threads": torch.get_num_threads(), "results": results}
+            {
+                "torch": torch.__version__,
+                "threads": torch.get_num_threads(),
+                "device": args.device,
+                "results": results,
+            }
         )
     )
 
