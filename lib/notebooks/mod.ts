@@ -11,3 +11,6 @@ export * from "./runner.ts";
 export * from "./check.ts";
 export * from "./display.ts";
 export * from "./figure_report.ts";
+// What the helpers above take and return, so that this entry point documents itself whole.
+export { FIGURE_IDS, type FigureId, PRESET_IDS, type PresetId } from "../experiments/presets.ts";
+export type * from "../results/mod.ts";
