@@ -54,19 +54,28 @@ function embed(table: tf.Tensor, idx: tf.Tensor, vocab: number): tf.Tensor {
   return tf.matMul(tf.oneHot(idx, vocab).toFloat(), table);
 }
 
+/** The GRU's input-gate pre-activations [K, L, 3H] of the embedded previous actions and observations. */
+function inputGates(w: Weights, prevAction: tf.Tensor, obs: tf.Tensor): tf.Tensor {
+  const x = tf.concat([embed(w.actEmb, prevAction, A + 1), embed(w.obsEmb, obs, O + 1)], 2);
+  return tf.add(tf.matMul(x, w.wi), w.bi);
+}
+
+/** One GRU step (PyTorch's gate equations) from input gates `gi` [K, 1, 3H] and state `h` [K, 1, H]. */
+function gruCell(w: Weights, gi: tf.Tensor, h: tf.Tensor): tf.Tensor {
+  const gh = tf.add(tf.matMul(h, w.wh), w.bh);
+  const [ir, iz, inn] = tf.split(gi, 3, 2), [hr, hz, hn] = tf.split(gh, 3, 2);
+  const r = tf.sigmoid(tf.add(ir, hr)), z = tf.sigmoid(tf.add(iz, hz));
+  const n = tf.tanh(tf.add(inn, tf.mul(r, hn)));
+  return tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+}
+
 function history(w: Weights, prevAction: tf.Tensor, obs: tf.Tensor): tf.Tensor {
   const k = prevAction.shape[0], len = prevAction.shape[1]!;
-  const x = tf.concat([embed(w.actEmb, prevAction, A + 1), embed(w.obsEmb, obs, O + 1)], 2);
-  const gi = tf.add(tf.matMul(x, w.wi), w.bi); // [K, L, 3H]
+  const gi = inputGates(w, prevAction, obs); // [K, L, 3H]
   let h: tf.Tensor = tf.zeros([k, 1, H]);
   const outs: tf.Tensor[] = [];
   for (let t = 0; t < len; t++) {
-    const gh = tf.add(tf.matMul(h, w.wh), w.bh);
-    const [ir, iz, inn] = tf.split(tf.slice(gi, [0, t, 0], [k, 1, 3 * H]), 3, 2);
-    const [hr, hz, hn] = tf.split(gh, 3, 2);
-    const r = tf.sigmoid(tf.add(ir, hr)), z = tf.sigmoid(tf.add(iz, hz));
-    const n = tf.tanh(tf.add(inn, tf.mul(r, hn)));
-    h = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+    h = gruCell(w, tf.slice(gi, [0, t, 0], [k, 1, 3 * H]), h);
     outs.push(h);
   }
   return tf.concat(outs, 1); // [K, L, H]
@@ -173,12 +182,7 @@ async function measureAct(k: number, seconds: number) {
   const r = await timeIt(
     async () => {
       const [next, action] = tf.tidy(() => {
-        const x = tf.concat([embed(w.actEmb, prev, A + 1), embed(w.obsEmb, obs, O + 1)], 2);
-        const gi = tf.add(tf.matMul(x, w.wi), w.bi), gh = tf.add(tf.matMul(h, w.wh), w.bh);
-        const [ir, iz, inn] = tf.split(gi, 3, 2), [hr, hz, hn] = tf.split(gh, 3, 2);
-        const rr = tf.sigmoid(tf.add(ir, hr)), z = tf.sigmoid(tf.add(iz, hz));
-        const n = tf.tanh(tf.add(inn, tf.mul(rr, hn)));
-        const hNext = tf.add(tf.mul(tf.sub(1, z), n), tf.mul(z, h));
+        const hNext = gruCell(w, inputGates(w, prev, obs), h);
         return [hNext, tf.argMax(head(w, "q", hNext), 2)];
       });
       await action.data();
