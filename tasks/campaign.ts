@@ -3,7 +3,8 @@
  * campaign of issue 16 in the background (lib/experiments/campaign.ts).
  *
  * - start: launch it detached at low priority and return (pidfile and log in the campaign dir);
- * - status: runs done / running / left, steps, rate and projected finish;
+ * - status: runs done / running / left, steps, rate and projected finish, and each run being
+ *   trained with its progress, last return and time left at its own rate;
  * - stop: SIGTERM, every run checkpoints, wait for the exit;
  * - report: the stage-0 selection table, the gate, and the verdicts once stage 1 has runs (of the
  *   live database, or of `--db FILE`: a snapshot, or the database merged from the campaign's
@@ -22,6 +23,7 @@ import { campaignReport } from "../lib/experiments/campaign_verdicts.ts";
 import { publishCampaign } from "../lib/experiments/campaign_publish.ts";
 import {
   campaignStatus,
+  formatCampaignStatus,
   runInForeground,
   snapshotDb,
   startCampaign,
@@ -78,20 +80,14 @@ function parse(args: string[]) {
 async function main(args: string[]): Promise<number> {
   const { command, o } = parse(args);
   if (command === "start") {
-    const { pid, log } = startCampaign(o.dir, {
+    const { pid, log } = await startCampaign(o.dir, {
       workers: o.workers,
       batch: o.batch,
       backend: o.backend,
     });
     console.log(`campaign started: pid ${pid}, log ${log}`);
   } else if (command === "status") {
-    const s = campaignStatus(o.dir);
-    console.log(`campaign ${o.dir}: ${s.pid === null ? "not running" : `running (pid ${s.pid})`}`);
-    console.log(
-      `runs: ${s.finished} done, ${s.running} running, ${s.failed} failed, ${s.left} left`,
-    );
-    console.log(`env steps: ${s.steps}${s.rate ? `, ${s.rate.toFixed(0)} steps/s` : ""}`);
-    console.log(`projected finish: ${s.projectedFinish ?? "unknown (no rate yet)"}`);
+    console.log(formatCampaignStatus(o.dir, campaignStatus(o.dir)));
   } else if (command === "stop") {
     const pid = await stopCampaign(o.dir);
     console.log(pid === null ? "campaign not running" : `campaign stopped (pid ${pid})`);

@@ -9,7 +9,7 @@
  * ```ts ignore
  * import { startCampaign } from "./campaign_process.ts";
  * import { campaignDir } from "./campaign.ts";
- * console.log(startCampaign(campaignDir(), { workers: 2 }).pid);
+ * console.log((await startCampaign(campaignDir(), { workers: 2 })).pid);
  * ```
  * @module
  */
@@ -22,8 +22,9 @@ import {
   runCampaign,
   type RunCampaignOptions,
 } from "./campaign.ts";
-import { PLANNED_RUNS } from "./campaign_stages.ts";
-import { runSteps } from "./campaign_data.ts";
+import { type Cell, PLANNED_RUNS } from "./campaign_stages.ts";
+import { loadCampaign, runSteps, type StageId } from "./campaign_data.ts";
+import type { AlgoId } from "../train/agent.ts";
 import type { TrainerBackend } from "./runner.ts";
 
 /**
@@ -88,9 +89,14 @@ export interface StartOptions {
 
 /**
  * Start the campaign in the background (detached, `nice -n 19`, output appended to the log file)
- * and return at once. Throws if one is already running in `dir`.
+ * and return as soon as the process has written its pidfile (seconds: it loads its modules first).
+ * Throws if one is already running in `dir`, or if the process exits before it is up (a missing
+ * checkout, a bad option): then the error carries its exit code and what it wrote to the log.
  */
-export function startCampaign(dir: string, o: StartOptions = {}): { pid: number; log: string } {
+export async function startCampaign(
+  dir: string,
+  o: StartOptions = {},
+): Promise<{ pid: number; log: string }> {
   const f = campaignFiles(dir);
   const running = runningPid(dir);
   if (running !== null) {
@@ -99,6 +105,7 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
   Deno.mkdirSync(dir, { recursive: true });
   // The last start's record would give a rate until the new process writes its own.
   if (existsSync(f.state)) Deno.removeSync(f.state);
+  const logSize = fileSize(f.log);
   const script = decodeURIComponent(new URL("../../tasks/campaign.ts", import.meta.url).pathname);
   const config = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
   const command = o.command ??
@@ -121,7 +128,54 @@ export function startCampaign(dir: string, o: StartOptions = {}): { pid: number;
     detached: true,
   }).spawn();
   child.unref();
+  await confirmStarted(dir, child, logSize);
   return { pid: child.pid, log: f.log };
+}
+
+/**
+ * Wait until `child` has written the campaign's pidfile (up to `waitMs`; a slow start is not an
+ * error), or throw with its exit code and the log lines it wrote if it exits first.
+ */
+async function confirmStarted(
+  dir: string,
+  child: Deno.ChildProcess,
+  logFrom: number,
+  waitMs = 120_000,
+): Promise<void> {
+  let exit: Deno.CommandStatus | null = null;
+  child.status.then((s) => exit = s);
+  const until = Date.now() + waitMs;
+  while (Date.now() < until) {
+    if (runningPid(dir) === child.pid) return;
+    if (exit !== null) {
+      const { code } = exit as Deno.CommandStatus;
+      const said = logSince(campaignFiles(dir).log, logFrom).trim();
+      throw new Error(
+        `the campaign process exited at once (exit code ${code}) and is not running; ` +
+          (said ? `its log says:\n${said}` : "it wrote nothing to its log"),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The size of a file in bytes, 0 when it does not exist. */
+function fileSize(path: string): number {
+  try {
+    return Deno.statSync(path).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** What was appended to a file after its first `from` bytes (its last 4 kB at most). */
+function logSince(path: string, from: number): string {
+  try {
+    const bytes = Deno.readFileSync(path).subarray(from);
+    return new TextDecoder().decode(bytes.subarray(Math.max(0, bytes.length - 4096)));
+  } catch {
+    return "";
+  }
 }
 
 /** The start record {@link campaignStatus} measures the rate from: now, and the steps stored. */
@@ -170,6 +224,30 @@ export interface CampaignStatus {
   rate: number | null;
   /** Projected finish (ISO time) at that rate, null when unknown. */
   projectedFinish: string | null;
+  /** The runs being trained, by id. */
+  active: ActiveRun[];
+}
+
+/** A run being trained, as {@link campaignStatus} reports it. */
+export interface ActiveRun {
+  /** Its id in the database. */
+  id: number;
+  /** Its stage. */
+  stage: StageId;
+  /** Algorithm. */
+  algo: AlgoId;
+  /** Learning rate and time limit. */
+  cell: Cell;
+  /** Seed. */
+  seed: number;
+  /** Environment steps done (its last logged point). */
+  steps: number;
+  /** Environment steps it trains for. */
+  totalSteps: number;
+  /** Average return at its last logged point (NaN before the first). */
+  lastReturn: number;
+  /** Seconds left at its own rate so far (steps per training second), null before a point. */
+  secondsLeft: number | null;
 }
 
 /** The campaign's progress from its live database, pidfile and start record. */
@@ -178,6 +256,7 @@ export function campaignStatus(dir: string, now = Date.now()): CampaignStatus {
   let runs: RunRecord[] = [];
   let steps = 0;
   let perRun = 2_000_000;
+  let active: ActiveRun[] = [];
   try {
     Deno.statSync(f.db);
     const db = ResultsDb.open(f.db);
@@ -185,6 +264,7 @@ export function campaignStatus(dir: string, now = Date.now()): CampaignStatus {
       runs = db.listRuns();
       steps = latestSteps(db, runs);
       if (runs.length > 0) perRun = runs[0].totalSteps;
+      active = activeRuns(db);
     } finally {
       db.close();
     }
@@ -210,7 +290,59 @@ export function campaignStatus(dir: string, now = Date.now()): CampaignStatus {
     steps,
     rate,
     projectedFinish,
+    active,
   };
+}
+
+/**
+ * {@link campaignStatus} as text: the process, the counts, steps and rate, the projected finish,
+ * and a line per run being trained.
+ */
+export function formatCampaignStatus(dir: string, s: CampaignStatus): string {
+  const lines = [
+    `campaign ${dir}: ${s.pid === null ? "not running" : `running (pid ${s.pid})`}`,
+    `runs: ${s.finished} done, ${s.running} running, ${s.failed} failed, ${s.left} left`,
+    `env steps: ${s.steps}${s.rate ? `, ${s.rate.toFixed(0)} steps/s` : ""}`,
+    `projected finish: ${s.projectedFinish ?? "unknown (no rate yet)"}`,
+  ];
+  if (s.active.length > 0) lines.push("running now:");
+  for (const a of s.active) {
+    const pct = Math.floor((100 * a.steps) / a.totalSteps);
+    const ret = Number.isNaN(a.lastReturn)
+      ? "no point yet"
+      : `last return ${a.lastReturn.toFixed(3)}`;
+    const left = a.secondsLeft === null ? "" : `, about ${Math.ceil(a.secondsLeft / 60)} min left`;
+    lines.push(
+      `  run ${a.id} (stage ${a.stage}) ${a.algo} lr ${a.cell.lr} time limit ${a.cell.timeLimit} ` +
+        `seed ${a.seed}: ${thousands(a.steps)}/${thousands(a.totalSteps)} steps (${pct}%), ` +
+        `${ret}${left}`,
+    );
+  }
+  return lines.join("\n");
+}
+
+function thousands(n: number): string {
+  return n.toLocaleString("en-US");
+}
+
+/** The campaign's runs being trained, with their progress. */
+function activeRuns(db: ResultsDb): ActiveRun[] {
+  return loadCampaign(db).runs.filter((r) => r.run.status === "running").map((r) => {
+    const last = r.points.at(-1);
+    const steps = runSteps(r), totalSteps = r.run.totalSteps;
+    const rate = last && last.wallSeconds > 0 ? last.envStep / last.wallSeconds : 0;
+    return {
+      id: r.run.id,
+      stage: r.stage,
+      algo: r.algo,
+      cell: r.cell,
+      seed: r.run.seed,
+      steps,
+      totalSteps,
+      lastReturn: last?.avgReturn ?? NaN,
+      secondsLeft: rate > 0 ? Math.max(0, totalSteps - steps) / rate : null,
+    };
+  }).sort((a, b) => a.id - b.id);
 }
 
 /**

@@ -309,10 +309,9 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
     "1",
   ];
   try {
-    const t0 = Date.now();
-    const { pid, log } = startCampaign(dir, { command });
-    assert.ok(Date.now() - t0 < 5_000, "start returns at once");
+    const { pid, log } = await startCampaign(dir, { command });
     assert.ok(pid > 0);
+    assert.equal(runningPid(dir), pid, "start returns once the process has its pidfile");
     // Wait for the pidfile and a first metric point.
     const until = Date.now() + 60_000;
     while (campaignStatus(dir).steps === 0) {
@@ -323,7 +322,7 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
       await new Promise((r) => setTimeout(r, 200));
     }
     assert.equal(runningPid(dir), pid);
-    assert.throws(() => startCampaign(dir, { command }), { message: /already running \(pid/ });
+    await assert.rejects(startCampaign(dir, { command }), { message: /already running \(pid/ });
     const s = campaignStatus(dir);
     assert.equal(s.finished + s.running + s.left, PLANNED_RUNS);
     assert.equal(await stopCampaign(dir, 60_000), pid);
@@ -349,6 +348,61 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
     assert.ok(db2.listRuns({ status: "finished" }).length >= Math.max(finished, 40));
     db2.close();
     assert.match(Deno.readTextFileSync(log), /campaign stopped/);
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("start fails loudly when the process exits at once: its exit code and log, no pidfile", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-dead-" });
+  try {
+    Deno.writeTextFileSync(campaignFiles(dir).log, "an earlier session's line\n");
+    const command = ["sh", "-c", "echo 'tasks/campaign.ts: no such file' >&2; exit 3"];
+    await assert.rejects(startCampaign(dir, { command }), (e: Error) => {
+      assert.match(e.message, /exited at once \(exit code 3\) and is not running/);
+      assert.match(e.message, /its log says:\ntasks\/campaign\.ts: no such file$/);
+      assert.doesNotMatch(e.message, /earlier session/, "only what this start wrote");
+      return true;
+    });
+    assert.equal(runningPid(dir), null);
+    assert.equal(existsSync(campaignFiles(dir).pid), false);
+    const silent = ["sh", "-c", "exit 1"];
+    await assert.rejects(startCampaign(dir, { command: silent }), {
+      message: /exit code 1\).*it wrote nothing to its log/,
+    });
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
+Deno.test("status lists each run being trained: progress, last return, time left at its own rate", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-status-" });
+  try {
+    buildCampaignDb(campaignFiles(dir).db, partialCampaign());
+    const s = campaignStatus(dir);
+    // The fixture's one running run: ADQN-VR (1e-4, 100), seed 1000, three points of 100k steps,
+    // 60 s each: 300k steps in 180 s, so 1.7M steps left at 5,000/3 steps/s = 1,020 s = 17 min.
+    assert.equal(s.running, 1);
+    assert.equal(s.active.length, 1);
+    const [a] = s.active;
+    assert.deepEqual(
+      { algo: a.algo, cell: a.cell, seed: a.seed, stage: a.stage, steps: a.steps },
+      { algo: "adqn-vr", cell: { lr: 1e-4, timeLimit: 100 }, seed: 1000, stage: 0, steps: 300_000 },
+    );
+    assert.equal(a.totalSteps, 2_000_000);
+    assert.ok(Math.abs(a.lastReturn - 0.3) < 1e-12);
+    assert.ok(Math.abs(a.secondsLeft! - 1020) < 1e-6, String(a.secondsLeft));
+    const out = await runCampaignTask("status", "--dir", dir);
+    assert.equal(out.code, 0, out.err);
+    assert.match(out.out, /not running/);
+    assert.match(out.out, /running now:\n/);
+    assert.match(
+      out.out,
+      new RegExp(
+        `run ${a.id} \\(stage 0\\) adqn-vr lr 0\\.0001 time limit 100 seed 1000: ` +
+          "300,000/2,000,000 steps \\(15%\\), last return 0\\.300, about 17 min left",
+      ),
+    );
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
