@@ -7,7 +7,8 @@ import {
   mergeDecision,
 } from "../../lib/cluster/collect.ts";
 import { makePlan, type RunInput } from "../../lib/cluster/plan.ts";
-import { type LeaseOwner, type MetricRecord, ResultsDb } from "../../lib/results/db.ts";
+import { type LeaseOwner, ResultsDb } from "../../lib/results/db.ts";
+import { metricPoint } from "../results/metric_fixture.ts";
 
 const OWNER: LeaseOwner = { id: "node7:4242:99", host: "node7", pid: 4242, start: "99" };
 
@@ -31,18 +32,7 @@ function config(f: Fixture) {
   };
 }
 
-function point(envStep: number, avgReturn: number): MetricRecord {
-  return {
-    envStep,
-    episodes: envStep / 10,
-    avgReturn,
-    epsilon: 0.5,
-    lossQ: 0.25,
-    lossU: 0,
-    trainedSteps: envStep * 2,
-    wallSeconds: envStep / 100,
-  };
-}
+const point = (envStep: number, avgReturn: number) => metricPoint(envStep, avgReturn, { lossU: 0 });
 
 /** A task database holding the given runs, written through the results database's own API. */
 function taskDb(path: string, fixtures: Fixture[]): void {

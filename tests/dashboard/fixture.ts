@@ -2,19 +2,11 @@
 import { currentOwner, type MetricRecord, ResultsDb } from "../../lib/results/db.ts";
 import { presetConfig } from "../../lib/experiments/presets.ts";
 import { configHash } from "../../lib/train/config.ts";
+import { metricPoint } from "../results/metric_fixture.ts";
 
 /** A metric point at `envStep` with average return `avgReturn`. */
 export function point(envStep: number, avgReturn: number): MetricRecord {
-  return {
-    envStep,
-    episodes: envStep / 10,
-    avgReturn,
-    epsilon: 0.5,
-    lossQ: 0.25,
-    lossU: 0.125,
-    trainedSteps: envStep,
-    wallSeconds: envStep / 1000,
-  };
+  return metricPoint(envStep, avgReturn, { trainedSteps: envStep, wallSeconds: envStep / 1000 });
 }
 
 /** Register runs of panel 1c (preset quick) for `algos` × `seeds`; returns the db and run ids. */

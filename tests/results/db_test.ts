@@ -5,7 +5,6 @@ import {
   checkResultsDb,
   currentOwner,
   type LeaseOwner,
-  type MetricRecord,
   processAlive,
   processStartTime,
   ResultsDb,
@@ -13,6 +12,7 @@ import {
   SCHEMA_VERSION,
 } from "../../lib/results/db.ts";
 import { csvField, exportCsv, runsCsv, toCsv } from "../../lib/results/csv.ts";
+import { metricPoint } from "./metric_fixture.ts";
 
 function tmpDb(): string {
   return `${Deno.makeTempDirSync({ prefix: "adqn-db-" })}/results.sqlite`;
@@ -20,25 +20,7 @@ function tmpDb(): string {
 
 const CONFIG = { env: "heaven-hell-3", algo: "adqn", seed: 1, totalSteps: 100, logEvery: 10 };
 
-function point(envStep: number, avgReturn: number): MetricRecord {
-  return {
-    envStep,
-    episodes: envStep / 10,
-    avgReturn,
-    epsilon: 0.5,
-    lossQ: 0.25,
-    lossU: 0.125,
-    trainedSteps: envStep * 2,
-    wallSeconds: envStep / 100,
-    sharePositive: 0.5,
-    shareNegative: 0.25,
-    shareZero: 0,
-    shareTruncated: 0.25,
-    avgLength: 7.5,
-    evalReturn: NaN,
-    evalLength: NaN,
-  };
-}
+const point = (envStep: number, avgReturn: number) => metricPoint(envStep, avgReturn);
 
 /** An owner on this host whose process has exited (a `true` child). */
 async function deadOwner(): Promise<LeaseOwner> {
