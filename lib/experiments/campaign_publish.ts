@@ -218,8 +218,8 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     "From the repository root:",
     "",
     "```sh",
-    "deno task campaign start      # start (or resume) in the background at low priority; returns at once",
-    "deno task campaign status     # runs done, running and left; steps, rate, projected finish",
+    "deno task campaign start      # start (or resume) in the background at low priority",
+    "deno task campaign status     # runs done, running and left; steps, rate, finish; each run in training",
     "deno task campaign stop       # every run checkpoints, then the process exits",
     "deno task campaign snapshot   # snapshot the live database here and rewrite these files",
     "deno task campaign report     # the selection table, the gate and the verdicts",
@@ -228,6 +228,10 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     "The live database and the checkpoints live outside the work tree, in `$ADQN_CAMPAIGN_DIR`, " +
     "else `~/.cache/adqn/fig1-paper`. On a machine without the checkpoints, finished runs are " +
     "never redone and unfinished ones start over.",
+    "",
+    "The notebooks `notebooks/figure_1a.ipynb` and `notebooks/figure_1b.ipynb` draw these data: " +
+    "the selection table with a learning curve per algorithm and cell of the grid, the panels " +
+    "once stage 1 has points, how the episodes ended, the greedy evaluation, and the verdicts.",
     "",
     "## Progress",
     "",

@@ -81,6 +81,14 @@ export interface RunCurve {
   finished?: boolean;
 }
 
+/** How a panel draws one series instead of an algorithm's label and colour. */
+export interface SeriesStyle {
+  /** Legend label. */
+  label: string;
+  /** Colour, `#rrggbb`. */
+  color: string;
+}
+
 /** What one panel shows. */
 export interface PanelInput {
   /** Panel title ("Heaven-Hell-3"); prefixed with "Figure <id>: " when `id` is given. */
@@ -93,6 +101,11 @@ export interface PanelInput {
   reference?: { value: number; label: string };
   /** The runs (several per algorithm: one per seed). */
   runs: readonly RunCurve[];
+  /**
+   * Series other than algorithms: runs whose `algo` is a key here are drawn with its label and
+   * colour, in the order of these keys, before any other.
+   */
+  styles?: Readonly<Record<string, SeriesStyle>>;
   /** Title of the y axis (default "average return (last 100 episodes)"). */
   yTitle?: string;
   /** Figure width in pixels (default 720). */
@@ -109,18 +122,24 @@ export function withAlpha(hex: string, alpha: number): string {
   return `rgba(${(v >> 16) & 255},${(v >> 8) & 255},${v & 255},${alpha})`;
 }
 
-/** The per-algorithm statistics of a panel, algorithms in legend order (unknown ones last). */
+/**
+ * The per-algorithm (or per-series) statistics of a panel, in legend order: the keys of `styles`
+ * first, in their order, then algorithms in {@link PLOT_ALGOS} order, then unknown ones by name.
+ */
 export function panelStats(
   runs: readonly RunCurve[],
+  styles: Readonly<Record<string, SeriesStyle>> = {},
 ): { algo: string; stats: CurveStats; runs: number; unfinished: number }[] {
   const byAlgo = new Map<string, RunCurve[]>();
   for (const r of runs) {
     if (!byAlgo.has(r.algo)) byAlgo.set(r.algo, []);
     byAlgo.get(r.algo)!.push(r);
   }
+  const styled = Object.keys(styles);
   const order = (a: string) => {
+    if (styled.includes(a)) return styled.indexOf(a);
     const i = (PLOT_ALGOS as readonly string[]).indexOf(a);
-    return i < 0 ? PLOT_ALGOS.length : i;
+    return styled.length + (i < 0 ? PLOT_ALGOS.length : i);
   };
   return [...byAlgo.keys()].sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map(
     (algo) => {
@@ -140,10 +159,11 @@ export function panelStats(
 export function figure1Panel(input: PanelInput): PlotlyFigure {
   const data: Partial<PlotData>[] = [];
   let xMax = 0;
-  const stats = panelStats(input.runs);
+  const stats = panelStats(input.runs, input.styles);
   for (const { algo, stats: s, runs } of stats) {
-    const color = ALGO_COLORS[algo] ?? FALLBACK_COLOR;
-    const name = ALGO_LABELS[algo] ?? algo;
+    const style = input.styles?.[algo];
+    const color = style?.color ?? ALGO_COLORS[algo] ?? FALLBACK_COLOR;
+    const name = style?.label ?? ALGO_LABELS[algo] ?? algo;
     if (s.x.length === 0) continue;
     xMax = Math.max(xMax, s.x[s.x.length - 1]);
     const upper = s.mean.map((m, i) => m + s.se[i]);

@@ -113,6 +113,25 @@ Deno.test("`figure1Panel()` keeps one colour per algorithm, legend order, and {t
     "adqn-state",
     "adqn-state-vr",
   ]);
+  // Styled series come first, in the styles' order, then algorithms, then unknown keys by name.
+  const styled = [...runs, { ...runs[0], algo: "zeta" }, { ...runs[0], algo: "beta" }];
+  const styles = {
+    "adqn-vr": { label: "V", color: "#111111" },
+    zeta: { label: "Z", color: "#222222" },
+  };
+  assert.deepEqual(panelStats(styled, styles).map((s) => s.algo), [
+    "adqn-vr",
+    "zeta",
+    "dqn",
+    "adqn",
+    "adqn-state",
+    "adqn-state-vr",
+    "beta",
+  ]);
+  const zeta = traces(figure1Panel({ title: "S", runs: styled, styles }))
+    .find((d) => d.legendgroup === "zeta" && d.showlegend !== false)!;
+  assert.equal(zeta.name, "Z (1 run)");
+  assert.equal(zeta.line?.color, "#222222");
   const layout = a.layout as {
     title: { text: string };
     xaxis: { title: { text: string } };
