@@ -205,7 +205,8 @@ export function campaignReadme(data: CampaignData, dbFile = "results.sqlite"): s
     `- **Gate**: stage 1 starts only if some cell brings ${GATE_ALGOS.join(" or ")} above a ` +
     `final average return of ${GATE_RETURN}.`,
     `- **Stage 1** (${stages[1].planned} runs): panels 1a and 1b, each algorithm at its selected ` +
-    `setting, seeds 0–${STAGE1.seeds - 1}. Heaven-Hell-4 uses the setting selected on ` +
+    `setting, seeds 0–${STAGE1.seeds - 1}, in seed order (seeds 0 and 1 of every algorithm on ` +
+    `both panels first, so that verdicts come early). Heaven-Hell-4 uses the setting selected on ` +
     `Heaven-Hell-3.`,
     "",
     `Every run also records, per logged point, the shares of the last 100 episodes that ended ` +

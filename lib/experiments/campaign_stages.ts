@@ -231,8 +231,21 @@ export function stage0Grid(budget: Overrides = {}): GridRun[] {
   );
 }
 
-/** Every run of stage 1 (50): each algorithm at its selected cell, panels 1a and 1b, seeds 0–4. */
+/**
+ * Every run of stage 1 (50): each algorithm at its selected cell, panels 1a and 1b, seeds 0–4,
+ * in seed order (then panel, then the gate's algorithms first). Workers claim runs by id and fill a
+ * batch with the same configuration's next seeds, so every algorithm gets seeds 0 and 1 on both
+ * panels within the first 20 runs: the verdicts, which need 2 seeds per algorithm and panel
+ * (./campaign_verdicts.ts), can be given then, and firm up as the later seeds arrive.
+ */
 export function stage1Grid(chosen: Record<AlgoId, Cell>, budget: Overrides = {}): GridRun[] {
+  const order = (r: GridRun) =>
+    (r.seed * STAGE1.figures.length + STAGE1.figures.indexOf(r.figure)) * ALGO_IDS.length +
+    STAGE0_ORDER.indexOf(r.algo);
+  return stage1Runs(chosen, budget).sort((a, b) => order(a) - order(b));
+}
+
+function stage1Runs(chosen: Record<AlgoId, Cell>, budget: Overrides): GridRun[] {
   return ALGO_IDS.flatMap((algo) =>
     buildGrid({
       figures: STAGE1.figures,

@@ -90,6 +90,17 @@ Deno.test("stage grids: 40 and 50 distinct runs, gate algorithms first, evaluati
     new Set(g1.map((r) => r.config.env)),
     new Set(["heaven-hell-3", "heaven-hell-4"]),
   );
+  // Seed order: runs 10s..10s+9 are seed s of every algorithm on both panels, 1a first, the
+  // gate's algorithms first within a panel; so 20 runs give every verdict its 2 seeds.
+  for (let s = 0; s < 5; s++) {
+    const block = g1.slice(10 * s, 10 * s + 10);
+    assert.deepEqual(block.map((r) => r.seed), Array(10).fill(s));
+    assert.deepEqual(block.map((r) => `${r.figure}:${r.algo}`), [
+      ...["1a", "1b"].flatMap((f) =>
+        ["adqn", "adqn-vr", "dqn", "adqn-state", "adqn-state-vr"].map((a) => `${f}:${a}`)
+      ),
+    ]);
+  }
 });
 
 Deno.test("selectedPreset: its runs are stage 1's, configuration for configuration", () => {
