@@ -80,12 +80,16 @@ function parse(args: string[]) {
 async function main(args: string[]): Promise<number> {
   const { command, o } = parse(args);
   if (command === "start") {
-    const { pid, log } = await startCampaign(o.dir, {
+    const { pid, log, finished } = await startCampaign(o.dir, {
       workers: o.workers,
       batch: o.batch,
       backend: o.backend,
     });
-    console.log(`campaign started: pid ${pid}, log ${log}`);
+    console.log(
+      finished === undefined
+        ? `campaign started: pid ${pid}, log ${log}`
+        : `campaign ran and exited at once (pid ${pid}); its log ${log} says:\n${finished}`,
+    );
   } else if (command === "status") {
     console.log(formatCampaignStatus(o.dir, campaignStatus(o.dir)));
   } else if (command === "stop") {

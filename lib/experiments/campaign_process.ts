@@ -90,13 +90,14 @@ export interface StartOptions {
 /**
  * Start the campaign in the background (detached, `nice -n 19`, output appended to the log file)
  * and return as soon as the process has written its pidfile (seconds: it loads its modules first).
- * Throws if one is already running in `dir`, or if the process exits before it is up (a missing
- * checkout, a bad option): then the error carries its exit code and what it wrote to the log.
+ * Throws if one is already running in `dir`, or if the process fails before it is up (a missing
+ * checkout, a bad option): then the error carries its exit code and what it wrote to the log. A
+ * process that succeeds at once (nothing left to train) returns what it logged as `finished`.
  */
 export async function startCampaign(
   dir: string,
   o: StartOptions = {},
-): Promise<{ pid: number; log: string }> {
+): Promise<{ pid: number; log: string; finished?: string }> {
   const f = campaignFiles(dir);
   const running = runningPid(dir);
   if (running !== null) {
@@ -128,28 +129,30 @@ export async function startCampaign(
     detached: true,
   }).spawn();
   child.unref();
-  await confirmStarted(dir, child, logSize);
-  return { pid: child.pid, log: f.log };
+  const finished = await confirmStarted(dir, child, logSize);
+  return { pid: child.pid, log: f.log, ...(finished === null ? {} : { finished }) };
 }
 
 /**
  * Wait until `child` has written the campaign's pidfile (up to `waitMs`; a slow start is not an
- * error), or throw with its exit code and the log lines it wrote if it exits first.
+ * error) and return null; if it exits first, return what it wrote to the log when it succeeded
+ * (a campaign with nothing left to do), else throw with its exit code and those lines.
  */
 async function confirmStarted(
   dir: string,
   child: Deno.ChildProcess,
   logFrom: number,
   waitMs = 120_000,
-): Promise<void> {
+): Promise<string | null> {
   let exit: Deno.CommandStatus | null = null;
   child.status.then((s) => exit = s);
   const until = Date.now() + waitMs;
   while (Date.now() < until) {
-    if (runningPid(dir) === child.pid) return;
+    if (runningPid(dir) === child.pid) return null;
     if (exit !== null) {
       const { code } = exit as Deno.CommandStatus;
       const said = logSince(campaignFiles(dir).log, logFrom).trim();
+      if (code === 0) return said;
       throw new Error(
         `the campaign process exited at once (exit code ${code}) and is not running; ` +
           (said ? `its log says:\n${said}` : "it wrote nothing to its log"),
@@ -157,6 +160,7 @@ async function confirmStarted(
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  return null;
 }
 
 /** The size of a file in bytes, 0 when it does not exist. */

@@ -364,7 +364,7 @@ Deno.test("start returns at once with a pidfile; status counts; stop checkpoints
   }
 });
 
-Deno.test("start fails loudly when the process exits at once: its exit code and log, no pidfile", async () => {
+Deno.test("start: a process that fails at once is an error with its exit code and log; one that succeeds at once says so", async () => {
   const dir = Deno.makeTempDirSync({ prefix: "adqn-campaign-dead-" });
   try {
     Deno.writeTextFileSync(campaignFiles(dir).log, "an earlier session's line\n");
@@ -381,6 +381,10 @@ Deno.test("start fails loudly when the process exits at once: its exit code and 
     await assert.rejects(startCampaign(dir, { command: silent }), {
       message: /exit code 1\).*it wrote nothing to its log/,
     });
+    // A campaign with nothing left to do exits 0 at once: not an error, and it says so.
+    const done = await startCampaign(dir, { command: ["sh", "-c", "echo 'campaign done'"] });
+    assert.equal(done.finished, "campaign done");
+    assert.equal(runningPid(dir), null);
   } finally {
     Deno.removeSync(dir, { recursive: true });
   }
